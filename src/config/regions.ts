@@ -1,0 +1,63 @@
+/** AWS commercial regions tsr accepts. Regions are names here; the local target only borrows them as labels. */
+export const AWS_REGIONS = [
+  'us-east-1',
+  'us-east-2',
+  'us-west-1',
+  'us-west-2',
+  'ca-central-1',
+  'ca-west-1',
+  'sa-east-1',
+  'mx-central-1',
+  'eu-west-1',
+  'eu-west-2',
+  'eu-west-3',
+  'eu-central-1',
+  'eu-central-2',
+  'eu-north-1',
+  'eu-south-1',
+  'eu-south-2',
+  'ap-south-1',
+  'ap-south-2',
+  'ap-southeast-1',
+  'ap-southeast-2',
+  'ap-southeast-3',
+  'ap-southeast-4',
+  'ap-southeast-5',
+  'ap-southeast-7',
+  'ap-northeast-1',
+  'ap-northeast-2',
+  'ap-northeast-3',
+  'ap-east-1',
+  'me-south-1',
+  'me-central-1',
+  'il-central-1',
+  'af-south-1',
+] as const;
+
+export type RegionName = string;
+
+export function isKnownRegion(region: string): boolean {
+  return (AWS_REGIONS as readonly string[]).includes(region);
+}
+
+/** The closest known region names to a typo, for "did you mean" hints. */
+export function suggestRegions(region: string): string[] {
+  const distance = (a: string, b: string): number => {
+    const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+    for (let i = 1; i <= a.length; i++) {
+      let previous = row[0];
+      row[0] = i;
+      for (let j = 1; j <= b.length; j++) {
+        const current = row[j];
+        row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+        previous = current;
+      }
+    }
+    return row[b.length];
+  };
+  return AWS_REGIONS.map((r) => ({ r, d: distance(region, r) }))
+    .filter(({ d }) => d <= 3)
+    .sort((x, y) => x.d - y.d)
+    .slice(0, 3)
+    .map(({ r }) => r);
+}

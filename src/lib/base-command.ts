@@ -1,0 +1,82 @@
+import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
+import { loadConfig, splitList } from '../config/load.js';
+import type { TsrConfig } from '../config/model.js';
+import { UserError } from '../errors.js';
+
+/** Flags every command that touches a platform shares. Each can also come from a TSR_* variable or tsr.config.yaml. */
+export const configFlags = {
+  config: Flags.string({
+    description: 'config file (default: ./tsr.config.yaml|yml|json if present)',
+    env: 'TSR_CONFIG',
+    helpGroup: 'CONFIG',
+  }),
+  env: Flags.string({ description: 'environment name, prefixes every resource [default: dev]', helpGroup: 'CONFIG' }),
+  regions: Flags.string({
+    description: 'comma-separated regions, first is the primary [default: us-east-1,us-west-2]',
+    helpGroup: 'CONFIG',
+  }),
+  target: Flags.string({
+    description: 'where the platform runs [default: local]',
+    options: ['local', 'aws'],
+    helpGroup: 'CONFIG',
+  }),
+  workspace: Flags.string({ description: 'local state, data and logs [default: ./.tsr]', helpGroup: 'CONFIG' }),
+};
+
+export type ConfigFlagValues = {
+  config?: string;
+  env?: string;
+  regions?: string;
+  target?: string;
+  workspace?: string;
+};
+
+/**
+ * Base of every tsr command: `--json` on all of them, and user errors printed as "message + fix" with a meaningful
+ * exit code instead of a stack trace.
+ */
+export abstract class TsrCommand<T extends typeof Command> extends Command {
+  static override enableJsonFlag = true;
+  static override baseFlags = configFlags;
+  protected flags!: Interfaces.InferredFlags<T['flags'] & typeof TsrCommand.baseFlags>;
+  protected args!: Interfaces.InferredArgs<T['args']>;
+
+  public override async init(): Promise<void> {
+    await super.init();
+    const { args, flags } = await this.parse({
+      flags: this.ctor.flags,
+      baseFlags: (super.ctor as typeof TsrCommand).baseFlags,
+      enableJsonFlag: this.ctor.enableJsonFlag,
+      args: this.ctor.args,
+      strict: this.ctor.strict,
+    });
+    this.flags = flags as typeof this.flags;
+    this.args = args as typeof this.args;
+  }
+
+  /** The configuration from defaults, config file, TSR_* variables and the config flags. */
+  protected loadConfig(): TsrConfig {
+    const flags = this.flags as ConfigFlagValues;
+    return loadConfig({
+      configFile: flags.config,
+      environment: flags.env,
+      regions: flags.regions === undefined ? undefined : splitList(flags.regions),
+      target: flags.target as 'local' | 'aws' | undefined,
+      workspace: flags.workspace,
+    });
+  }
+
+  protected override async catch(error: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
+    if (error instanceof UserError) {
+      process.exitCode = error.exitCode;
+      if (this.jsonEnabled()) {
+        this.logJson({ error: { message: error.message, fix: error.fix, exitCode: error.exitCode } });
+        return;
+      }
+      const fix = error.fix ? `\nFix: ${error.fix}` : '';
+      // Errors.error prints "Error: message" without a stack for user errors.
+      throw new Errors.CLIError(`${error.message}${fix}`, { exit: error.exitCode });
+    }
+    return super.catch(error);
+  }
+}
