@@ -50,6 +50,7 @@ const configSchema = z
       .object({
         arcEndpoints: z.number().int().min(1).max(5).default(3),
         replicationDelayMs: z.number().int().min(0).max(60_000).default(0),
+        basePort: z.number().int().min(1024).max(65_000).optional(),
       })
       .strict()
       .default({}),
@@ -126,6 +127,7 @@ function fromEnvironment(env: NodeJS.ProcessEnv): Record<string, unknown> {
   if (env.TSR_REGIONS) out.regions = splitList(env.TSR_REGIONS);
   if (env.TSR_TARGET) out.target = env.TSR_TARGET;
   if (env.TSR_WORKSPACE) out.workspace = env.TSR_WORKSPACE;
+  if (env.TSR_BASE_PORT) out.local = { basePort: Number(env.TSR_BASE_PORT) };
   return out;
 }
 

@@ -26,6 +26,8 @@ export interface TsrConfig {
     readonly arcEndpoints: number;
     /** Added one-way delay of the DynamoDB replication link, in ms (drills raise it). */
     readonly replicationDelayMs: number;
+    /** First of a consecutive range of ports for the local engines; unset: free ports chosen at deploy. */
+    readonly basePort?: number;
   };
   readonly aws: {
     readonly accountId?: string;

@@ -10,6 +10,8 @@ export interface RegionEndpoints {
   readonly dynamodb?: string;
   /** MQTT broker URL (mqtt:// locally, mqtts:// on Amazon MQ). */
   readonly broker: string;
+  /** Local target only: the broker's admin API (health, per-session backlog). */
+  readonly brokerAdmin?: string;
   /** PostgreSQL host and port of this region's cluster (credentials are never part of endpoints). */
   readonly postgres: { readonly host: string; readonly port: number; readonly user: string };
 }

@@ -1,0 +1,28 @@
+import type { TableName } from './model.js';
+
+/**
+ * Key schema of every table, shared by the local engines and the AWS stacks so both targets store records alike.
+ * Safe stores and the audit table are keyed by record id and carry a time index: `timeBucket` (the minute the record
+ * was accepted, "YYYY-MM-DDTHH:MM" UTC) as partition and `acceptedAt` (epoch ms) as sort key, so a window is read
+ * with one Query per minute instead of a table scan.
+ */
+export const TIME_INDEX = {
+  name: 'by-time',
+  partitionKey: 'timeBucket',
+  sortKey: 'acceptedAt',
+} as const;
+
+export interface TableSchema {
+  readonly partitionKey: string;
+  readonly timeIndex: boolean;
+}
+
+export function tableSchema(table: TableName): TableSchema {
+  if (table.purpose === 'leases') return { partitionKey: 'leaseKey', timeIndex: false };
+  return { partitionKey: 'id', timeIndex: true };
+}
+
+/** The minute bucket a record accepted at `epochMs` belongs to. */
+export function timeBucket(epochMs: number): string {
+  return new Date(epochMs).toISOString().slice(0, 16);
+}

@@ -1,0 +1,44 @@
+import { deriveNames, initialControlState, type TsrConfig } from '../../../config/model.js';
+import { startArcCluster } from '../arc/arc-server.js';
+import { startDynamoReplicationLink } from '../replication/dynamo-link.js';
+import { startBrokerEngine } from './broker-engine.js';
+import { startDynamoEngine } from './dynamo-engine.js';
+import { startKinesisEngine } from './kinesis-engine.js';
+import { startPostgresEngine } from './postgres-engine.js';
+import type { StartedEngine } from './server-util.js';
+
+/** What the supervisor tells an engine process to run. Ports are fixed for the life of a deployment. */
+export type EngineSpec =
+  | { kind: 'kinesis'; region: string; port: number; dataDir: string }
+  | { kind: 'dynamodb'; region: string; port: number; dataDir: string }
+  | { kind: 'broker'; region: string; port: number; adminPort: number }
+  | { kind: 'postgres'; region: string; port: number; dataDir: string; passwordFile: string }
+  | { kind: 'arc'; ports: number[]; statePath: string; config: Pick<TsrConfig, 'environment' | 'regions' | 'apps' | 'aws'> }
+  | { kind: 'dynamo-link'; port: number; regions: { region: string; endpoint: string }[]; tables: string[]; delayMs: number };
+
+export async function startEngine(spec: EngineSpec, password?: string): Promise<StartedEngine> {
+  switch (spec.kind) {
+    case 'kinesis':
+      return startKinesisEngine(spec);
+    case 'dynamodb':
+      return startDynamoEngine(spec);
+    case 'broker':
+      return startBrokerEngine(spec);
+    case 'postgres':
+      return startPostgresEngine({ port: spec.port, dataDir: spec.dataDir, password: password ?? '' });
+    case 'arc': {
+      const names = deriveNames(spec.config);
+      const primary = spec.config.regions[0];
+      const cluster = await startArcCluster({
+        ports: spec.ports,
+        statePath: spec.statePath,
+        controlPanel: { name: names.controlPanelName, arn: names.controlPanelArn },
+        controls: names.routingControls.map((c) => ({ name: c.name, arn: c.arn, initial: initialControlState(c, primary) })),
+        safetyRules: [...names.safetyRules],
+      });
+      return { endpoint: cluster.endpoints.join(','), ports: spec.ports, close: () => cluster.close() };
+    }
+    case 'dynamo-link':
+      return startDynamoReplicationLink(spec);
+  }
+}

@@ -1,0 +1,35 @@
+import { createServer } from 'node:net';
+
+function probe(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(undefined));
+    server.listen(port, '127.0.0.1', () => {
+      const address = server.address();
+      const actual = typeof address === 'object' && address ? address.port : undefined;
+      server.close(() => resolve(actual));
+    });
+  });
+}
+
+/**
+ * Chooses `count` ports on 127.0.0.1. With a base port they are consecutive from it and every one must be free
+ * (a clash is an error naming the port); without one the kernel picks free ephemeral ports.
+ */
+export async function allocatePorts(count: number, basePort?: number): Promise<number[]> {
+  const ports: number[] = [];
+  if (basePort !== undefined) {
+    for (let port = basePort; port < basePort + count; port++) {
+      if ((await probe(port)) === undefined) {
+        throw new Error(`port ${port} on 127.0.0.1 is already in use (ports ${basePort}-${basePort + count - 1} are needed)`);
+      }
+      ports.push(port);
+    }
+    return ports;
+  }
+  while (ports.length < count) {
+    const port = await probe(0);
+    if (port !== undefined && !ports.includes(port)) ports.push(port);
+  }
+  return ports;
+}

@@ -1,0 +1,75 @@
+import type { LocalState } from '../infra/local/state.js';
+import type { PlatformStatus, ReplicationLag, RoutingControlState } from '../platform/platform.js';
+import { table } from './table.js';
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/** The endpoints of a local deployment, as printed after `tsr deploy`. */
+export function renderDeployment(state: LocalState, durationMs: number): string {
+  const rows = state.regions.map((region) => {
+    const e = state.endpoints.regions[region];
+    return [region === state.regions[0] ? `${region} (primary)` : region, e.kinesis ?? '', e.dynamodb ?? '', e.broker, `postgres://${e.postgres.host}:${e.postgres.port}`];
+  });
+  return [
+    `Local platform "${state.environment}" is up in ${seconds(durationMs)} (workspace ${state.workspace}).`,
+    '',
+    table(['region', 'kinesis', 'dynamodb', 'broker (mqtt)', 'postgresql'], rows),
+    '',
+    `ARC cluster endpoints: ${state.endpoints.arc.join(', ')}`,
+    `Logs: ${state.workspace}/logs   PostgreSQL password: ${state.workspace}/secrets/postgres-password`,
+    'Next: `tsr status`, `tsr routing-control list`, `tsr destroy` when done.',
+  ].join('\n');
+}
+
+function lagText(lag: ReplicationLag): string {
+  if (!lag.healthy) return `UNHEALTHY${lag.detail ? `: ${lag.detail}` : ''}`;
+  if (lag.lagMs === undefined) return `unknown${lag.detail ? ` (${lag.detail})` : ''}`;
+  return `${lag.lagMs} ms${lag.pending ? `, ${lag.pending} pending` : ''}`;
+}
+
+function controlsByApp(controls: readonly RoutingControlState[], regions: readonly string[]): string {
+  const state = new Map(controls.map((c) => [c.name, c.state]));
+  const apps = [...new Set(controls.map((c) => c.name.split('-')[0]))];
+  const rows: string[][] = [];
+  for (const app of apps) {
+    for (const region of regions) {
+      rows.push([app, region, ...['dns', 'queue', 'app'].map((scope) => state.get(`${app}-${scope}-${region}`) ?? '-')]);
+    }
+  }
+  const others = controls.filter((c) => !/-(dns|queue|app)-/.test(c.name)).map((c) => `${c.name}=${c.state}`);
+  return [table(['app', 'region', 'dns', 'queue', 'app'], rows), `other controls: ${others.join('  ')}`].join('\n');
+}
+
+export function renderStatus(status: PlatformStatus): string {
+  const components = table(
+    ['component', 'region', 'state', 'endpoint / detail'],
+    status.components.map((c) => [c.name, c.region ?? '-', c.up ? 'up' : 'DOWN', c.up ? (c.endpoint ?? '') : (c.detail ?? '')]),
+  );
+  const routing =
+    'error' in status.routingControls
+      ? `routing controls unavailable: ${status.routingControls.error}`
+      : controlsByApp(status.routingControls, status.regions);
+  const replication = table(
+    ['kind', 'resource', 'from → to', 'lag'],
+    status.replication.map((r) => [r.kind, r.resource, `${r.from} → ${r.to}`, lagText(r)]),
+  );
+  const writers = Object.entries(status.writers)
+    .map(([app, region]) => `${app}: ${region}`)
+    .join(', ');
+  return [
+    `${status.target} platform "${status.environment}", regions ${status.regions.join(', ')} (primary ${status.primary})`,
+    '',
+    components,
+    '',
+    'Routing controls',
+    routing,
+    '',
+    `Replication (database writers: ${writers})`,
+    replication,
+  ].join('\n');
+}
+
+/** Whether everything is up and replicating: `tsr status` exits non-zero otherwise, so scripts can gate on it. */
+export function isHealthy(status: PlatformStatus): boolean {
+  return status.components.every((c) => c.up) && !('error' in status.routingControls) && status.replication.every((r) => r.healthy);
+}

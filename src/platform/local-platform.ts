@@ -1,0 +1,124 @@
+import { createConnection } from 'node:net';
+import { deriveNames, type ResourceNames, type TsrConfig } from '../config/model.js';
+import { ExitCode, UserError } from '../errors.js';
+import { fetchReplicationLag } from '../infra/local/replication/dynamo-link.js';
+import { isAlive, type LocalState, type ProcessRecord } from '../infra/local/state.js';
+import { ArcRoutingControls } from './arc-routing-controls.js';
+import { LOCAL_CREDENTIALS } from './clients.js';
+import type { ComponentHealth, Platform, PlatformStatus, RegionEndpoints, ReplicationLag, RoutingControls } from './platform.js';
+
+function portAnswers(port: number, timeoutMs = 1_000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    const done = (answer: boolean) => {
+      socket.destroy();
+      resolve(answer);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+async function getJson<T>(url: string, timeoutMs = 3_000): Promise<T> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  if (!response.ok) throw new Error(`${url} answered ${response.status}`);
+  return (await response.json()) as T;
+}
+
+/** The local target: everything read from the state file the supervisor keeps, and from the engines themselves. */
+export class LocalPlatform implements Platform {
+  readonly target = 'local' as const;
+  readonly names: ResourceNames;
+  private controls?: ArcRoutingControls;
+
+  constructor(
+    readonly config: TsrConfig,
+    readonly state: LocalState,
+  ) {
+    this.names = deriveNames(config);
+  }
+
+  endpoints(region: string): RegionEndpoints {
+    const endpoints = this.state.endpoints.regions[region];
+    if (!endpoints) {
+      throw new UserError(
+        `region ${region} is not part of the local deployment (${this.state.regions.join(', ')})`,
+        'use one of the deployed regions, or redeploy with --regions',
+      );
+    }
+    return endpoints;
+  }
+
+  routingControls(): RoutingControls {
+    this.controls ??= new ArcRoutingControls({
+      endpoints: [...this.state.endpoints.arc],
+      region: this.state.regions[0],
+      names: this.names,
+      credentials: LOCAL_CREDENTIALS,
+    });
+    return this.controls;
+  }
+
+  private async componentHealth(process: ProcessRecord): Promise<ComponentHealth> {
+    const base = { name: process.kind, region: process.region, endpoint: process.endpoint, pid: process.pid };
+    if (!isAlive(process.pid)) return { ...base, up: false, detail: process.detail ?? `process ${process.pid ?? '?'} is not running; log: ${process.log}` };
+    const answers = await Promise.all(process.ports.map((port) => portAnswers(port)));
+    const silent = process.ports.filter((_, i) => !answers[i]);
+    if (silent.length) return { ...base, up: false, detail: `running but not answering on port ${silent.join(', ')}; log: ${process.log}` };
+    return { ...base, up: true };
+  }
+
+  async replicationLag(): Promise<ReplicationLag[]> {
+    const tables: Promise<ReplicationLag[]> = this.state.endpoints.replicationLink
+      ? fetchReplicationLag(this.state.endpoints.replicationLink).catch((error: Error) => [
+          { kind: 'table', resource: '*', from: '*', to: '*', healthy: false, detail: `replication link does not answer: ${error.message}` },
+        ])
+      : Promise.resolve([]);
+    const databases = getJson<ReplicationLag[]>(`${this.state.endpoints.supervisor}/replication/databases`).catch((error: Error) => [
+      { kind: 'database', resource: '*', from: '*', to: '*', healthy: false, detail: `control process does not answer: ${error.message}` } as ReplicationLag,
+    ]);
+    return [...(await tables), ...(await databases)];
+  }
+
+  async status(): Promise<PlatformStatus> {
+    const supervisor: ComponentHealth = {
+      name: 'supervisor',
+      up: isAlive(this.state.supervisor.pid),
+      pid: this.state.supervisor.pid,
+      endpoint: this.state.endpoints.supervisor,
+    };
+    const [components, routing, replication] = await Promise.all([
+      Promise.all(this.state.processes.map((p) => this.componentHealth(p))),
+      this.routingControls()
+        .list()
+        .catch((error: Error) => ({ error: error.message })),
+      this.replicationLag(),
+    ]);
+    return {
+      target: 'local',
+      environment: this.state.environment,
+      regions: this.state.regions,
+      primary: this.state.regions[0],
+      components: [supervisor, ...components],
+      routingControls: routing,
+      replication,
+      writers: this.state.writers,
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.controls?.close?.();
+  }
+}
+
+/** A platform whose control process is gone cannot be driven; say so with the way out. */
+export function assertSupervisorAlive(state: LocalState): void {
+  if (!isAlive(state.supervisor.pid)) {
+    throw new UserError(
+      `the local platform is not running: its control process (pid ${state.supervisor.pid}) is gone`,
+      'run `tsr destroy --yes` to clean up, then `tsr deploy`',
+      ExitCode.notDeployed,
+    );
+  }
+}

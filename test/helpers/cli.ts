@@ -1,0 +1,59 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const RUN = path.join(ROOT, 'bin', 'run.js');
+
+export interface CliResult {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** A fresh workspace in /tmp (reachable by the postgres user when tests run as root). */
+export function tempWorkspace(prefix = 'tsr-test-'): string {
+  return mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** Runs the built CLI (bin/run.js on dist/) as a user would, with a clean TSR_* environment. */
+export function runTsr(args: readonly string[], options: { env?: NodeJS.ProcessEnv; onSpawn?: (pid: number) => void } = {}): Promise<CliResult> {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TSR_')));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [RUN, ...args], { env: { ...env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    if (child.pid) options.onSpawn?.(child.pid);
+  });
+}
+
+export async function runJson<T>(args: readonly string[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<{ result: CliResult; json: T }> {
+  const result = await runTsr([...args, '--json'], options);
+  try {
+    return { result, json: JSON.parse(result.stdout) as T };
+  } catch {
+    throw new Error(`not JSON (exit ${result.code}):\n${result.stdout}\n${result.stderr}`);
+  }
+}
+
+export async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 15_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${what} not reached within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+}
