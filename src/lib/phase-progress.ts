@@ -35,6 +35,8 @@ export async function withPhaseProgress<T>(
     {
       renderer: silent ? 'silent' : process.stdout.isTTY ? 'default' : 'simple',
       exitOnError: true,
+      // Ctrl-C is ours to handle (clean up what was started); listr2 would exit at once.
+      registerSignalListeners: false,
       rendererOptions: { timer: PRESET_TIMER },
       fallbackRendererOptions: { timer: PRESET_TIMER },
     },

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +16,9 @@ export interface CliResult {
 
 /** A fresh workspace in /tmp (reachable by the postgres user when tests run as root). */
 export function tempWorkspace(prefix = 'tsr-test-'): string {
-  return mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  chmodSync(dir, 0o755); // mkdtemp makes it 0700, which the postgres user cannot enter
+  return dir;
 }
 
 /** Runs the built CLI (bin/run.js on dist/) as a user would, with a clean TSR_* environment. */
