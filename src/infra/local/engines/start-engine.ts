@@ -1,5 +1,5 @@
-import { deriveNames, initialControlState, type TsrConfig } from '../../../config/model.js';
-import { startArcCluster } from '../arc/arc-server.js';
+import { deriveNames, type TsrConfig } from '../../../config/model.js';
+import { arcClusterDefinition, startArcCluster } from '../arc/arc-server.js';
 import { startDynamoReplicationLink } from '../replication/dynamo-link.js';
 import { startBrokerEngine } from './broker-engine.js';
 import { startDynamoEngine } from './dynamo-engine.js';
@@ -27,15 +27,8 @@ export async function startEngine(spec: EngineSpec, password?: string): Promise<
     case 'postgres':
       return startPostgresEngine({ port: spec.port, dataDir: spec.dataDir, password: password ?? '' });
     case 'arc': {
-      const names = deriveNames(spec.config);
-      const primary = spec.config.regions[0];
-      const cluster = await startArcCluster({
-        ports: spec.ports,
-        statePath: spec.statePath,
-        controlPanel: { name: names.controlPanelName, arn: names.controlPanelArn },
-        controls: names.routingControls.map((c) => ({ name: c.name, arn: c.arn, initial: initialControlState(c, primary) })),
-        safetyRules: [...names.safetyRules],
-      });
+      const definition = arcClusterDefinition(deriveNames(spec.config), spec.config.regions[0]);
+      const cluster = await startArcCluster({ ports: spec.ports, statePath: spec.statePath, ...definition });
       return { endpoint: cluster.endpoints.join(','), ports: spec.ports, close: () => cluster.close() };
     }
     case 'dynamo-link':
