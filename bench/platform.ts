@@ -23,7 +23,8 @@ function tsr(args: string[]): { ms: number; stdout: string } {
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((values.length * p) / 100))];
+const percentile = (values: number[], p: number) =>
+  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((values.length * p) / 100))];
 
 /** Proportional set size (shared pages split between sharers) of a process tree, in MiB. */
 function treePssMiB(root: number): { mib: number; processes: number } {
@@ -42,7 +43,12 @@ function treePssMiB(root: number): { mib: number; processes: number } {
   let grew = true;
   while (grew) {
     grew = false;
-    for (const [pid, ppid] of parent) if (tree.has(ppid) && !tree.has(pid)) (tree.add(pid), (grew = true));
+    for (const [pid, ppid] of parent) {
+      if (tree.has(ppid) && !tree.has(pid)) {
+        tree.add(pid);
+        grew = true;
+      }
+    }
   }
   let kib = 0;
   for (const pid of tree) {
@@ -71,15 +77,21 @@ export async function benchPlatform(runs = 5): Promise<void> {
   } finally {
     spawnSync(process.execPath, [RUN, 'destroy', '--yes', '--purge', ...flags]);
   }
-  console.log(`deploy  (fresh workspace, 2 regions): median ${(median(deploys) / 1000).toFixed(2)} s  runs ${deploys.map((d) => (d / 1000).toFixed(2)).join(', ')}`);
-  console.log(`destroy (incl. --purge):              median ${(median(destroys) / 1000).toFixed(2)} s  runs ${destroys.map((d) => (d / 1000).toFixed(2)).join(', ')}`);
+  console.log(
+    `deploy  (fresh workspace, 2 regions): median ${(median(deploys) / 1000).toFixed(2)} s  runs ${deploys.map((d) => (d / 1000).toFixed(2)).join(', ')}`,
+  );
+  console.log(
+    `destroy (incl. --purge):              median ${(median(destroys) / 1000).toFixed(2)} s  runs ${destroys.map((d) => (d / 1000).toFixed(2)).join(', ')}`,
+  );
 }
 
 async function atRest(workspace: string, flags: string[]): Promise<void> {
   await new Promise((r) => setTimeout(r, 3_000)); // let start-up work settle
   const state = JSON.parse(readFileSync(path.join(workspace, 'state.json'), 'utf8')) as LocalState;
   const memory = treePssMiB(state.supervisor.pid);
-  console.log(`memory at rest (PSS of the whole platform): ${memory.mib.toFixed(0)} MiB in ${memory.processes} processes`);
+  console.log(
+    `memory at rest (PSS of the whole platform): ${memory.mib.toFixed(0)} MiB in ${memory.processes} processes`,
+  );
   const tables: number[] = [];
   const databases: number[] = [];
   for (let i = 0; i < 20; i++) {
@@ -87,5 +99,7 @@ async function atRest(workspace: string, flags: string[]): Promise<void> {
     for (const lag of status.replication) (lag.kind === 'table' ? tables : databases).push(lag.lagMs ?? Number.NaN);
     await new Promise((r) => setTimeout(r, 100));
   }
-  console.log(`replication lag at rest, 20 samples: tables p50 ${percentile(tables, 50)} ms / max ${Math.max(...tables)} ms; databases p50 ${percentile(databases, 50)} ms / max ${Math.max(...databases)} ms`);
+  console.log(
+    `replication lag at rest, 20 samples: tables p50 ${percentile(tables, 50)} ms / max ${Math.max(...tables)} ms; databases p50 ${percentile(databases, 50)} ms / max ${Math.max(...databases)} ms`,
+  );
 }

@@ -42,7 +42,10 @@ function checkWorkspaceUsable(workspace: string): void {
   try {
     accessSync(workspace, constants.W_OK);
   } catch {
-    throw new UserError(`the workspace ${workspace} is not writable`, 'choose another with --workspace or TSR_WORKSPACE');
+    throw new UserError(
+      `the workspace ${workspace} is not writable`,
+      'choose another with --workspace or TSR_WORKSPACE',
+    );
   }
   if (userInfo().uid !== 0) return;
   for (let dir = workspace; ; dir = path.dirname(dir)) {
@@ -82,7 +85,8 @@ export async function deployLocal(config: TsrConfig, options: LocalDeployOptions
         'run `tsr destroy --yes` first, or use another --workspace',
       );
     }
-    if (existing.status !== 'starting') return { outcome: 'already-running', durationMs: Date.now() - started, state: existing };
+    if (existing.status !== 'starting')
+      return { outcome: 'already-running', durationMs: Date.now() - started, state: existing };
   } else if (existing || findWorkspaceProcesses(workspace).length) {
     await cleanUpStale(workspace, existing);
   }
@@ -93,7 +97,10 @@ export async function deployLocal(config: TsrConfig, options: LocalDeployOptions
   writeFileSync(paths.plan, JSON.stringify(plan, null, 2));
   const supervisorLog = path.join(paths.logs, 'supervisor.log');
   const logFd = openSync(supervisorLog, 'a');
-  const child = spawn(process.execPath, [SUPERVISOR_MAIN, workspace], { detached: true, stdio: ['ignore', logFd, logFd] });
+  const child = spawn(process.execPath, [SUPERVISOR_MAIN, workspace], {
+    detached: true,
+    stdio: ['ignore', logFd, logFd],
+  });
   closeSync(logFd);
   child.unref();
   return waitUntilReady(config, child.pid as number, supervisorLog, started, options);
@@ -112,7 +119,11 @@ async function waitUntilReady(
     if (signal?.aborted) {
       await terminate([supervisorPid], 15_000);
       await cleanUpStale(config.workspace, readStateQuietly(config.workspace));
-      throw new UserError('deploy interrupted: everything it had started was stopped', 'run `tsr deploy` again when ready', ExitCode.interrupted);
+      throw new UserError(
+        'deploy interrupted: everything it had started was stopped',
+        'run `tsr deploy` again when ready',
+        ExitCode.interrupted,
+      );
     }
     const state = readStateQuietly(config.workspace);
     if (state && state.supervisor.pid === supervisorPid) {
@@ -143,7 +154,11 @@ async function waitUntilReady(
     if (Date.now() > deadline) {
       await terminate([supervisorPid], 15_000);
       await cleanUpStale(config.workspace, readStateQuietly(config.workspace));
-      throw new UserError(`deploy did not finish within ${timeoutMs / 1000} s (stuck at: ${lastPhase})`, `see ${supervisorLog}`, ExitCode.failure);
+      throw new UserError(
+        `deploy did not finish within ${timeoutMs / 1000} s (stuck at: ${lastPhase})`,
+        `see ${supervisorLog}`,
+        ExitCode.failure,
+      );
     }
     await new Promise((r) => setTimeout(r, 100));
   }

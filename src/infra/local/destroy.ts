@@ -45,7 +45,9 @@ export async function destroyLocal(config: TsrConfig, { purge = false } = {}): P
   const started = Date.now();
   const { workspace } = config;
   const state = readStateOrNothing(workspace);
-  const recorded = state ? [state.supervisor.pid, ...state.processes.flatMap((p) => [p.pid, ...(p.childPids ?? [])])] : [];
+  const recorded = state
+    ? [state.supervisor.pid, ...state.processes.flatMap((p) => [p.pid, ...(p.childPids ?? [])])]
+    : [];
   const candidates = [...new Set([...recorded, ...findWorkspaceProcesses(workspace)])].filter((p): p is number => !!p);
   const running = candidates.filter(isAlive);
 
@@ -53,7 +55,12 @@ export async function destroyLocal(config: TsrConfig, { purge = false } = {}): P
   const supervisorPid = state?.supervisor.pid;
   let killed = 0;
   if (supervisorPid && isAlive(supervisorPid)) killed += (await terminate([supervisorPid], 20_000)).length;
-  killed += (await terminate(running.filter((p) => p !== supervisorPid), 8_000)).length;
+  killed += (
+    await terminate(
+      running.filter((p) => p !== supervisorPid),
+      8_000,
+    )
+  ).length;
   const leftovers = findWorkspaceProcesses(workspace).filter(isAlive);
   killed += (await terminate(leftovers, 2_000)).length;
 

@@ -17,7 +17,11 @@ export interface RunningEngine {
 export function logTail(file: string, lines = 20): string {
   if (!existsSync(file)) return '';
   const text = readFileSync(file, 'utf8');
-  return text.split('\n').slice(-lines - 1).join('\n').trim();
+  return text
+    .split('\n')
+    .slice(-lines - 1)
+    .join('\n')
+    .trim();
 }
 
 export class EngineStartError extends Error {
@@ -48,13 +52,21 @@ export function spawnEngine(spec: EngineSpec, logFile: string, timeoutMs = 60_00
     };
     const timer = setTimeout(() => fail(`no answer within ${timeoutMs / 1000} s`), timeoutMs);
     child.once('exit', (code, signal) => fail(`exited (${signal ?? `code ${code}`})`));
-    child.on('message', (message: { type: string; endpoint?: string; ports?: number[]; childPids?: number[]; message?: string }) => {
-      if (message.type === 'failed') return fail(message.message ?? 'unknown error');
-      if (message.type !== 'ready') return;
-      clearTimeout(timer);
-      child.removeAllListeners('exit');
-      resolve({ child, endpoint: message.endpoint ?? '', ports: message.ports ?? [], childPids: message.childPids ?? [] });
-    });
+    child.on(
+      'message',
+      (message: { type: string; endpoint?: string; ports?: number[]; childPids?: number[]; message?: string }) => {
+        if (message.type === 'failed') return fail(message.message ?? 'unknown error');
+        if (message.type !== 'ready') return;
+        clearTimeout(timer);
+        child.removeAllListeners('exit');
+        resolve({
+          child,
+          endpoint: message.endpoint ?? '',
+          ports: message.ports ?? [],
+          childPids: message.childPids ?? [],
+        });
+      },
+    );
   });
 }
 

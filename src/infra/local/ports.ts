@@ -21,7 +21,9 @@ export async function allocatePorts(count: number, basePort?: number): Promise<n
   if (basePort !== undefined) {
     for (let port = basePort; port < basePort + count; port++) {
       if ((await probe(port)) === undefined) {
-        throw new Error(`port ${port} on 127.0.0.1 is already in use (ports ${basePort}-${basePort + count - 1} are needed)`);
+        throw new Error(
+          `port ${port} on 127.0.0.1 is already in use (ports ${basePort}-${basePort + count - 1} are needed)`,
+        );
       }
       ports.push(port);
     }

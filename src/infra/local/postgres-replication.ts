@@ -12,10 +12,22 @@ export interface PgServer {
 }
 
 export function pgClient(server: PgServer, password: string, database = 'postgres'): pg.Client {
-  return new pg.Client({ host: '127.0.0.1', port: server.port, user: POSTGRES_USER, password, database, connectionTimeoutMillis: 5_000 });
+  return new pg.Client({
+    host: '127.0.0.1',
+    port: server.port,
+    user: POSTGRES_USER,
+    password,
+    database,
+    connectionTimeoutMillis: 5_000,
+  });
 }
 
-export async function withClient<T>(server: PgServer, password: string, database: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+export async function withClient<T>(
+  server: PgServer,
+  password: string,
+  database: string,
+  work: (client: pg.Client) => Promise<T>,
+): Promise<T> {
   const client = pgClient(server, password, database);
   await client.connect();
   try {
@@ -68,7 +80,9 @@ export async function setupReplicatedDatabase(
       const { rowCount } = await client.query('SELECT 1 FROM pg_subscription WHERE subname = $1', [name]);
       if (rowCount) return;
       const conninfo = `host=127.0.0.1 port=${writer.port} user=${POSTGRES_USER} password=${password} dbname=${database}`;
-      await client.query(`CREATE SUBSCRIPTION ${name} CONNECTION '${conninfo.replace(/'/g, "''")}' PUBLICATION ${PUBLICATION}`);
+      await client.query(
+        `CREATE SUBSCRIPTION ${name} CONNECTION '${conninfo.replace(/'/g, "''")}' PUBLICATION ${PUBLICATION}`,
+      );
     });
   }
 }

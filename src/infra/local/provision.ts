@@ -4,7 +4,11 @@ import {
   DescribeTableCommand,
   ResourceInUseException,
 } from '@aws-sdk/client-dynamodb';
-import { CreateStreamCommand, DescribeStreamSummaryCommand, ResourceInUseException as StreamInUse } from '@aws-sdk/client-kinesis';
+import {
+  CreateStreamCommand,
+  DescribeStreamSummaryCommand,
+  ResourceInUseException as StreamInUse,
+} from '@aws-sdk/client-kinesis';
 import type { ResourceNames } from '../../config/model.js';
 import { TIME_INDEX, tableSchema } from '../../config/table-schema.js';
 import { dynamoClient, kinesisClient } from '../../platform/clients.js';
@@ -32,7 +36,9 @@ export async function createStreams(region: string, endpoint: string, names: Res
           if (!(error instanceof StreamInUse)) throw error;
         }
         await waitFor(async () => {
-          const { StreamDescriptionSummary } = await client.send(new DescribeStreamSummaryCommand({ StreamName: name }));
+          const { StreamDescriptionSummary } = await client.send(
+            new DescribeStreamSummaryCommand({ StreamName: name }),
+          );
           return StreamDescriptionSummary?.StreamStatus === 'ACTIVE';
         }, `stream ${name}`);
       }),

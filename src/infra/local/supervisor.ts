@@ -60,7 +60,10 @@ export class Supervisor {
   private readonly inFlight: Promise<unknown>[] = [];
   private readonly control = createServer((req, res) => void this.handle(req, res));
 
-  constructor(private readonly workspace: string, plan: DeployPlan) {
+  constructor(
+    private readonly workspace: string,
+    plan: DeployPlan,
+  ) {
     this.config = plan.config;
     this.names = deriveNames(this.config);
     this.paths = workspacePaths(workspace);
@@ -73,7 +76,10 @@ export class Supervisor {
     const { file: passwordFile, password } = ensurePostgresPassword(this.workspace);
     const { regions } = this.config;
     const perRegion = 5; // kinesis, dynamodb, broker, broker admin, postgres
-    const ports = await allocatePorts(regions.length * perRegion + this.config.local.arcEndpoints + 2, this.config.local.basePort);
+    const ports = await allocatePorts(
+      regions.length * perRegion + this.config.local.arcEndpoints + 2,
+      this.config.local.basePort,
+    );
     this.controlPort = ports.pop() as number;
     await new Promise<void>((resolve, reject) => {
       this.control.once('error', reject);
@@ -87,9 +93,20 @@ export class Supervisor {
       const [kinesis, dynamodb, broker, brokerAdmin, postgres] = ports.slice(i * perRegion, (i + 1) * perRegion);
       const data = path.join(this.paths.data, region);
       this.add(`kinesis@${region}`, { kind: 'kinesis', region, port: kinesis, dataDir: path.join(data, 'kinesis') });
-      this.add(`dynamodb@${region}`, { kind: 'dynamodb', region, port: dynamodb, dataDir: path.join(data, 'dynamodb') });
+      this.add(`dynamodb@${region}`, {
+        kind: 'dynamodb',
+        region,
+        port: dynamodb,
+        dataDir: path.join(data, 'dynamodb'),
+      });
       this.add(`broker@${region}`, { kind: 'broker', region, port: broker, adminPort: brokerAdmin });
-      this.add(`postgres@${region}`, { kind: 'postgres', region, port: postgres, dataDir: path.join(data, 'postgres'), passwordFile });
+      this.add(`postgres@${region}`, {
+        kind: 'postgres',
+        region,
+        port: postgres,
+        dataDir: path.join(data, 'postgres'),
+        passwordFile,
+      });
       this.regionEndpoints[region] = {
         region,
         kinesis: `http://127.0.0.1:${kinesis}`,
@@ -181,7 +198,12 @@ export class Supervisor {
   }
 
   private add(id: string, spec: EngineSpec): ManagedEngine {
-    const engine: ManagedEngine = { id, spec, log: path.join(this.paths.logs, `${id.replace('@', '-')}.log`), up: false };
+    const engine: ManagedEngine = {
+      id,
+      spec,
+      log: path.join(this.paths.logs, `${id.replace('@', '-')}.log`),
+      up: false,
+    };
     this.engines.push(engine);
     return engine;
   }
@@ -261,7 +283,11 @@ export class Supervisor {
       status: this.status,
       phase: this.phase,
       error: this.error,
-      supervisor: { pid: process.pid, controlPort: this.controlPort, log: path.join(this.paths.logs, 'supervisor.log') },
+      supervisor: {
+        pid: process.pid,
+        controlPort: this.controlPort,
+        log: path.join(this.paths.logs, 'supervisor.log'),
+      },
       processes: this.processRecords(),
       endpoints: {
         regions: this.regionEndpoints,

@@ -13,8 +13,10 @@ export interface BrokerEngineOptions {
 /** Messages queued for a persistent session (QoS 1, clean=false) and not yet acknowledged by its client. */
 export async function sessionBacklog(broker: Aedes, clientId: string): Promise<number> {
   let count = 0;
-  const persistence = (broker as unknown as { persistence: unknown }).persistence as { outgoingStream(client: { id: string }): AsyncIterable<unknown> };
-  for await (const _packet of persistence.outgoingStream({ id: clientId })) count++;
+  const persistence = (broker as unknown as { persistence: unknown }).persistence as {
+    outgoingStream(client: { id: string }): AsyncIterable<unknown>;
+  };
+  for await (const packet of persistence.outgoingStream({ id: clientId })) if (packet) count++;
   return count;
 }
 

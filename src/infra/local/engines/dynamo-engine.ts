@@ -390,10 +390,11 @@ function forwardableHeaders(headers: IncomingHttpHeaders, bodyLength: number): O
   return out;
 }
 
+/** dynalite's response headers as they were; the body is passed on byte for byte, so its length still holds. */
 function responseHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+    if (value !== undefined && (name === 'content-length' || !HOP_BY_HOP.has(name))) out[name] = value;
   }
   return out;
 }

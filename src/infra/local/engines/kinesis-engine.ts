@@ -11,7 +11,13 @@ export interface KinesisEngineOptions {
 export async function startKinesisEngine(options: KinesisEngineOptions): Promise<StartedEngine> {
   mkdirSync(options.dataDir, { recursive: true });
   // Streams become ACTIVE at once: the default 500 ms per stream only slows deploys.
-  const server = kinesalite({ path: options.dataDir, createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 1000 });
+  const server = kinesalite({
+    path: options.dataDir,
+    createStreamMs: 0,
+    deleteStreamMs: 0,
+    updateStreamMs: 0,
+    shardLimit: 1000,
+  });
   const port = await listen(server, options.port);
   return { endpoint: `http://127.0.0.1:${port}`, ports: [port], close: () => closeServer(server) };
 }

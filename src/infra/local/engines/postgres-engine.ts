@@ -13,7 +13,6 @@ export interface PostgresEngineOptions {
   readonly onLog?: (line: string) => void;
 }
 
-
 /** The postmaster pid written by PostgreSQL itself, so a stale server can be found and stopped. */
 export function postmasterPid(dataDir: string): number | undefined {
   const file = path.join(dataDir, 'postmaster.pid');
@@ -41,23 +40,35 @@ export async function startPostgresEngine(options: PostgresEngineOptions): Promi
     onLog: log,
     onError: (error: unknown) => log(`[error] ${String(error)}\n`),
     postgresFlags: [
-      '-c', 'listen_addresses=127.0.0.1',
-      '-c', 'unix_socket_directories=',
-      '-c', 'wal_level=logical',
-      '-c', 'max_wal_senders=20',
-      '-c', 'max_replication_slots=20',
-      '-c', 'max_logical_replication_workers=16',
-      '-c', 'max_worker_processes=32',
-      '-c', 'shared_buffers=64MB',
-      '-c', 'wal_sender_timeout=10s',
-      '-c', 'wal_receiver_status_interval=1s',
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      '-c',
+      'wal_level=logical',
+      '-c',
+      'max_wal_senders=20',
+      '-c',
+      'max_replication_slots=20',
+      '-c',
+      'max_logical_replication_workers=16',
+      '-c',
+      'max_worker_processes=32',
+      '-c',
+      'shared_buffers=64MB',
+      '-c',
+      'wal_sender_timeout=10s',
+      '-c',
+      'wal_receiver_status_interval=1s',
     ],
   });
   if (!existsSync(path.join(options.dataDir, 'PG_VERSION'))) await server.initialise();
   try {
     await server.start();
   } catch (error) {
-    throw new Error(`PostgreSQL did not start on port ${options.port}${error ? `: ${String(error)}` : ''} (see the log above)`);
+    throw new Error(
+      `PostgreSQL did not start on port ${options.port}${error ? `: ${String(error)}` : ''} (see the log above)`,
+    );
   }
   const pid = postmasterPid(options.dataDir);
   return {

@@ -13,8 +13,19 @@ export type EngineSpec =
   | { kind: 'dynamodb'; region: string; port: number; dataDir: string }
   | { kind: 'broker'; region: string; port: number; adminPort: number }
   | { kind: 'postgres'; region: string; port: number; dataDir: string; passwordFile: string }
-  | { kind: 'arc'; ports: number[]; statePath: string; config: Pick<TsrConfig, 'environment' | 'regions' | 'apps' | 'aws'> }
-  | { kind: 'dynamo-link'; port: number; regions: { region: string; endpoint: string }[]; tables: string[]; delayMs: number };
+  | {
+      kind: 'arc';
+      ports: number[];
+      statePath: string;
+      config: Pick<TsrConfig, 'environment' | 'regions' | 'apps' | 'aws'>;
+    }
+  | {
+      kind: 'dynamo-link';
+      port: number;
+      regions: { region: string; endpoint: string }[];
+      tables: string[];
+      delayMs: number;
+    };
 
 export async function startEngine(spec: EngineSpec, password?: string): Promise<StartedEngine> {
   switch (spec.kind) {
