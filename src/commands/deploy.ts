@@ -25,24 +25,40 @@ Target aws synthesizes the CDKTF stacks and applies them with terraform or tofu 
   ];
   static override flags = {
     plan: Flags.boolean({ description: 'aws target: show the changes without applying them' }),
-    'base-port': Flags.integer({ description: 'local target: first of a range of consecutive ports to use (default: any free ports)', env: 'TSR_BASE_PORT' }),
+    'base-port': Flags.integer({
+      description: 'local target: first of a range of consecutive ports to use (default: any free ports)',
+      env: 'TSR_BASE_PORT',
+    }),
   };
 
   async run(): Promise<unknown> {
     const config = this.loadConfig();
     if (config.target === 'aws') {
       const { runAwsDeployment } = await import('../infra/aws/orchestrate.js');
-      return runAwsDeployment(config, { mode: this.flags.plan ? 'plan' : 'apply', renderer: this.jsonEnabled() ? 'silent' : undefined } as never);
+      return runAwsDeployment(config, {
+        mode: this.flags.plan ? 'plan' : 'apply',
+        renderer: this.jsonEnabled() ? 'silent' : undefined,
+      });
     }
-    const local = this.flags['base-port'] ? { ...config, local: { ...config.local, basePort: this.flags['base-port'] } } : config;
+    const local = this.flags['base-port']
+      ? { ...config, local: { ...config.local, basePort: this.flags['base-port'] } }
+      : config;
     const phases = DEPLOY_PHASES.map((key) => ({ key, title: PHASE_TITLES[key] }));
     const result: LocalDeployResult = await onInterrupt((signal) =>
-      withPhaseProgress(phases, (reached) => deployLocal(local, { onPhase: reached, signal }), { silent: this.jsonEnabled() }),
+      withPhaseProgress(phases, (reached) => deployLocal(local, { onPhase: reached, signal }), {
+        silent: this.jsonEnabled(),
+      }),
     );
     if (!this.jsonEnabled()) {
       if (result.outcome === 'already-running') this.log(`Already deployed in ${config.workspace}; nothing to do.`);
       this.log(renderDeployment(result.state, result.durationMs));
     }
-    return { outcome: result.outcome, durationMs: result.durationMs, workspace: config.workspace, endpoints: result.state.endpoints, processes: result.state.processes };
+    return {
+      outcome: result.outcome,
+      durationMs: result.durationMs,
+      workspace: config.workspace,
+      endpoints: result.state.endpoints,
+      processes: result.state.processes,
+    };
   }
 }

@@ -11,26 +11,42 @@ export default class Destroy extends TsrCommand<typeof Destroy> {
     'is left behind, and forgets the deployment. Data (streams, tables, databases) is kept for the next deploy unless ' +
     '--purge. Asks first; --yes skips the question for scripts. AWS: destroys the stacks in reverse order after you ' +
     'type the environment name (or pass --confirm <environment>).';
-  static override examples = ['<%= config.bin %> destroy', '<%= config.bin %> destroy --yes --purge', '<%= config.bin %> destroy --target aws --confirm dev'];
+  static override examples = [
+    '<%= config.bin %> destroy',
+    '<%= config.bin %> destroy --yes --purge',
+    '<%= config.bin %> destroy --target aws --confirm dev',
+  ];
   static override flags = {
     yes: Flags.boolean({ char: 'y', description: 'do not ask for confirmation (local target)' }),
-    confirm: Flags.string({ description: 'the environment name, to confirm without a prompt (required for aws in scripts)' }),
+    confirm: Flags.string({
+      description: 'the environment name, to confirm without a prompt (required for aws in scripts)',
+    }),
     purge: Flags.boolean({ description: 'local target: also delete all data and logs in the workspace' }),
   };
 
   async run(): Promise<unknown> {
     const config = this.loadConfig();
     if (config.target === 'aws') {
-      await confirmDestructive({ typed: config.environment, given: this.flags.confirm, what: `destroy every AWS stack of "${config.environment}"` });
+      await confirmDestructive({
+        typed: config.environment,
+        given: this.flags.confirm,
+        what: `destroy every AWS stack of "${config.environment}"`,
+      });
       const { runAwsDeployment } = await import('../infra/aws/orchestrate.js');
-      return runAwsDeployment(config, { mode: 'destroy', renderer: this.jsonEnabled() ? 'silent' : undefined } as never);
+      return runAwsDeployment(config, { mode: 'destroy', renderer: this.jsonEnabled() ? 'silent' : undefined });
     }
     if (!this.flags.yes && this.flags.confirm !== config.environment) {
-      await confirmDestructive({ question: `Stop the local platform in ${config.workspace}${this.flags.purge ? ' and delete its data' : ''}?` });
+      await confirmDestructive({
+        question: `Stop the local platform in ${config.workspace}${this.flags.purge ? ' and delete its data' : ''}?`,
+      });
     }
     const result: LocalDestroyResult = await destroyLocal(config, { purge: this.flags.purge });
     if (result.portsStillOpen.length) {
-      throw new UserError(`stopped ${result.stopped} processes, but ports ${result.portsStillOpen.join(', ')} still answer`, 'find the owner with `ss -ltnp` and stop it', ExitCode.failure);
+      throw new UserError(
+        `stopped ${result.stopped} processes, but ports ${result.portsStillOpen.join(', ')} still answer`,
+        'find the owner with `ss -ltnp` and stop it',
+        ExitCode.failure,
+      );
     }
     if (!this.jsonEnabled()) {
       this.log(

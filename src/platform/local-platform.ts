@@ -5,7 +5,14 @@ import { fetchReplicationLag } from '../infra/local/replication/dynamo-link.js';
 import { isAlive, type LocalState, type ProcessRecord } from '../infra/local/state.js';
 import { ArcRoutingControls } from './arc-routing-controls.js';
 import { LOCAL_CREDENTIALS } from './clients.js';
-import type { ComponentHealth, Platform, PlatformStatus, RegionEndpoints, ReplicationLag, RoutingControls } from './platform.js';
+import type {
+  ComponentHealth,
+  Platform,
+  PlatformStatus,
+  RegionEndpoints,
+  ReplicationLag,
+  RoutingControls,
+} from './platform.js';
 
 function portAnswers(port: number, timeoutMs = 1_000): Promise<boolean> {
   return new Promise((resolve) => {
@@ -62,22 +69,48 @@ export class LocalPlatform implements Platform {
 
   private async componentHealth(process: ProcessRecord): Promise<ComponentHealth> {
     const base = { name: process.kind, region: process.region, endpoint: process.endpoint, pid: process.pid };
-    if (!isAlive(process.pid)) return { ...base, up: false, detail: process.detail ?? `process ${process.pid ?? '?'} is not running; log: ${process.log}` };
+    if (!isAlive(process.pid))
+      return {
+        ...base,
+        up: false,
+        detail: process.detail ?? `process ${process.pid ?? '?'} is not running; log: ${process.log}`,
+      };
     const answers = await Promise.all(process.ports.map((port) => portAnswers(port)));
     const silent = process.ports.filter((_, i) => !answers[i]);
-    if (silent.length) return { ...base, up: false, detail: `running but not answering on port ${silent.join(', ')}; log: ${process.log}` };
+    if (silent.length)
+      return {
+        ...base,
+        up: false,
+        detail: `running but not answering on port ${silent.join(', ')}; log: ${process.log}`,
+      };
     return { ...base, up: true };
   }
 
   async replicationLag(): Promise<ReplicationLag[]> {
     const tables: Promise<ReplicationLag[]> = this.state.endpoints.replicationLink
       ? fetchReplicationLag(this.state.endpoints.replicationLink).catch((error: Error) => [
-          { kind: 'table', resource: '*', from: '*', to: '*', healthy: false, detail: `replication link does not answer: ${error.message}` },
+          {
+            kind: 'table',
+            resource: '*',
+            from: '*',
+            to: '*',
+            healthy: false,
+            detail: `replication link does not answer: ${error.message}`,
+          },
         ])
       : Promise.resolve([]);
-    const databases = getJson<ReplicationLag[]>(`${this.state.endpoints.supervisor}/replication/databases`).catch((error: Error) => [
-      { kind: 'database', resource: '*', from: '*', to: '*', healthy: false, detail: `control process does not answer: ${error.message}` } as ReplicationLag,
-    ]);
+    const databases = getJson<ReplicationLag[]>(`${this.state.endpoints.supervisor}/replication/databases`).catch(
+      (error: Error) => [
+        {
+          kind: 'database',
+          resource: '*',
+          from: '*',
+          to: '*',
+          healthy: false,
+          detail: `control process does not answer: ${error.message}`,
+        } as ReplicationLag,
+      ],
+    );
     return [...(await tables), ...(await databases)];
   }
 

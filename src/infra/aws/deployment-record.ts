@@ -1,0 +1,115 @@
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { UserError } from '../../errors.js';
+
+/** Where `tsr synth` and `tsr deploy --target aws` write the stacks unless told otherwise. */
+export const DEFAULT_OUT_DIR = 'cdktf.out';
+
+/** What the global stack's outputs tell tsr about the deployed ARC resources (real, id-based ARNs). */
+export interface ArcEndpoint {
+  readonly region: string;
+  readonly url: string;
+}
+
+export interface DeployedRegion {
+  /** `mqtts://host:8883` of the active and standby broker instance. */
+  readonly brokerUrls: readonly string[];
+  /** Writer endpoint of each Aurora cluster in the region, by cluster identifier. */
+  readonly databaseEndpoints: Readonly<Record<string, string>>;
+}
+
+export interface DeployedGlobal {
+  readonly arcClusterArn?: string;
+  readonly arcEndpoints: readonly ArcEndpoint[];
+  readonly controlPanelArn?: string;
+  readonly routingControlArns: Readonly<Record<string, string>>;
+  readonly safetyRuleArns: Readonly<Record<string, string>>;
+}
+
+export type StackStatus = 'applied' | 'failed' | 'destroyed';
+
+/**
+ * The small record kept next to the out dir (`<out>.<env>.deployment.json`): which regions are deployed, how far the
+ * last run got, and the global outputs the AWS platform needs. Terraform state itself stays in the stack dirs.
+ */
+export interface AwsDeploymentRecord {
+  readonly version: 1;
+  readonly environment: string;
+  readonly regions: readonly string[];
+  readonly account?: string;
+  readonly stacks: Readonly<Record<string, { readonly status: StackStatus; readonly at: string }>>;
+  readonly global?: DeployedGlobal;
+  readonly regional?: Readonly<Record<string, DeployedRegion>>;
+  readonly updatedAt: string;
+}
+
+export function deploymentRecordPath(outDir: string, environment: string): string {
+  const absolute = path.resolve(outDir);
+  return path.join(path.dirname(absolute), `${path.basename(absolute)}.${environment}.deployment.json`);
+}
+
+export function readDeploymentRecord(file: string): AwsDeploymentRecord | undefined {
+  if (!existsSync(file)) return undefined;
+  try {
+    const record = JSON.parse(readFileSync(file, 'utf8')) as AwsDeploymentRecord;
+    if (record.version !== 1 || !Array.isArray(record.regions)) throw new Error('unknown format');
+    return record;
+  } catch (error) {
+    throw new UserError(
+      `the AWS deployment record ${file} is unreadable: ${(error as Error).message}`,
+      'restore it from the last deploy, or delete it if nothing is deployed',
+    );
+  }
+}
+
+export function writeDeploymentRecord(file: string, record: AwsDeploymentRecord): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const temporary = `${file}.tmp`;
+  writeFileSync(temporary, `${JSON.stringify(record, null, 2)}\n`);
+  renameSync(temporary, file);
+}
+
+export function removeDeploymentRecord(file: string): void {
+  rmSync(file, { force: true });
+}
+
+/** Reads the global stack's `terraform output -json` into what tsr keeps. */
+export function parseGlobalOutputs(json: string): DeployedGlobal {
+  const outputs = JSON.parse(json || '{}') as Record<string, { value?: unknown }>;
+  const value = <T>(name: string): T | undefined => outputs[name]?.value as T | undefined;
+  const endpoints = value<string>('arc_cluster_endpoints');
+  return {
+    arcClusterArn: value<string>('arc_cluster_arn'),
+    arcEndpoints: parseArcEndpoints(endpoints ?? ''),
+    controlPanelArn: value<string>('control_panel_arn'),
+    routingControlArns: value<Record<string, string>>('routing_control_arns') ?? {},
+    safetyRuleArns: value<Record<string, string>>('safety_rule_arns') ?? {},
+  };
+}
+
+/** Parses `region=url,region=url` (the global stack output and the services' TSR_ARC_ENDPOINTS). */
+export function parseArcEndpoints(value: string): ArcEndpoint[] {
+  return value
+    .split(',')
+    .map((pair) => pair.trim())
+    .filter(Boolean)
+    .map((pair) => {
+      const at = pair.indexOf('=');
+      const region = at > 0 ? pair.slice(0, at) : '';
+      const url = at > 0 ? pair.slice(at + 1) : pair;
+      return { region, url: url.startsWith('https://') ? url : `https://${url}` };
+    });
+}
+
+/** Reads a regional stack's `terraform output -json`. */
+export function parseRegionalOutputs(json: string): DeployedRegion {
+  const outputs = JSON.parse(json || '{}') as Record<string, { value?: unknown }>;
+  const brokers = (outputs.broker_endpoints?.value as string | undefined) ?? '';
+  return {
+    brokerUrls: brokers
+      .split(',')
+      .map((u) => u.trim())
+      .filter(Boolean),
+    databaseEndpoints: (outputs.database_endpoints?.value as Record<string, string> | undefined) ?? {},
+  };
+}

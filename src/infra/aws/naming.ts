@@ -1,0 +1,55 @@
+import { APP_SHORT, type AppName, type StageName } from '../../config/apps.js';
+import type { TsrConfig } from '../../config/model.js';
+
+/**
+ * AWS-only names that deriveNames() does not cover (stacks, clusters, secrets, ECS services). Every name the
+ * services and runbooks share (streams, tables, databases, routing controls, safety rules) comes from deriveNames().
+ */
+export interface AwsNames {
+  readonly globalStack: string;
+  regionalStack(region: string): string;
+  readonly arcClusterName: string;
+  /** Aurora global cluster of an app's core database. */
+  globalCluster(app: AppName): string;
+  /** Aurora cluster of an app's core database in one region. */
+  regionalCluster(app: AppName, region: string): string;
+  readonly brokerName: string;
+  readonly ecsCluster: string;
+  readonly ecrRepository: string;
+  /** ECS service (and task family) of one stage of one app, or of the generator. */
+  service(app: AppName | 'generator', stage?: StageName): string;
+  readonly logGroup: string;
+  readonly brokerSecret: string;
+  databaseSecret(app: AppName): string;
+  readonly kmsAliasGlobal: string;
+  readonly kmsAliasRegional: string;
+}
+
+export const DATABASE_MASTER_USER = 'tsr_admin';
+export const BROKER_USER = 'tsr';
+
+export function awsNames(config: Pick<TsrConfig, 'environment'>): AwsNames {
+  const env = config.environment;
+  const prefix = `tsr-${env}`;
+  return {
+    globalStack: `${prefix}-global`,
+    regionalStack: (region) => `${prefix}-${region}`,
+    arcClusterName: prefix,
+    globalCluster: (app) => `${prefix}-${APP_SHORT[app]}-core`,
+    regionalCluster: (app, region) => `${prefix}-${APP_SHORT[app]}-core-${region}`,
+    brokerName: `${prefix}-broker`,
+    ecsCluster: prefix,
+    ecrRepository: `${prefix}-services`,
+    service: (app, stage) => (app === 'generator' ? `${prefix}-generator` : `${prefix}-${APP_SHORT[app]}-${stage}`),
+    logGroup: `/tsr/${env}/services`,
+    brokerSecret: `tsr/${env}/broker`,
+    databaseSecret: (app) => `tsr/${env}/${APP_SHORT[app]}-core-db`,
+    kmsAliasGlobal: `alias/${prefix}-global`,
+    kmsAliasRegional: `alias/${prefix}-regional`,
+  };
+}
+
+/** Non-overlapping VPC CIDRs, one per region in config order, so regions can be peered later. */
+export function vpcCidr(regionIndex: number): string {
+  return `10.${16 + regionIndex * 4}.0.0/16`;
+}

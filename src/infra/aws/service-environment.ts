@@ -1,0 +1,30 @@
+/**
+ * The environment contract of a service container on ECS: the same variables a service reads locally, set by the
+ * task definition (`environment`) or injected by ECS from Secrets Manager (`secrets`). Services validate them at
+ * start and name any that is missing.
+ */
+export const SERVICE_ENV = {
+  target: 'TSR_TARGET',
+  environment: 'TSR_ENV',
+  region: 'TSR_REGION',
+  regions: 'TSR_REGIONS',
+  service: 'TSR_SERVICE',
+  app: 'TSR_APP',
+  stage: 'TSR_STAGE',
+  /** This region's broker, `mqtts://host:8883` of the active and standby instance, comma-separated. */
+  brokerUrls: 'TSR_BROKER_URLS',
+  /** ARC cluster endpoints as `region=url` pairs, comma-separated: sign each call for the endpoint's region. */
+  arcEndpoints: 'TSR_ARC_ENDPOINTS',
+  controlPanelArn: 'TSR_CONTROL_PANEL_ARN',
+  pgHost: 'TSR_PG_HOST',
+  pgPort: 'TSR_PG_PORT',
+  pgDatabase: 'TSR_PG_DATABASE',
+} as const;
+
+/** Variables ECS injects from Secrets Manager (never plain in the task definition). */
+export const SERVICE_SECRET_ENV = {
+  brokerUsername: 'TSR_BROKER_USERNAME',
+  brokerPassword: 'TSR_BROKER_PASSWORD',
+  pgUser: 'TSR_PG_USER',
+  pgPassword: 'TSR_PG_PASSWORD',
+} as const;

@@ -1,0 +1,229 @@
+import type { Construct } from 'constructs';
+import { DataTerraformRemoteStateLocal, Fn, TerraformOutput, TerraformStack } from 'cdktf';
+import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity/index.js';
+import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition/index.js';
+import { STAGES, type AppName, type StageName } from '../../../config/apps.js';
+import type { ResourceNames, TsrConfig } from '../../../config/model.js';
+import { Alarms } from '../constructs/alarms.js';
+import { Broker } from '../constructs/broker.js';
+import { Network } from '../constructs/network.js';
+import { RegionalDatabases } from '../constructs/regional-databases.js';
+import { RegionalKey } from '../constructs/regional-key.js';
+import { RegionalTable } from '../constructs/regional-table.js';
+import { secretArnIn } from '../constructs/replicated-secret.js';
+import { servicePermissions, type PermissionContext } from '../constructs/service-permissions.js';
+import { Services, type ServiceSpec } from '../constructs/services.js';
+import { Streams } from '../constructs/streams.js';
+import { BROKER_USER, DATABASE_MASTER_USER, vpcCidr, type AwsNames } from '../naming.js';
+import { SERVICE_ENV, SERVICE_SECRET_ENV } from '../service-environment.js';
+import { GLOBAL_OUTPUTS } from './global-stack.js';
+import { configureStack, stateFileName } from './provider.js';
+
+export interface RegionalStackProps {
+  readonly config: TsrConfig;
+  readonly names: ResourceNames;
+  readonly aws: AwsNames;
+  readonly region: string;
+  /** Services image; default: this region's ECR repository, tag `latest`. */
+  readonly image?: string;
+}
+
+/** Placeholder shown in a plan made before the global stack exists (apply always runs the global stack first). */
+const PENDING = 'pending-global-stack-apply';
+
+/**
+ * One region: VPC, broker, streams, leases table, the regional Aurora clusters joined to the global clusters, ECS
+ * services for every stage of each app plus the generator, and alarms. Reads the global stack's outputs from its
+ * state (with placeholders, so a plan works before the global stack is applied).
+ */
+export class RegionalStack extends TerraformStack {
+  readonly region: string;
+
+  constructor(scope: Construct, id: string, props: RegionalStackProps) {
+    super(scope, id);
+    const { config, names, aws, region } = props;
+    const primary = config.regions[0];
+    const isPrimary = region === primary;
+    const index = config.regions.indexOf(region);
+    this.region = region;
+    configureStack(this, id, region, config.environment);
+
+    const globalId = aws.globalStack;
+    const global = new DataTerraformRemoteStateLocal(this, 'global', {
+      path: `../${globalId}/${stateFileName(globalId)}`,
+      defaults: {
+        [GLOBAL_OUTPUTS.arcClusterEndpoints]: '',
+        [GLOBAL_OUTPUTS.controlPanelArn]: names.controlPanelArn,
+        [GLOBAL_OUTPUTS.brokerSecretArn]: `arn:aws:secretsmanager:${primary}:000000000000:secret:${aws.brokerSecret}`,
+        [GLOBAL_OUTPUTS.brokerPassword]: PENDING,
+        [GLOBAL_OUTPUTS.databaseSecretArns]: Object.fromEntries(
+          config.apps.map((app) => [
+            app,
+            `arn:aws:secretsmanager:${primary}:000000000000:secret:${aws.databaseSecret(app)}`,
+          ]),
+        ),
+        [GLOBAL_OUTPUTS.databasePasswords]: Object.fromEntries(config.apps.map((app) => [app, PENDING])),
+        [GLOBAL_OUTPUTS.globalKeyArns]: Object.fromEntries(
+          config.regions.map((r) => [r, `arn:aws:kms:${r}:000000000000:alias/${PENDING}`]),
+        ),
+      },
+    });
+    const fromGlobalMap = (output: string, key: string) => Fn.lookup(global.get(output), key, '');
+    const identity = new DataAwsCallerIdentity(this, 'identity');
+    const partition = new DataAwsPartition(this, 'partition');
+
+    const key = new RegionalKey(this, 'key', {
+      alias: aws.kmsAliasRegional,
+      description: `tsr ${config.environment}: streams, broker, databases and leases in ${region}`,
+    });
+    const network = new Network(this, 'network', {
+      region,
+      name: `tsr-${config.environment}`,
+      cidr: vpcCidr(index),
+      peerCidrs: config.regions.map((_, i) => vpcCidr(i)),
+    });
+    new Streams(this, 'streams', {
+      streams: names.streams,
+      shardCount: config.aws.shardsPerStream,
+      kmsKeyId: key.arn,
+    });
+    for (const table of names.tables.filter((t) => !t.global)) {
+      new RegionalTable(this, `table-${table.purpose}`, { table, kmsKeyArn: key.arn });
+    }
+    const broker = new Broker(this, 'broker', {
+      name: aws.brokerName,
+      instanceType: config.aws.brokerInstanceType,
+      subnetIds: network.privateSubnetIds,
+      securityGroupId: network.brokerSecurityGroupId,
+      kmsKeyArn: key.arn,
+      username: BROKER_USER,
+      password: global.getString(GLOBAL_OUTPUTS.brokerPassword),
+    });
+    const databases = new RegionalDatabases(this, 'databases', {
+      name: `tsr-${config.environment}-databases`,
+      subnetIds: network.privateSubnetIds,
+      securityGroupId: network.databaseSecurityGroupId,
+      kmsKeyArn: key.arn,
+      instanceClass: config.aws.auroraInstanceClass,
+      databases: config.apps.map((app) => ({
+        identifier: aws.regionalCluster(app, region),
+        globalClusterIdentifier: aws.globalCluster(app),
+        databaseName: names.databases[app],
+        master: isPrimary
+          ? { username: DATABASE_MASTER_USER, password: fromGlobalMap(GLOBAL_OUTPUTS.databasePasswords, app) }
+          : undefined,
+      })),
+    });
+
+    const brokerSecret = secretArnIn(global.getString(GLOBAL_OUTPUTS.brokerSecretArn), primary, region);
+    const databaseSecret = (app: AppName) =>
+      secretArnIn(fromGlobalMap(GLOBAL_OUTPUTS.databaseSecretArns, app), primary, region);
+    const globalKeyArn = fromGlobalMap(GLOBAL_OUTPUTS.globalKeyArns, region);
+    const permissionContext: PermissionContext = {
+      names,
+      region,
+      account: identity.accountId,
+      partition: partition.partition,
+      controlPanelArn: global.getString(GLOBAL_OUTPUTS.controlPanelArn),
+      regionalKeyArn: key.arn,
+      globalKeyArn,
+    };
+    const common = {
+      [SERVICE_ENV.target]: 'aws',
+      [SERVICE_ENV.environment]: config.environment,
+      [SERVICE_ENV.region]: region,
+      [SERVICE_ENV.regions]: config.regions.join(','),
+      [SERVICE_ENV.brokerUrls]: broker.mqttsEndpoints,
+      [SERVICE_ENV.arcEndpoints]: global.getString(GLOBAL_OUTPUTS.arcClusterEndpoints),
+      [SERVICE_ENV.controlPanelArn]: global.getString(GLOBAL_OUTPUTS.controlPanelArn),
+    };
+    const brokerSecrets = {
+      [SERVICE_SECRET_ENV.brokerUsername]: `${brokerSecret}:username::`,
+      [SERVICE_SECRET_ENV.brokerPassword]: `${brokerSecret}:password::`,
+    };
+    const usesBroker = (stage: StageName) => stage === 'inbound-gateway' || stage === 'outbound-gateway';
+    const specs: ServiceSpec[] = [];
+    for (const app of config.apps) {
+      for (const stage of STAGES) {
+        const isCore = stage === 'core';
+        const cluster = databases.clusters[aws.regionalCluster(app, region)];
+        specs.push({
+          name: aws.service(app, stage),
+          app,
+          stage,
+          desiredCount: config.aws.tasksPerService,
+          cpu: 512,
+          memory: 1024,
+          environment: {
+            ...common,
+            [SERVICE_ENV.service]: `${app}/${stage}`,
+            [SERVICE_ENV.app]: app,
+            [SERVICE_ENV.stage]: stage,
+            ...(isCore
+              ? {
+                  [SERVICE_ENV.pgHost]: cluster.endpoint,
+                  [SERVICE_ENV.pgPort]: String(cluster.port),
+                  [SERVICE_ENV.pgDatabase]: names.databases[app],
+                }
+              : {}),
+          },
+          secrets: {
+            ...(usesBroker(stage) ? brokerSecrets : {}),
+            ...(isCore
+              ? {
+                  [SERVICE_SECRET_ENV.pgUser]: `${databaseSecret(app)}:username::`,
+                  [SERVICE_SECRET_ENV.pgPassword]: `${databaseSecret(app)}:password::`,
+                }
+              : {}),
+          },
+          secretArns: [...(usesBroker(stage) ? [brokerSecret] : []), ...(isCore ? [databaseSecret(app)] : [])],
+          permissions: servicePermissions(app, stage, permissionContext),
+        });
+      }
+    }
+    if (config.apps.includes('trade')) {
+      // The generator follows its routing control; it runs where the primary is and scales up elsewhere on DR.
+      specs.push({
+        name: aws.service('generator'),
+        app: 'generator',
+        desiredCount: isPrimary ? 1 : 0,
+        cpu: 256,
+        memory: 512,
+        environment: { ...common, [SERVICE_ENV.service]: 'generator', [SERVICE_ENV.app]: 'generator' },
+        secrets: brokerSecrets,
+        secretArns: [brokerSecret],
+        permissions: servicePermissions('generator', undefined, permissionContext),
+      });
+    }
+    const services = new Services(this, 'services', {
+      region,
+      clusterName: aws.ecsCluster,
+      repositoryName: aws.ecrRepository,
+      image: props.image,
+      logGroupName: aws.logGroup,
+      subnetIds: network.privateSubnetIds,
+      securityGroupId: network.servicesSecurityGroupId,
+      secretsKeyArn: globalKeyArn,
+      services: specs,
+    });
+
+    new Alarms(this, 'alarms', {
+      prefix: `tsr-${config.environment}`,
+      region,
+      streams: names.streams.map((s) => s.name),
+      tables: names.tables.filter((t) => t.global).map((t) => t.name),
+      otherRegions: config.regions.filter((r) => r !== region),
+      databaseClusters: config.apps.map((app) => aws.regionalCluster(app, region)),
+    });
+
+    const out = (name: string, value: unknown) => new TerraformOutput(this, name, { value, staticId: true });
+    out('broker_endpoints', broker.mqttsEndpoints);
+    out(
+      'database_endpoints',
+      Object.fromEntries(Object.entries(databases.clusters).map(([id, c]) => [id, c.endpoint])),
+    );
+    out('ecs_cluster_arn', services.clusterArn);
+    out('repository_url', services.repositoryUrl);
+    out('vpc_id', network.vpcId);
+  }
+}

@@ -1,0 +1,532 @@
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import {
+  DescribeGlobalClustersCommand,
+  FailoverGlobalClusterCommand,
+  RDSClient,
+  SwitchoverGlobalClusterCommand,
+  type GlobalClusterMember,
+} from '@aws-sdk/client-rds';
+import { APP_SHORT, STAGES, type AppName } from '../../config/apps.js';
+import { deriveNames, type ResourceNames, type TsrConfig } from '../../config/model.js';
+import { ExitCode, UserError } from '../../errors.js';
+import {
+  DEFAULT_OUT_DIR,
+  deploymentRecordPath,
+  parseArcEndpoints,
+  readDeploymentRecord,
+  type AwsDeploymentRecord,
+} from '../../infra/aws/deployment-record.js';
+import { awsNames, DATABASE_MASTER_USER, type AwsNames } from '../../infra/aws/naming.js';
+import type {
+  DatabaseTransition,
+  DatabaseTransitionMode,
+  DatabaseTransitionOptions,
+  DrillCapabilities,
+  QueueDepth,
+  ServiceChange,
+  ServiceRef,
+  StreamBacklog,
+} from '../capabilities.js';
+import type {
+  ComponentHealth,
+  Platform,
+  PlatformStatus,
+  RegionEndpoints,
+  ReplicationLag,
+  RoutingControls,
+} from '../platform.js';
+import { toUserError } from './aws-errors.js';
+import { latestValues, type MetricQuery } from './metrics.js';
+import { MultiRegionRoutingControls } from './multi-region-routing-controls.js';
+
+export interface AwsPlatformOptions {
+  /** Out dir of `tsr synth`/`deploy` (default cdktf.out): the deployment record is read next to it. */
+  readonly outDir?: string;
+  /** The deployment record, instead of reading it from disk. */
+  readonly record?: AwsDeploymentRecord;
+  /** TSR_ARC_ENDPOINTS (`region=url,…`) overrides the recorded ARC endpoints. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** SDK attempts per call before a throttling error is reported (default 5). */
+  readonly maxAttempts?: number;
+  /** Replication lag above this is unhealthy (default 5 s). */
+  readonly lagThresholdMs?: number;
+}
+
+type Clients = { rds: RDSClient; ecs: ECSClient; cloudwatch: CloudWatchClient; dynamodb: DynamoDBClient };
+
+/** Which broker queues hold an app's inbound traffic: its inbound topics, in ActiveMQ's dotted naming. */
+function inboundQueues(app: AppName, names: ResourceNames): string[] {
+  const topics =
+    app === 'trade' ? [names.topics.tmInTrades, names.topics.tmInSettlements] : [names.topics.stInSettlements];
+  return topics.map((topic) => topic.replace(/\//g, '.'));
+}
+
+function regionOfArn(arn: string | undefined): string | undefined {
+  return arn?.split(':')[3] || undefined;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(new UserError('interrupted', undefined, ExitCode.interrupted));
+      },
+      { once: true },
+    );
+  });
+
+/**
+ * The AWS target: routing controls through the ARC cluster endpoints, Aurora global database switchover/failover,
+ * ECS service control, and broker/stream/replication measurements from CloudWatch. Same shapes as the local target.
+ */
+export class AwsPlatform implements Platform, DrillCapabilities {
+  readonly target = 'aws' as const;
+  readonly names: ResourceNames;
+  readonly record?: AwsDeploymentRecord;
+  private readonly aws: AwsNames;
+  private readonly clients = new Map<string, Clients>();
+  private controls?: MultiRegionRoutingControls;
+  private readonly maxAttempts: number;
+  private readonly lagThresholdMs: number;
+  private readonly env: NodeJS.ProcessEnv;
+
+  constructor(
+    readonly config: TsrConfig,
+    options: AwsPlatformOptions = {},
+  ) {
+    this.aws = awsNames(config);
+    this.env = options.env ?? process.env;
+    this.record =
+      options.record ??
+      readDeploymentRecord(deploymentRecordPath(options.outDir ?? DEFAULT_OUT_DIR, config.environment));
+    this.names = withDeployedArns(deriveNames(config), this.record);
+    this.maxAttempts = options.maxAttempts ?? 5;
+    this.lagThresholdMs = options.lagThresholdMs ?? 5_000;
+  }
+
+  private client<K extends keyof Clients>(region: string, kind: K): Clients[K] {
+    let set = this.clients.get(region);
+    if (!set) {
+      const common = { region, maxAttempts: this.maxAttempts };
+      set = {
+        rds: new RDSClient(common),
+        ecs: new ECSClient(common),
+        cloudwatch: new CloudWatchClient(common),
+        dynamodb: new DynamoDBClient(common),
+      };
+      this.clients.set(region, set);
+    }
+    return set[kind];
+  }
+
+  private requireRegion(region: string): void {
+    if (!this.config.regions.includes(region)) {
+      throw new UserError(
+        `region ${region} is not one of this environment's regions (${this.config.regions.join(', ')})`,
+        'use one of the configured regions',
+        ExitCode.usage,
+      );
+    }
+  }
+
+  endpoints(region: string): RegionEndpoints {
+    this.requireRegion(region);
+    const deployed = this.record?.regional?.[region];
+    const firstApp = this.config.apps[0];
+    const cluster = this.aws.regionalCluster(firstApp, region);
+    return {
+      region,
+      broker: deployed?.brokerUrls[0] ?? '',
+      postgres: { host: deployed?.databaseEndpoints[cluster] ?? '', port: 5432, user: DATABASE_MASTER_USER },
+    };
+  }
+
+  routingControls(): RoutingControls {
+    if (!this.controls) {
+      const override = this.env.TSR_ARC_ENDPOINTS;
+      const endpoints = override ? parseArcEndpoints(override) : (this.record?.global?.arcEndpoints ?? []);
+      if (endpoints.length === 0) {
+        throw new UserError(
+          `no ARC cluster endpoints are known for environment "${this.config.environment}"`,
+          'deploy with `tsr deploy --target aws` (it records them), or set TSR_ARC_ENDPOINTS=region=url,…',
+          ExitCode.notDeployed,
+        );
+      }
+      this.controls = new MultiRegionRoutingControls(endpoints, this.names, this.config.regions[0]);
+    }
+    return this.controls;
+  }
+
+  // ---- databases -------------------------------------------------------------------------------------------
+
+  private async globalMembers(app: AppName, preferRegion?: string): Promise<GlobalClusterMember[]> {
+    const identifier = this.aws.globalCluster(app);
+    const regions = preferRegion
+      ? [preferRegion, ...this.config.regions.filter((r) => r !== preferRegion)]
+      : [...this.config.regions];
+    let lastError: unknown;
+    // Ask each region in turn: in a regional outage the others still answer.
+    for (const region of regions) {
+      try {
+        const answer = await this.client(region, 'rds').send(
+          new DescribeGlobalClustersCommand({ GlobalClusterIdentifier: identifier }),
+        );
+        const cluster = answer.GlobalClusters?.[0];
+        if (!cluster)
+          throw Object.assign(new Error(`global cluster ${identifier} not found`), {
+            name: 'GlobalClusterNotFoundFault',
+          });
+        return cluster.GlobalClusterMembers ?? [];
+      } catch (error) {
+        const mapped = toUserError(error, `reading global database ${identifier}`);
+        if (mapped instanceof UserError) throw mapped;
+        lastError = error;
+      }
+    }
+    throw lastError;
+  }
+
+  async databaseWriter(app: AppName): Promise<string | undefined> {
+    const members = await this.globalMembers(app);
+    return regionOfArn(members.find((m) => m.IsWriter)?.DBClusterArn);
+  }
+
+  switchoverDatabase(app: AppName, toRegion: string, options?: DatabaseTransitionOptions): Promise<DatabaseTransition> {
+    return this.moveWriter(app, toRegion, 'switchover', options);
+  }
+
+  failoverDatabase(app: AppName, toRegion: string, options?: DatabaseTransitionOptions): Promise<DatabaseTransition> {
+    return this.moveWriter(app, toRegion, 'failover', options);
+  }
+
+  private async moveWriter(
+    app: AppName,
+    toRegion: string,
+    mode: DatabaseTransitionMode,
+    options: DatabaseTransitionOptions = {},
+  ): Promise<DatabaseTransition> {
+    this.requireRegion(toRegion);
+    const started = Date.now();
+    const identifier = this.aws.globalCluster(app);
+    const members = await this.globalMembers(app, toRegion);
+    const from = regionOfArn(members.find((m) => m.IsWriter)?.DBClusterArn);
+    const target = members.find((m) => regionOfArn(m.DBClusterArn) === toRegion);
+    if (!target?.DBClusterArn) {
+      throw new UserError(
+        `the ${app} global database ${identifier} has no cluster in ${toRegion}`,
+        `deploy ${toRegion} (\`tsr deploy --target aws\`) and wait until its cluster has joined`,
+        ExitCode.notDeployed,
+      );
+    }
+    if (from === toRegion) {
+      return { app, mode, from, to: toRegion, completed: true, durationMs: Date.now() - started };
+    }
+    const action = `${mode === 'switchover' ? 'switching over' : 'failing over'} ${identifier} to ${toRegion}`;
+    try {
+      // Called in the target region: in a failover the source region may not answer.
+      const rds = this.client(toRegion, 'rds');
+      if (mode === 'switchover') {
+        await rds.send(
+          new SwitchoverGlobalClusterCommand({
+            GlobalClusterIdentifier: identifier,
+            TargetDbClusterIdentifier: target.DBClusterArn,
+          }),
+        );
+      } else {
+        await rds.send(
+          new FailoverGlobalClusterCommand({
+            GlobalClusterIdentifier: identifier,
+            TargetDbClusterIdentifier: target.DBClusterArn,
+            AllowDataLoss: true,
+          }),
+        );
+      }
+    } catch (error) {
+      throw toUserError(error, action);
+    }
+    if (options.wait === false)
+      return { app, mode, from, to: toRegion, completed: false, durationMs: Date.now() - started };
+    const deadline = started + (options.timeoutMs ?? 15 * 60_000);
+    while (Date.now() < deadline) {
+      await sleep(options.pollMs ?? 10_000, options.signal);
+      const now = await this.globalMembers(app, toRegion);
+      if (regionOfArn(now.find((m) => m.IsWriter)?.DBClusterArn) === toRegion) {
+        return { app, mode, from, to: toRegion, completed: true, durationMs: Date.now() - started };
+      }
+    }
+    throw new UserError(
+      `${action}: the writer is not in ${toRegion} after ${Math.round((Date.now() - started) / 1000)} s`,
+      'check the global database in the RDS console; the operation may still complete',
+      ExitCode.unhealthy,
+    );
+  }
+
+  // ---- services --------------------------------------------------------------------------------------------
+
+  private serviceName(ref: ServiceRef): string {
+    this.requireRegion(ref.region);
+    if (ref.app !== 'generator' && (!ref.stage || !STAGES.includes(ref.stage))) {
+      throw new UserError(`${ref.app} needs a stage (${STAGES.join(', ')})`, undefined, ExitCode.usage);
+    }
+    return this.aws.service(ref.app, ref.stage);
+  }
+
+  async restartService(ref: ServiceRef): Promise<ServiceChange> {
+    const service = this.serviceName(ref);
+    try {
+      const answer = await this.client(ref.region, 'ecs').send(
+        new UpdateServiceCommand({ cluster: this.aws.ecsCluster, service, forceNewDeployment: true }),
+      );
+      const deployment = answer.service?.deployments?.find((d) => d.status === 'PRIMARY');
+      return { service, region: ref.region, action: 'restart', deploymentId: deployment?.id };
+    } catch (error) {
+      throw toUserError(error, `restarting ${service} in ${ref.region}`);
+    }
+  }
+
+  async scaleService(ref: ServiceRef, desiredCount: number): Promise<ServiceChange> {
+    const service = this.serviceName(ref);
+    if (!Number.isInteger(desiredCount) || desiredCount < 0) {
+      throw new UserError(`task count must be a whole number ≥ 0, got ${desiredCount}`, undefined, ExitCode.usage);
+    }
+    try {
+      await this.client(ref.region, 'ecs').send(
+        new UpdateServiceCommand({ cluster: this.aws.ecsCluster, service, desiredCount }),
+      );
+      return { service, region: ref.region, action: 'scale', desiredCount };
+    } catch (error) {
+      throw toUserError(error, `scaling ${service} in ${ref.region}`);
+    }
+  }
+
+  // ---- measurements ----------------------------------------------------------------------------------------
+
+  private async metrics(region: string, queries: MetricQuery[], action: string) {
+    try {
+      return await latestValues(this.client(region, 'cloudwatch'), queries);
+    } catch (error) {
+      throw toUserError(error, action);
+    }
+  }
+
+  async brokerQueueDepth(app: AppName, region: string): Promise<QueueDepth> {
+    this.requireRegion(region);
+    const queues = inboundQueues(app, this.names);
+    // Active/standby brokers report per instance (`<name>-1`, `<name>-2`); the standby has no data.
+    const queries: MetricQuery[] = queues.flatMap((queue, q) =>
+      [1, 2].map((instance) => ({
+        id: `q${q}i${instance}`,
+        namespace: 'AWS/AmazonMQ',
+        metricName: 'QueueSize',
+        dimensions: { Broker: `${this.aws.brokerName}-${instance}`, Queue: queue },
+      })),
+    );
+    const values = await this.metrics(region, queries, `reading the broker queue depth in ${region}`);
+    const measured = queues.map((queue, q) => {
+      const found = [values.get(`q${q}i1`), values.get(`q${q}i2`)].filter((v): v is number => v !== undefined);
+      return { queue, depth: found.length ? Math.max(...found) : undefined };
+    });
+    const unknown = measured.filter((m) => m.depth === undefined);
+    return {
+      app,
+      region,
+      queues: measured,
+      depth: unknown.length ? undefined : measured.reduce((sum, m) => sum + (m.depth ?? 0), 0),
+      measuredAt: new Date().toISOString(),
+      detail: unknown.length
+        ? `no QueueSize datapoints in the last 5 minutes for ${unknown.map((m) => m.queue).join(', ')}`
+        : undefined,
+    };
+  }
+
+  async streamBacklog(app: AppName, region: string): Promise<StreamBacklog[]> {
+    this.requireRegion(region);
+    const streams = this.names.streams.filter((s) => s.app === app);
+    const values = await this.metrics(
+      region,
+      streams.map((s) => ({
+        id: s.name,
+        namespace: 'AWS/Kinesis',
+        metricName: 'GetRecords.IteratorAgeMilliseconds',
+        dimensions: { StreamName: s.name },
+      })),
+      `reading the stream backlog of ${app} in ${region}`,
+    );
+    const measuredAt = new Date().toISOString();
+    return streams.map((s) => {
+      const age = values.get(s.name);
+      return {
+        app,
+        region,
+        stream: s.name,
+        stage: s.stage,
+        iteratorAgeMs: age,
+        measuredAt,
+        detail:
+          age === undefined ? 'no GetRecords.IteratorAgeMilliseconds datapoints in the last 5 minutes' : undefined,
+      };
+    });
+  }
+
+  async replicationLag(): Promise<ReplicationLag[]> {
+    const lags: ReplicationLag[] = [];
+    const tables = this.names.tables.filter((t) => t.global);
+    const noData = 'no datapoints in the last 5 minutes';
+    for (const from of this.config.regions) {
+      const pairs = tables.flatMap((table) =>
+        this.config.regions
+          .filter((to) => to !== from)
+          .map((to) => ({ table: table.name, to, id: `${table.name}|${to}` })),
+      );
+      const values = await this.metrics(
+        from,
+        pairs.map((p) => ({
+          id: p.id,
+          namespace: 'AWS/DynamoDB',
+          metricName: 'ReplicationLatency',
+          dimensions: { TableName: p.table, ReceivingRegion: p.to },
+        })),
+        `reading table replication latency in ${from}`,
+      );
+      for (const p of pairs) {
+        const lagMs = values.get(p.id);
+        lags.push({
+          kind: 'table',
+          resource: p.table,
+          from,
+          to: p.to,
+          lagMs,
+          healthy: lagMs !== undefined && lagMs <= this.lagThresholdMs,
+          detail: lagMs === undefined ? noData : undefined,
+        });
+      }
+    }
+    for (const app of this.config.apps) {
+      const writer = (await this.databaseWriter(app)) ?? this.config.regions[0];
+      for (const region of this.config.regions.filter((r) => r !== writer)) {
+        const cluster = this.aws.regionalCluster(app, region);
+        const values = await this.metrics(
+          region,
+          [
+            {
+              id: 'rpo',
+              namespace: 'AWS/RDS',
+              metricName: 'AuroraGlobalDBRPOLag',
+              dimensions: { DBClusterIdentifier: cluster },
+            },
+          ],
+          `reading the RPO lag of ${cluster}`,
+        );
+        const lagMs = values.get('rpo');
+        lags.push({
+          kind: 'database',
+          resource: this.names.databases[app],
+          from: writer,
+          to: region,
+          lagMs,
+          healthy: lagMs !== undefined && lagMs <= this.lagThresholdMs,
+          detail: lagMs === undefined ? noData : undefined,
+        });
+      }
+    }
+    return lags;
+  }
+
+  safeStoreClient(region: string): DynamoDBClient {
+    this.requireRegion(region);
+    return this.client(region, 'dynamodb');
+  }
+
+  async status(): Promise<PlatformStatus> {
+    const components: ComponentHealth[] = [];
+    for (const region of this.config.regions) {
+      const services = [
+        ...this.config.apps.flatMap((app) => STAGES.map((stage) => this.aws.service(app, stage))),
+        ...(this.config.apps.includes('trade') ? [this.aws.service('generator')] : []),
+      ];
+      for (let i = 0; i < services.length; i += 10) {
+        const batch = services.slice(i, i + 10);
+        try {
+          const answer = await this.client(region, 'ecs').send(
+            new DescribeServicesCommand({ cluster: this.aws.ecsCluster, services: batch }),
+          );
+          for (const s of answer.services ?? []) {
+            const desired = s.desiredCount ?? 0;
+            const running = s.runningCount ?? 0;
+            components.push({
+              name: s.serviceName ?? '?',
+              region,
+              up: s.status === 'ACTIVE' && running >= desired,
+              detail: `${running}/${desired} tasks`,
+            });
+          }
+          for (const f of answer.failures ?? []) {
+            components.push({ name: f.arn?.split('/').pop() ?? '?', region, up: false, detail: f.reason });
+          }
+        } catch (error) {
+          const mapped = toUserError(error, `describing services in ${region}`);
+          for (const name of batch) components.push({ name, region, up: false, detail: mapped.message });
+        }
+      }
+    }
+    let routingControls: PlatformStatus['routingControls'];
+    try {
+      routingControls = await this.routingControls().list();
+    } catch (error) {
+      routingControls = { error: (error as Error).message };
+    }
+    const writers: Partial<Record<AppName, string>> = {};
+    for (const app of this.config.apps) {
+      try {
+        const writer = await this.databaseWriter(app);
+        if (writer) writers[app] = writer;
+      } catch (error) {
+        components.push({ name: `${APP_SHORT[app]}-core-database`, up: false, detail: (error as Error).message });
+      }
+    }
+    let replication: ReplicationLag[] = [];
+    try {
+      replication = await this.replicationLag();
+    } catch (error) {
+      components.push({ name: 'replication metrics', up: false, detail: (error as Error).message });
+    }
+    return {
+      target: 'aws',
+      environment: this.config.environment,
+      regions: this.config.regions,
+      primary: this.config.regions[0],
+      components,
+      routingControls,
+      replication,
+      writers,
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.controls?.close();
+    for (const set of this.clients.values()) {
+      set.rds.destroy();
+      set.ecs.destroy();
+      set.cloudwatch.destroy();
+      set.dynamodb.destroy();
+    }
+    this.clients.clear();
+  }
+}
+
+/** deriveNames() with the real (id-based) ARNs ARC assigned, as recorded from the global stack's outputs. */
+export function withDeployedArns(names: ResourceNames, record: AwsDeploymentRecord | undefined): ResourceNames {
+  const deployed = record?.global;
+  if (!deployed) return names;
+  return {
+    ...names,
+    controlPanelArn: deployed.controlPanelArn ?? names.controlPanelArn,
+    routingControls: names.routingControls.map((c) => ({ ...c, arn: deployed.routingControlArns[c.name] ?? c.arn })),
+    safetyRules: names.safetyRules.map((r) => ({ ...r, arn: deployed.safetyRuleArns[r.name] ?? r.arn })),
+  };
+}

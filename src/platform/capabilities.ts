@@ -1,0 +1,85 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { AppName, StageName } from '../config/apps.js';
+import type { ReplicationLag } from './platform.js';
+
+/** A service of one region: a stage of an app, or the generator (no stage). */
+export interface ServiceRef {
+  readonly app: AppName | 'generator';
+  readonly stage?: StageName;
+  readonly region: string;
+}
+
+export interface ServiceChange {
+  readonly service: string;
+  readonly region: string;
+  readonly action: 'restart' | 'scale';
+  readonly desiredCount?: number;
+  /** Target-specific id of the change (ECS deployment id), when there is one. */
+  readonly deploymentId?: string;
+}
+
+export type DatabaseTransitionMode = 'switchover' | 'failover';
+
+export interface DatabaseTransition {
+  readonly app: AppName;
+  readonly mode: DatabaseTransitionMode;
+  /** Region that held the writer before. */
+  readonly from?: string;
+  readonly to: string;
+  /** True once the writer is confirmed in `to` (only when the caller asked to wait). */
+  readonly completed: boolean;
+  readonly durationMs: number;
+}
+
+export interface DatabaseTransitionOptions {
+  /** Wait until the writer is in the target region (default true). */
+  readonly wait?: boolean;
+  readonly timeoutMs?: number;
+  readonly pollMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+/** Messages the broker holds for an app's inbound gateway session(s). `depth` is undefined when not measurable. */
+export interface QueueDepth {
+  readonly app: AppName;
+  readonly region: string;
+  readonly queues: readonly { readonly queue: string; readonly depth?: number }[];
+  /** Sum over queues; undefined when any queue could not be measured (never "no data means zero"). */
+  readonly depth?: number;
+  readonly measuredAt: string;
+  readonly detail?: string;
+}
+
+/** How far the consumers of an app's streams are behind. `iteratorAgeMs` undefined when not measurable. */
+export interface StreamBacklog {
+  readonly app: AppName;
+  readonly region: string;
+  readonly stream: string;
+  readonly stage: StageName;
+  readonly iteratorAgeMs?: number;
+  /** Records waiting, where the target can tell. */
+  readonly pending?: number;
+  readonly measuredAt: string;
+  readonly detail?: string;
+}
+
+/**
+ * What runbooks and drills need beyond `Platform`: moving database writers, controlling services, and measuring
+ * drain and catch-up. Every measurement says so when it has no data instead of reporting zero.
+ */
+export interface DrillCapabilities {
+  /** Region holding the writer of an app's core database, or undefined when none is (mid-failover). */
+  databaseWriter(app: AppName): Promise<string | undefined>;
+  /** Planned move of the writer (no data loss): Aurora SwitchoverGlobalCluster; local: reverse replication. */
+  switchoverDatabase(app: AppName, toRegion: string, options?: DatabaseTransitionOptions): Promise<DatabaseTransition>;
+  /** Forced move (the source is impaired; the last replicated state wins): Aurora FailoverGlobalCluster. */
+  failoverDatabase(app: AppName, toRegion: string, options?: DatabaseTransitionOptions): Promise<DatabaseTransition>;
+  restartService(service: ServiceRef): Promise<ServiceChange>;
+  scaleService(service: ServiceRef, desiredCount: number): Promise<ServiceChange>;
+  brokerQueueDepth(app: AppName, region: string): Promise<QueueDepth>;
+  streamBacklog(app: AppName, region: string): Promise<StreamBacklog[]>;
+  /** Tables (DynamoDB ReplicationLatency or the local link) and databases (AuroraGlobalDBRPOLag or the WAL lag). */
+  replicationLag(): Promise<ReplicationLag[]>;
+  /** A DynamoDB client for the safe stores of a region. */
+  safeStoreClient(region: string): DynamoDBClient;
+}
