@@ -28,8 +28,15 @@ describe('loadConfig', () => {
 
   it('layers file < environment < flags', () => {
     const dir = emptyDir();
-    writeFileSync(path.join(dir, 'tsr.config.yaml'), 'environment: filed\nregions: [eu-west-1, eu-central-1]\nlocal:\n  arcEndpoints: 2\n');
-    expect(loadConfig({}, {}, dir)).toMatchObject({ environment: 'filed', regions: ['eu-west-1', 'eu-central-1'], local: { arcEndpoints: 2 } });
+    writeFileSync(
+      path.join(dir, 'tsr.config.yaml'),
+      'environment: filed\nregions: [eu-west-1, eu-central-1]\nlocal:\n  arcEndpoints: 2\n',
+    );
+    expect(loadConfig({}, {}, dir)).toMatchObject({
+      environment: 'filed',
+      regions: ['eu-west-1', 'eu-central-1'],
+      local: { arcEndpoints: 2 },
+    });
     expect(loadConfig({}, { TSR_ENV: 'fromenv' }, dir).environment).toBe('fromenv');
     expect(loadConfig({ environment: 'flagged' }, { TSR_ENV: 'fromenv' }, dir).environment).toBe('flagged');
     expect(loadConfig({}, { TSR_REGIONS: 'us-east-2, us-west-1' }, dir).regions).toEqual(['us-east-2', 'us-west-1']);
@@ -43,13 +50,20 @@ describe('loadConfig', () => {
   });
 
   it('refuses duplicate regions and a single region', () => {
-    expect(configError(() => loadConfig({ regions: ['us-east-1', 'us-east-1'] }, {}, emptyDir())).message).toContain('region listed twice: us-east-1');
-    expect(configError(() => loadConfig({ regions: ['us-east-1'] }, {}, emptyDir())).message).toContain('needs at least two regions');
+    expect(configError(() => loadConfig({ regions: ['us-east-1', 'us-east-1'] }, {}, emptyDir())).message).toContain(
+      'region listed twice: us-east-1',
+    );
+    expect(configError(() => loadConfig({ regions: ['us-east-1'] }, {}, emptyDir())).message).toContain(
+      'needs at least two regions',
+    );
   });
 
   it('reports bad fields of a config file with their path', () => {
     const dir = emptyDir();
-    writeFileSync(path.join(dir, 'tsr.config.json'), JSON.stringify({ environment: 'Bad Name', local: { arcEndpoints: 9, typo: 1 } }));
+    writeFileSync(
+      path.join(dir, 'tsr.config.json'),
+      JSON.stringify({ environment: 'Bad Name', local: { arcEndpoints: 9, typo: 1 } }),
+    );
     const error = configError(() => loadConfig({}, {}, dir));
     expect(error.message).toContain('environment: must start with a letter');
     expect(error.message).toContain('local.arcEndpoints');
@@ -64,12 +78,23 @@ describe('loadConfig', () => {
 });
 
 describe('deriveNames', () => {
-  const names = deriveNames({ environment: 'dev', regions: ['us-east-1', 'us-west-2'], apps: ['trade', 'settlement'], aws: { shardsPerStream: 1, tasksPerService: 1, auroraInstanceClass: 'x', brokerInstanceType: 'y' } });
+  const names = deriveNames({
+    environment: 'dev',
+    regions: ['us-east-1', 'us-west-2'],
+    apps: ['trade', 'settlement'],
+    aws: { shardsPerStream: 1, tasksPerService: 1, auroraInstanceClass: 'x', brokerInstanceType: 'y' },
+  });
 
   it('has one stream per hop per app and one safe store per stage', () => {
     expect(names.streams.map((s) => s.name)).toEqual([
-      'dev-tm-ingestion-in', 'dev-tm-core-in', 'dev-tm-egress-in', 'dev-tm-outbound-gateway-in',
-      'dev-st-ingestion-in', 'dev-st-core-in', 'dev-st-egress-in', 'dev-st-outbound-gateway-in',
+      'dev-tm-ingestion-in',
+      'dev-tm-core-in',
+      'dev-tm-egress-in',
+      'dev-tm-outbound-gateway-in',
+      'dev-st-ingestion-in',
+      'dev-st-core-in',
+      'dev-st-egress-in',
+      'dev-st-outbound-gateway-in',
     ]);
     expect(names.tables.filter((t) => t.purpose === 'safe-store')).toHaveLength(10);
     expect(names.tables.find((t) => t.purpose === 'leases')?.global).toBe(false);
@@ -97,6 +122,11 @@ describe('deriveNames', () => {
     expect(assertion?.assertedOrGating).toEqual(['trade-dns-us-east-1', 'trade-dns-us-west-2']);
     const gating = names.safetyRules.find((r) => r.app === 'settlement' && r.kind === 'gating');
     expect(gating?.assertedOrGating).toEqual(['settlement-gate']);
-    expect(gating?.targets).toEqual(['settlement-queue-us-east-1', 'settlement-app-us-east-1', 'settlement-queue-us-west-2', 'settlement-app-us-west-2']);
+    expect(gating?.targets).toEqual([
+      'settlement-queue-us-east-1',
+      'settlement-app-us-east-1',
+      'settlement-queue-us-west-2',
+      'settlement-app-us-west-2',
+    ]);
   });
 });

@@ -69,10 +69,16 @@ describe('local deploy: bad input and faults', () => {
     const dir = workspace();
     let cliPid = 0;
     const running = runTsr(['deploy', '--workspace', dir], { onSpawn: (pid) => (cliPid = pid) });
-    await eventually(async () => {
-      const state = existsSync(path.join(dir, 'state.json')) && (JSON.parse(readFileSync(path.join(dir, 'state.json'), 'utf8')) as LocalState);
-      return state && state.phase === 'starting engines';
-    }, 30_000, 'deploy starting engines');
+    await eventually(
+      async () => {
+        const state =
+          existsSync(path.join(dir, 'state.json')) &&
+          (JSON.parse(readFileSync(path.join(dir, 'state.json'), 'utf8')) as LocalState);
+        return state && state.phase === 'starting engines';
+      },
+      30_000,
+      'deploy starting engines',
+    );
     process.kill(cliPid, 'SIGINT');
     const result = await running;
     expect(result.code).toBe(130);
@@ -103,7 +109,11 @@ describe('local deploy: bad input and faults', () => {
     const kinesis = state.processes.find((p) => p.id === 'kinesis@us-west-2');
     process.kill(kinesis?.pid as number, 'SIGKILL');
     await eventually(async () => !isAlive(kinesis?.pid), 5_000, 'kinesis gone');
-    const status = await runJson<{ healthy: boolean; components: { name: string; region?: string; up: boolean }[] }>(['status', '--workspace', dir]);
+    const status = await runJson<{ healthy: boolean; components: { name: string; region?: string; up: boolean }[] }>([
+      'status',
+      '--workspace',
+      dir,
+    ]);
     expect(status.result.code).toBe(4);
     expect(status.json.healthy).toBe(false);
     expect(status.json.components.find((c) => c.name === 'kinesis' && c.region === 'us-west-2')?.up).toBe(false);

@@ -48,7 +48,9 @@ describe('local platform: deploy, status, routing controls, replication, destroy
       expect(endpoint.kinesis).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(endpoint.postgres.host).toBe('127.0.0.1');
     }
-    expect(JSON.stringify(state)).not.toContain(readFileSync(path.join(workspace, 'secrets', 'postgres-password'), 'utf8'));
+    expect(JSON.stringify(state)).not.toContain(
+      readFileSync(path.join(workspace, 'secrets', 'postgres-password'), 'utf8'),
+    );
   });
 
   it('reports routing controls with the primary ON and measured replication lag', async () => {
@@ -83,8 +85,17 @@ describe('local platform: deploy, status, routing controls, replication, destroy
     const writer = dynamoClient({ region: primary, endpoint: state.endpoints.regions[primary].dynamodb });
     const reader = dynamoClient({ region: secondary, endpoint: state.endpoints.regions[secondary].dynamodb });
     const id = `replication-check-${Date.now()}`;
-    await writer.send(new PutItemCommand({ TableName: table, Item: { id: { S: id }, timeBucket: { S: '2026-11-26T12:00' }, acceptedAt: { N: '1' } } }));
-    const item = await eventually(async () => (await reader.send(new GetItemCommand({ TableName: table, Key: { id: { S: id } } }))).Item, 10_000, 'replicated item');
+    await writer.send(
+      new PutItemCommand({
+        TableName: table,
+        Item: { id: { S: id }, timeBucket: { S: '2026-11-26T12:00' }, acceptedAt: { N: '1' } },
+      }),
+    );
+    const item = await eventually(
+      async () => (await reader.send(new GetItemCommand({ TableName: table, Key: { id: { S: id } } }))).Item,
+      10_000,
+      'replicated item',
+    );
     expect(item.id.S).toBe(id);
     writer.destroy();
     reader.destroy();
@@ -93,21 +104,32 @@ describe('local platform: deploy, status, routing controls, replication, destroy
   it('replicates a row committed in the primary PostgreSQL to the secondary', async () => {
     const password = readFileSync(path.join(workspace, 'secrets', 'postgres-password'), 'utf8').trim();
     const connect = async (region: string) => {
-      const client = new pg.Client({ host: '127.0.0.1', port: state.endpoints.regions[region].postgres.port, user: 'postgres', password, database: names.databases.trade });
+      const client = new pg.Client({
+        host: '127.0.0.1',
+        port: state.endpoints.regions[region].postgres.port,
+        user: 'postgres',
+        password,
+        database: names.databases.trade,
+      });
       await client.connect();
       return client;
     };
     const [primary, secondary] = await Promise.all(config.regions.map(connect));
     try {
       // DDL is not replicated: the table exists on both sides, as migrations will make it.
-      for (const client of [primary, secondary]) await client.query('CREATE TABLE IF NOT EXISTS replication_probe (id text PRIMARY KEY)');
+      for (const client of [primary, secondary])
+        await client.query('CREATE TABLE IF NOT EXISTS replication_probe (id text PRIMARY KEY)');
       await secondary.query(`ALTER SUBSCRIPTION tsr_${names.databases.trade}_to_us_west_2 REFRESH PUBLICATION`);
       const id = `row-${Date.now()}`;
       await primary.query('INSERT INTO replication_probe (id) VALUES ($1)', [id]);
-      const rows = await eventually(async () => {
-        const { rows } = await secondary.query('SELECT id FROM replication_probe WHERE id = $1', [id]);
-        return rows.length ? rows : undefined;
-      }, 10_000, 'replicated row');
+      const rows = await eventually(
+        async () => {
+          const { rows } = await secondary.query('SELECT id FROM replication_probe WHERE id = $1', [id]);
+          return rows.length ? rows : undefined;
+        },
+        10_000,
+        'replicated row',
+      );
       expect(rows[0].id).toBe(id);
     } finally {
       await Promise.all([primary.end(), secondary.end()]);
@@ -115,8 +137,13 @@ describe('local platform: deploy, status, routing controls, replication, destroy
   });
 
   it('runs an MQTT broker per region', async () => {
-    const client = await mqtt.connectAsync(state.endpoints.regions[config.regions[1]].broker, { clientId: 'probe', reconnectPeriod: 0 });
-    const received = new Promise<string>((resolve) => client.on('message', (_t, payload) => resolve(payload.toString())));
+    const client = await mqtt.connectAsync(state.endpoints.regions[config.regions[1]].broker, {
+      clientId: 'probe',
+      reconnectPeriod: 0,
+    });
+    const received = new Promise<string>((resolve) =>
+      client.on('message', (_t, payload) => resolve(payload.toString())),
+    );
     await client.subscribeAsync('tm/in/trades', { qos: 1 });
     await client.publishAsync('tm/in/trades', 'hello', { qos: 1 });
     expect(await received).toBe('hello');
@@ -126,7 +153,11 @@ describe('local platform: deploy, status, routing controls, replication, destroy
   it('changes routing controls through the CLI and any AWS client sees the change', async () => {
     const set = await runTsr(['routing-control', 'set', 'trade-dns-us-west-2=On', 'trade-dns-us-east-1=Off', ...flags]);
     expect(set.code).toBe(0);
-    const client = new Route53RecoveryClusterClient({ region: 'us-west-2', endpoint: state.endpoints.arc[1], credentials: LOCAL_CREDENTIALS });
+    const client = new Route53RecoveryClusterClient({
+      region: 'us-west-2',
+      endpoint: state.endpoints.arc[1],
+      credentials: LOCAL_CREDENTIALS,
+    });
     const arn = names.routingControls.find((c) => c.name === 'trade-dns-us-west-2')?.arn;
     const { RoutingControlState } = await client.send(new GetRoutingControlStateCommand({ RoutingControlArn: arn }));
     client.destroy();
@@ -153,7 +184,9 @@ describe('local platform: deploy, status, routing controls, replication, destroy
   });
 
   it('destroys everything, leaving no process and no port, and deploys again afterwards', async () => {
-    const pids = [state.supervisor.pid, ...state.processes.flatMap((p) => [p.pid, ...(p.childPids ?? [])])].filter((p): p is number => !!p);
+    const pids = [state.supervisor.pid, ...state.processes.flatMap((p) => [p.pid, ...(p.childPids ?? [])])].filter(
+      (p): p is number => !!p,
+    );
     const destroyed = await runJson<{ stopped: number; portsStillOpen: number[] }>(['destroy', '--yes', ...flags]);
     expect(destroyed.result.code).toBe(0);
     expect(destroyed.json.portsStillOpen).toEqual([]);

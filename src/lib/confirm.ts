@@ -17,11 +17,19 @@ export interface ConfirmOptions {
 export async function confirmDestructive({ question, typed, given, what }: ConfirmOptions): Promise<void> {
   if (typed && given !== undefined) {
     if (given === typed) return;
-    throw new UserError(`--confirm "${given}" does not match "${typed}"`, `pass --confirm ${typed} to ${what ?? 'go ahead'}`, ExitCode.refused);
+    throw new UserError(
+      `--confirm "${given}" does not match "${typed}"`,
+      `pass --confirm ${typed} to ${what ?? 'go ahead'}`,
+      ExitCode.refused,
+    );
   }
   if (!process.stdin.isTTY) {
     const flag = typed ? `--confirm ${typed}` : '--yes';
-    throw new UserError('refusing to go ahead without confirmation (no terminal to ask on)', `pass ${flag}`, ExitCode.refused);
+    throw new UserError(
+      'refusing to go ahead without confirmation (no terminal to ask on)',
+      `pass ${flag}`,
+      ExitCode.refused,
+    );
   }
   const { confirm, input } = await import('@inquirer/prompts');
   const ok = typed

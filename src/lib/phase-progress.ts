@@ -48,7 +48,9 @@ export async function withPhaseProgress<T>(
     await shown;
     return result;
   } catch (error) {
-    gates[Math.min(reached + 1, gates.length - 1)].fail(error instanceof Error ? new Error(error.message.split('\n')[0]) : new Error(String(error)));
+    gates[Math.min(reached + 1, gates.length - 1)].fail(
+      error instanceof Error ? new Error(error.message.split('\n')[0]) : new Error(String(error)),
+    );
     await shown;
     throw error;
   }

@@ -8,7 +8,13 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 export function renderDeployment(state: LocalState, durationMs: number): string {
   const rows = state.regions.map((region) => {
     const e = state.endpoints.regions[region];
-    return [region === state.regions[0] ? `${region} (primary)` : region, e.kinesis ?? '', e.dynamodb ?? '', e.broker, `postgres://${e.postgres.host}:${e.postgres.port}`];
+    return [
+      region === state.regions[0] ? `${region} (primary)` : region,
+      e.kinesis ?? '',
+      e.dynamodb ?? '',
+      e.broker,
+      `postgres://${e.postgres.host}:${e.postgres.port}`,
+    ];
   });
   return [
     `Local platform "${state.environment}" is up in ${seconds(durationMs)} (workspace ${state.workspace}).`,
@@ -33,7 +39,11 @@ function controlsByApp(controls: readonly RoutingControlState[], regions: readon
   const rows: string[][] = [];
   for (const app of apps) {
     for (const region of regions) {
-      rows.push([app, region, ...['dns', 'queue', 'app'].map((scope) => state.get(`${app}-${scope}-${region}`) ?? '-')]);
+      rows.push([
+        app,
+        region,
+        ...['dns', 'queue', 'app'].map((scope) => state.get(`${app}-${scope}-${region}`) ?? '-'),
+      ]);
     }
   }
   const others = controls.filter((c) => !/-(dns|queue|app)-/.test(c.name)).map((c) => `${c.name}=${c.state}`);
@@ -43,7 +53,12 @@ function controlsByApp(controls: readonly RoutingControlState[], regions: readon
 export function renderStatus(status: PlatformStatus): string {
   const components = table(
     ['component', 'region', 'state', 'endpoint / detail'],
-    status.components.map((c) => [c.name, c.region ?? '-', c.up ? 'up' : 'DOWN', c.up ? (c.endpoint ?? '') : (c.detail ?? '')]),
+    status.components.map((c) => [
+      c.name,
+      c.region ?? '-',
+      c.up ? 'up' : 'DOWN',
+      c.up ? (c.endpoint ?? '') : (c.detail ?? ''),
+    ]),
   );
   const routing =
     'error' in status.routingControls
@@ -71,5 +86,9 @@ export function renderStatus(status: PlatformStatus): string {
 
 /** Whether everything is up and replicating: `tsr status` exits non-zero otherwise, so scripts can gate on it. */
 export function isHealthy(status: PlatformStatus): boolean {
-  return status.components.every((c) => c.up) && !('error' in status.routingControls) && status.replication.every((r) => r.healthy);
+  return (
+    status.components.every((c) => c.up) &&
+    !('error' in status.routingControls) &&
+    status.replication.every((r) => r.healthy)
+  );
 }

@@ -22,10 +22,16 @@ export function tempWorkspace(prefix = 'tsr-test-'): string {
 }
 
 /** Runs the built CLI (bin/run.js on dist/) as a user would, with a clean TSR_* environment. */
-export function runTsr(args: readonly string[], options: { env?: NodeJS.ProcessEnv; onSpawn?: (pid: number) => void } = {}): Promise<CliResult> {
+export function runTsr(
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; onSpawn?: (pid: number) => void } = {},
+): Promise<CliResult> {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TSR_')));
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [RUN, ...args], { env: { ...env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [RUN, ...args], {
+      env: { ...env, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -36,7 +42,10 @@ export function runTsr(args: readonly string[], options: { env?: NodeJS.ProcessE
   });
 }
 
-export async function runJson<T>(args: readonly string[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<{ result: CliResult; json: T }> {
+export async function runJson<T>(
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv } = {},
+): Promise<{ result: CliResult; json: T }> {
   const result = await runTsr([...args, '--json'], options);
   try {
     return { result, json: JSON.parse(result.stdout) as T };
@@ -45,7 +54,11 @@ export async function runJson<T>(args: readonly string[], options: { env?: NodeJ
   }
 }
 
-export async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 15_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 15_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
