@@ -79,3 +79,39 @@ export interface Rejection {
   /** Topic or stage where it was rejected. */
   readonly source: string;
 }
+
+/** Settlement progress of one allocation of a trade side, as tm core records it from st's results. */
+export interface AllocationState extends Allocation {
+  /** trade id + '-' + allocationId */
+  readonly settlementId: string;
+  readonly settlementStatus: SettlementStatus;
+  readonly settlementCounterpartId?: string;
+  readonly settlementReason?: string;
+}
+
+/**
+ * One trade side as tm core holds it: the submitted trade, its id and status, the side it was paired with, why it
+ * mismatched, and every allocation's settlement status. Enough for egress to build settlement instructions per
+ * allocation and confirmations for the sender.
+ */
+export interface TradeSideState extends Omit<Trade, 'allocations'> {
+  /** senderId-imId-brokerId-tradeId */
+  readonly id: string;
+  readonly status: TradeStatus;
+  readonly counterpartId?: string;
+  readonly reason?: string;
+  readonly allocations: readonly AllocationState[];
+  /** When core first accepted it (ISO 8601). */
+  readonly receivedAt: string;
+  /** When its status last changed (ISO 8601). */
+  readonly updatedAt: string;
+}
+
+/** One settlement instruction as st core holds it: the instruction plus its matching status. */
+export interface SettlementState extends Omit<SettlementInstruction, 'status'> {
+  readonly status: SettlementStatus;
+  readonly counterpartId?: string;
+  readonly reason?: string;
+  readonly receivedAt: string;
+  readonly updatedAt: string;
+}

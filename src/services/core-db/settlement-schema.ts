@@ -1,0 +1,41 @@
+import type { Migration } from './migration.js';
+
+/**
+ * The settlement core's schema. Natural keys only (logical replication carries no sequences) and a primary key on
+ * every table (the replica identity updates need). Applied on every region's database, since DDL is not
+ * replicated: keep every migration additive and idempotent (IF NOT EXISTS).
+ */
+export const SETTLEMENT_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'settlements',
+    sql: `
+CREATE TABLE IF NOT EXISTS settlements (
+  id text PRIMARY KEY,
+  pair_key text NOT NULL,
+  trade_record_id text NOT NULL,
+  sender_id text NOT NULL,
+  im_id text NOT NULL,
+  broker_id text NOT NULL,
+  trade_id text NOT NULL,
+  allocation_id integer NOT NULL CHECK (allocation_id >= 1),
+  security text NOT NULL,
+  side text NOT NULL CHECK (side IN ('B', 'S')),
+  quantity bigint NOT NULL CHECK (quantity > 0),
+  price numeric NOT NULL CHECK (price > 0),
+  trade_date date NOT NULL,
+  settlement_date date NOT NULL,
+  account text NOT NULL,
+  payload jsonb NOT NULL,
+  status text NOT NULL CHECK (status IN ('UNMATCHED', 'SETTLED', 'MISMATCHED')),
+  counterpart_id text,
+  reason text,
+  received_at timestamptz NOT NULL,
+  updated_at timestamptz NOT NULL
+);
+-- The pairing lookup: UNMATCHED instructions of one pair key, oldest first.
+CREATE INDEX IF NOT EXISTS settlements_unmatched_idx ON settlements (pair_key, received_at, id)
+  WHERE status = 'UNMATCHED';
+`,
+  },
+];

@@ -1,0 +1,51 @@
+import type { Migration } from './migration.js';
+
+/**
+ * The trade-matching core's schema. Natural keys only (logical replication carries no sequences) and a primary
+ * key on every table (the replica identity updates need). Applied on every region's database, since DDL is not
+ * replicated: keep every migration additive and idempotent (IF NOT EXISTS).
+ */
+export const TRADE_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'trade sides and allocations',
+    sql: `
+CREATE TABLE IF NOT EXISTS trade_sides (
+  id text PRIMARY KEY,
+  match_key text NOT NULL,
+  sender_id text NOT NULL,
+  im_id text NOT NULL,
+  broker_id text NOT NULL,
+  trade_id text NOT NULL,
+  side text NOT NULL CHECK (side IN ('B', 'S')),
+  security text NOT NULL,
+  quantity bigint NOT NULL CHECK (quantity > 0),
+  price numeric NOT NULL CHECK (price > 0),
+  trade_date date NOT NULL,
+  settlement_date date NOT NULL,
+  delivery_instructions text NOT NULL,
+  payload jsonb NOT NULL,
+  status text NOT NULL CHECK (status IN ('UNMATCHED', 'MATCHED', 'MISMATCHED', 'SETTLED')),
+  counterpart_id text,
+  reason text,
+  received_at timestamptz NOT NULL,
+  updated_at timestamptz NOT NULL
+);
+-- The matching lookup: UNMATCHED sides of one match key, oldest first.
+CREATE INDEX IF NOT EXISTS trade_sides_unmatched_idx ON trade_sides (match_key, received_at, id)
+  WHERE status = 'UNMATCHED';
+CREATE TABLE IF NOT EXISTS trade_allocations (
+  trade_side_id text NOT NULL REFERENCES trade_sides (id) ON DELETE CASCADE,
+  allocation_id integer NOT NULL CHECK (allocation_id >= 1),
+  quantity bigint NOT NULL CHECK (quantity > 0),
+  account text NOT NULL,
+  settlement_id text NOT NULL,
+  settlement_status text NOT NULL CHECK (settlement_status IN ('UNMATCHED', 'SETTLED', 'MISMATCHED')),
+  settlement_counterpart_id text,
+  settlement_reason text,
+  updated_at timestamptz NOT NULL,
+  PRIMARY KEY (trade_side_id, allocation_id)
+);
+`,
+  },
+];
