@@ -11,20 +11,77 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  ConflictException,
+  ListRoutingControlsCommand,
+  Route53RecoveryClusterClient,
+  UpdateRoutingControlStatesCommand,
+  type UpdateRoutingControlStatesCommandInput,
+} from '@aws-sdk/client-route53-recovery-cluster';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { loadConfig } from '../src/config/load.js';
+import { deriveNames } from '../src/config/model.js';
 import { UserError } from '../src/errors.js';
 import { deploymentRecordPath, readDeploymentRecord } from '../src/infra/aws/deployment-record.js';
 import { AwsDeploymentError, runAwsDeployment, type AwsDeploymentOptions } from '../src/infra/aws/orchestrate.js';
+import { renderAwsDeployment, renderAwsFailure } from '../src/infra/aws/render.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const FAKE = path.join(here, 'fixtures', 'aws', 'fake-terraform.sh');
 const sts = mockClient(STSClient);
+const arc = mockClient(Route53RecoveryClusterClient);
+
+const PANEL = 'arn:aws:route53-recovery-control::123456789012:controlpanel/abc123';
+/** The id-based ARN the stand-in's global outputs give each routing control. */
+const arnOf = (control: string) => `${PANEL}/routingcontrol/${control}-id`;
+const nameOf = (arn: string | undefined) => arn?.replace(`${PANEL}/routingcontrol/`, '').replace(/-id$/, '');
 
 let root: string;
 let bin: string;
 let callLog: string;
+let globalOutput: string;
+
+/** Global stack outputs naming every routing control of the three-region environment (a superset of two). */
+function writeGlobalOutput(file: string): void {
+  const names = deriveNames({ ...config(THREE), aws: config(THREE).aws });
+  const outputs = {
+    arc_cluster_endpoints: {
+      value:
+        'us-east-1=https://aaa.route53-recovery-cluster.us-east-1.amazonaws.com/v1,' +
+        'eu-west-1=https://bbb.route53-recovery-cluster.eu-west-1.amazonaws.com/v1',
+    },
+    control_panel_arn: { value: PANEL },
+    routing_control_arns: {
+      value: Object.fromEntries(names.routingControls.map((c) => [c.name, arnOf(c.name)])),
+    },
+    safety_rule_arns: { value: {} },
+  };
+  writeFileSync(file, JSON.stringify(outputs));
+}
+
+/** ARC answers every control of `regions` with the state `stateOf` gives (default: OFF, as ARC creates them). */
+function arcLists(regions: string[], stateOf: (control: string) => 'On' | 'Off' = () => 'Off') {
+  const names = deriveNames(config(regions));
+  arc.on(ListRoutingControlsCommand).resolves({
+    RoutingControls: names.routingControls.map((c) => ({
+      RoutingControlArn: arnOf(c.name),
+      RoutingControlName: c.name,
+      RoutingControlState: stateOf(c.name),
+    })),
+  });
+}
+
+/** Each UpdateRoutingControlStates call as `control=state` strings, sorted. */
+function updateBatches(): string[][] {
+  return arc
+    .commandCalls(UpdateRoutingControlStatesCommand)
+    .map((call) =>
+      ((call.args[0].input as UpdateRoutingControlStatesCommandInput).UpdateRoutingControlStateEntries ?? [])
+        .map((e) => `${nameOf(e.RoutingControlArn)}=${e.RoutingControlState}`)
+        .sort(),
+    );
+}
 
 function makeBin(dir: string, name: 'terraform' | 'tofu'): void {
   mkdirSync(dir, { recursive: true });
@@ -59,7 +116,13 @@ function run(
     mode,
     outDir: path.join(root, 'cdktf.out'),
     renderer: 'silent',
-    env: { PATH: [...pathDirs, '/usr/bin', '/bin'].join(':'), FAKE_TF_LOG: callLog, ...extraEnv },
+    env: {
+      PATH: [...pathDirs, '/usr/bin', '/bin'].join(':'),
+      FAKE_TF_LOG: callLog,
+      FAKE_TF_GLOBAL_OUTPUT: globalOutput,
+      ...extraEnv,
+    },
+    routingSettleMs: 0,
   });
 }
 
@@ -68,17 +131,26 @@ beforeEach(() => {
   bin = path.join(root, 'bin');
   makeBin(bin, 'terraform');
   callLog = path.join(root, 'calls.log');
+  globalOutput = path.join(root, 'global-output.json');
+  writeGlobalOutput(globalOutput);
+  arc.reset();
+  arcLists(THREE);
+  arc.on(UpdateRoutingControlStatesCommand).resolves({});
   sts.reset();
   sts.on(GetCallerIdentityCommand).resolves({ Account: '123456789012', Arn: 'arn:aws:iam::123456789012:user/ci' });
 });
 
 afterEach(() => rmSync(root, { recursive: true, force: true }));
-afterAll(() => sts.restore());
+afterAll(() => {
+  sts.restore();
+  arc.restore();
+});
 
 const TWO = ['us-east-1', 'us-west-2'];
 const THREE = ['us-east-1', 'us-west-2', 'eu-west-1'];
 
 test('apply runs init, apply and output per stack in dependency order, in each stack directory', async () => {
+  arcLists(TWO);
   const result = await run(TWO, 'apply');
   expect(calls().map((c) => `${c.stack}: ${c.args}`)).toEqual([
     'tsr-test-global: init -input=false -no-color',
@@ -90,15 +162,19 @@ test('apply runs init, apply and output per stack in dependency order, in each s
     'tsr-test-us-west-2: init -input=false -no-color',
     'tsr-test-us-west-2: apply -auto-approve -input=false -no-color',
     'tsr-test-us-west-2: output -json',
+    // The primary was applied before us-west-2's broker existed: again, for TSR_BROKER_URLS.
+    'tsr-test-us-east-1: init -input=false -no-color',
+    'tsr-test-us-east-1: apply -auto-approve -input=false -no-color',
+    'tsr-test-us-east-1: output -json',
   ]);
   for (const call of calls()) {
     expect(call.cwd).toBe(path.join(root, 'cdktf.out', 'stacks', call.stack));
     expect(existsSync(path.join(call.cwd, 'cdk.tf.json'))).toBe(true);
   }
-  expect(result.stacks.map((s) => [s.stack, s.status])).toEqual([
-    ['tsr-test-global', 'applied'],
-    ['tsr-test-us-east-1', 'applied'],
-    ['tsr-test-us-west-2', 'applied'],
+  expect(result.stacks.map((s) => [s.stack, s.status, s.reappliedFor])).toEqual([
+    ['tsr-test-global', 'applied', undefined],
+    ['tsr-test-us-east-1', 'applied', ['us-west-2']],
+    ['tsr-test-us-west-2', 'applied', undefined],
   ]);
   expect(result.account).toBe('123456789012');
   expect(result.binary.name).toBe('terraform');
@@ -108,7 +184,7 @@ test('apply runs init, apply and output per stack in dependency order, in each s
   ]);
   const record = readDeploymentRecord(result.recordFile);
   expect(record?.regions).toEqual(TWO);
-  expect(record?.global?.routingControlArns['trade-dns-us-east-1']).toMatch(/routingcontrol\/r1$/);
+  expect(record?.global?.routingControlArns['trade-dns-us-east-1']).toBe(arnOf('trade-dns-us-east-1'));
   expect(record?.regional?.['us-west-2']?.brokerUrls).toEqual([
     'mqtts://b-1.mq.example:8883',
     'mqtts://b-2.mq.example:8883',
@@ -167,7 +243,20 @@ test('a failing stack is named, later stacks do not run, earlier stay applied, a
     calls()
       .filter((c) => c.args.startsWith('apply'))
       .map((c) => c.stack),
-  ).toEqual(['tsr-test-global', 'tsr-test-us-east-1', 'tsr-test-us-west-2', 'tsr-test-eu-west-1']);
+  ).toEqual([
+    'tsr-test-global',
+    'tsr-test-us-east-1',
+    'tsr-test-us-west-2',
+    'tsr-test-eu-west-1',
+    'tsr-test-us-east-1',
+    'tsr-test-us-west-2',
+  ]);
+  expect(again.stacks.map((s) => s.reappliedFor)).toEqual([
+    undefined,
+    ['us-west-2', 'eu-west-1'],
+    ['eu-west-1'],
+    undefined,
+  ]);
 });
 
 test('a region list that differs from the deployed one is refused before anything runs', async () => {
@@ -236,4 +325,164 @@ test('credentials of another account than configured are refused', async () => {
     env: { PATH: `${bin}:/usr/bin:/bin`, FAKE_TF_LOG: callLog },
   }).catch((e: unknown) => e);
   expect((error as UserError).message).toMatch(/belong to account 123456789012.*says 999999999999/);
+});
+
+describe("second pass for the other regions' broker endpoints", () => {
+  test('a later apply with unchanged brokers applies each stack once', async () => {
+    await run(THREE, 'apply');
+    writeFileSync(callLog, '');
+    const again = await run(THREE, 'apply');
+    expect(
+      calls()
+        .filter((c) => c.args.startsWith('apply'))
+        .map((c) => c.stack),
+    ).toEqual(['tsr-test-global', 'tsr-test-us-east-1', 'tsr-test-us-west-2', 'tsr-test-eu-west-1']);
+    expect(again.stacks.every((s) => s.reappliedFor === undefined)).toBe(true);
+  });
+
+  test('a region whose broker endpoints changed makes the earlier regions apply again', async () => {
+    await run(THREE, 'apply');
+    writeFileSync(callLog, '');
+    const again = await run(THREE, 'apply', {
+      FAKE_TF_BROKER_STACK: 'tsr-test-eu-west-1',
+      FAKE_TF_BROKER_HOST: 'replaced.mq.example',
+    });
+    expect(
+      calls()
+        .filter((c) => c.args.startsWith('apply'))
+        .map((c) => c.stack),
+    ).toEqual([
+      'tsr-test-global',
+      'tsr-test-us-east-1',
+      'tsr-test-us-west-2',
+      'tsr-test-eu-west-1',
+      'tsr-test-us-east-1',
+      'tsr-test-us-west-2',
+    ]);
+    expect(again.stacks.map((s) => s.reappliedFor)).toEqual([undefined, ['eu-west-1'], ['eu-west-1'], undefined]);
+  });
+});
+
+describe('routing controls after the first apply', () => {
+  const FIRST_BATCH = [
+    'settlement-dns-us-east-1=On',
+    'settlement-dns-us-west-2=Off',
+    'settlement-gate=On',
+    'trade-dns-us-east-1=On',
+    'trade-dns-us-west-2=Off',
+    'trade-gate=On',
+    'trade-generator=Off',
+  ];
+  const SECOND_BATCH = [
+    'settlement-app-us-east-1=On',
+    'settlement-app-us-west-2=Off',
+    'settlement-queue-us-east-1=On',
+    'settlement-queue-us-west-2=Off',
+    'trade-app-us-east-1=On',
+    'trade-app-us-west-2=Off',
+    'trade-queue-us-east-1=On',
+    'trade-queue-us-west-2=Off',
+  ];
+  const GATES_CLOSED = ['settlement-gate=Off', 'trade-gate=Off'];
+
+  test('the first apply sets the deploy-time states in three rule-abiding batches and records it', async () => {
+    arcLists(TWO);
+    const result = await run(TWO, 'apply');
+    expect(arc.commandCalls(ListRoutingControlsCommand)[0].args[0].input).toEqual({
+      ControlPanelArn: PANEL,
+      NextToken: undefined,
+    });
+    // dns (one ON per app for the assertion rule) with the gates opened; queue/app behind them; gates closed.
+    expect(updateBatches()).toEqual([FIRST_BATCH, SECOND_BATCH, GATES_CLOSED]);
+    expect(result.routingControls).toMatchObject({ action: 'initialized' });
+    expect(readDeploymentRecord(result.recordFile)?.routingControls?.status).toBe('initialized');
+    expect(renderAwsDeployment(result)).toMatch(/Routing controls set to their deploy-time states: us-east-1 ON/);
+  });
+
+  test('later applies never touch them (a rotation stays as it is)', async () => {
+    arcLists(TWO);
+    await run(TWO, 'apply');
+    arc.resetHistory();
+    const again = await run(TWO, 'apply');
+    expect(arc.calls()).toHaveLength(0);
+    expect(again.routingControls).toMatchObject({ action: 'unchanged' });
+  });
+
+  test('controls already ON without a record (another machine deployed) are adopted, not reset', async () => {
+    arcLists(TWO, (control) => (control.includes('us-west-2') && !control.includes('-dns-') ? 'On' : 'Off'));
+    const result = await run(TWO, 'apply');
+    expect(arc.commandCalls(UpdateRoutingControlStatesCommand)).toHaveLength(0);
+    expect(result.routingControls).toMatchObject({ action: 'adopted' });
+    expect(readDeploymentRecord(result.recordFile)?.routingControls?.status).toBe('adopted');
+    expect(renderAwsDeployment(result)).toMatch(/left as found \(already ON: .*trade-queue-us-west-2/);
+  });
+
+  test('plan says they will be set after the first apply', async () => {
+    const result = await run(TWO, 'plan');
+    expect(result.routingControls).toEqual({ action: 'pending' });
+    expect(arc.calls()).toHaveLength(0);
+  });
+
+  test('a refused batch closes the gates, names the step, and the re-run continues the initialisation', async () => {
+    arcLists(TWO);
+    arc
+      .on(UpdateRoutingControlStatesCommand)
+      .resolvesOnce({})
+      .rejectsOnce(
+        new ConflictException({
+          message: 'refused by trade-gate-queue-and-app',
+          $metadata: {},
+          resourceId: '',
+          resourceType: 'SafetyRule',
+        }),
+      )
+      .resolves({});
+    const error = (await run(TWO, 'apply').catch((e: unknown) => e)) as UserError;
+    expect(error).toBeInstanceOf(UserError);
+    expect(error.message).toMatch(/initial routing-control states failed at step 2 of 3 \(queue and app controls/);
+    expect(error.message).toMatch(/gates were closed again/);
+    expect(error.fix).toMatch(/run the same `tsr deploy --target aws` again/);
+    expect(updateBatches()).toEqual([FIRST_BATCH, SECOND_BATCH, GATES_CLOSED]);
+    const file = deploymentRecordPath(path.join(root, 'cdktf.out'), 'test');
+    expect(readDeploymentRecord(file)?.routingControls?.status).toBe('initializing');
+
+    // dns controls are ON now, but the record says the initialisation is ours and unfinished: it continues.
+    arc.reset();
+    arcLists(TWO, (control) => (control.endsWith('-dns-us-east-1') ? 'On' : 'Off'));
+    arc.on(UpdateRoutingControlStatesCommand).resolves({});
+    const again = await run(TWO, 'apply');
+    expect(updateBatches()).toEqual([FIRST_BATCH, SECOND_BATCH, GATES_CLOSED]);
+    expect(again.routingControls).toMatchObject({ action: 'initialized' });
+    expect(readDeploymentRecord(file)?.routingControls?.status).toBe('initialized');
+  });
+
+  test('global outputs without the routing-control ARNs stop with a fix instead of guessing ARNs', async () => {
+    const error = (await run(TWO, 'apply', { FAKE_TF_GLOBAL_OUTPUT: '' }).catch((e: unknown) => e)) as UserError;
+    expect(error).toBeInstanceOf(UserError);
+    expect(error.message).toMatch(/outputs lack the ARNs of .*trade-gate/);
+    expect(arc.calls()).toHaveLength(0);
+  });
+});
+
+describe('rendering', () => {
+  test('the summary lists every stack with status, changes and duration', async () => {
+    const result = await run(TWO, 'plan');
+    const text = renderAwsDeployment(result);
+    expect(text).toMatch(/^Planned 3 stacks of "test" \(us-east-1, us-west-2\) in account 123456789012 with terraform/);
+    for (const stack of ['tsr-test-global', 'tsr-test-us-east-1', 'tsr-test-us-west-2']) {
+      expect(text).toMatch(new RegExp(`${stack}\\s+planned\\s+\\+7 ~1 -0\\s+\\d+\\.\\d s`));
+    }
+  });
+
+  test('a failure shows which stack failed and where its log is', async () => {
+    const error = (await run(TWO, 'apply', { FAKE_TF_FAIL_STACK: 'tsr-test-us-west-2' }).catch(
+      (e: unknown) => e,
+    )) as AwsDeploymentError;
+    const text = renderAwsFailure(error);
+    const log = path.join(root, 'cdktf.out', 'stacks', 'tsr-test-us-west-2', 'tsr-apply.log');
+    expect(text).toContain(`Stack tsr-test-us-west-2 failed in terraform apply; full log: ${log}`);
+    expect(text).toMatch(/tsr-test-us-east-1\s+applied/);
+    expect(text).toMatch(/tsr-test-us-west-2\s+failed/);
+    expect(existsSync(log)).toBe(true);
+  });
 });

@@ -5,6 +5,9 @@ import { APPS, ROUTING_SCOPES, STAGES } from '../src/config/apps.js';
 import { loadConfig } from '../src/config/load.js';
 import { deriveNames, type ResourceNames, type TsrConfig } from '../src/config/model.js';
 import { UserError } from '../src/errors.js';
+import { ZONES } from '../src/infra/aws/constructs/network.js';
+import { vpcCidr } from '../src/infra/aws/naming.js';
+import { parseBrokerUrls } from '../src/infra/aws/service-environment.js';
 import { readStackJson, synthesize, type SynthResult } from '../src/infra/aws/synth.js';
 
 type Block = Record<string, unknown>;
@@ -18,9 +21,10 @@ interface Synthesized {
   readonly dir: string;
 }
 
-function synth(regions: string[]): Synthesized {
+function synth(regions: string[], aws: Partial<TsrConfig['aws']> = {}): Synthesized {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tsr-synth-'));
-  const config = loadConfig({ environment: 'test', regions, target: 'aws' }, {}, dir);
+  const loaded = loadConfig({ environment: 'test', regions, target: 'aws' }, {}, dir);
+  const config = { ...loaded, aws: { ...loaded.aws, ...aws } };
   const result = synthesize(config, path.join(dir, 'cdktf.out'));
   const json = Object.fromEntries(result.stacks.map((s) => [s.id, readStackJson(s.dir)]));
   return { config, names: deriveNames(config), result, json, dir };
@@ -74,8 +78,12 @@ describe.each([
   test('one global stack and one stack per region, in apply order with dependencies', () => {
     expect(s.result.stacks.map((x) => x.id)).toEqual(['tsr-test-global', ...regions.map((r) => `tsr-test-${r}`)]);
     expect(s.result.stacks[1].dependsOn).toEqual(['tsr-test-global']);
-    for (const stack of s.result.stacks.slice(2))
-      expect(stack.dependsOn).toEqual(['tsr-test-global', `tsr-test-${regions[0]}`]);
+    // A regional stack follows every region before it (it peers with their VPCs).
+    s.result.stacks
+      .slice(2)
+      .forEach((stack, i) =>
+        expect(stack.dependsOn).toEqual(['tsr-test-global', ...regions.slice(0, i + 1).map((r) => `tsr-test-${r}`)]),
+      );
     for (const stack of s.result.stacks) expect(stack.resourceCount).toBeGreaterThan(0);
     const manifest = JSON.parse(readFileSync(path.join(s.result.outDir, 'manifest.json'), 'utf8'));
     expect(Object.keys(manifest.stacks).sort()).toEqual(s.result.stacks.map((x) => x.id).sort());
@@ -303,6 +311,102 @@ describe.each([
       expect(by('AuroraGlobalDBRPOLag')).toHaveLength(APPS.length);
     }
   });
+
+  test('VPC peering for every pair of regions: requester, accepter, DNS options and routes on both sides', () => {
+    const cidrOf = (region: string) => vpcCidr(regions.indexOf(region));
+    const pairs: string[] = [];
+    for (const { region, stack } of regionalOf(s)) {
+      const requesters = resourcesById(stack, 'aws_vpc_peering_connection');
+      const accepters = resources(stack, 'aws_vpc_peering_connection_accepter');
+      const options = resources(stack, 'aws_vpc_peering_connection_options');
+      const routes = resources(stack, 'aws_route').filter((r) => r.vpc_peering_connection_id);
+      const earlier = regions.slice(0, regions.indexOf(region));
+      expect(Object.keys(requesters)).toHaveLength(earlier.length);
+      expect(accepters).toHaveLength(earlier.length);
+      expect(options).toHaveLength(2 * earlier.length);
+      expect(routes).toHaveLength(2 * ZONES * earlier.length);
+      for (const peer of earlier) {
+        pairs.push([peer, region].sort().join('+'));
+        const [id, requester] = Object.entries(requesters).find(([, r]) => r.peer_region === peer) as [string, Block];
+        // This region's VPC requests; the peer's VPC comes from the peer stack's state.
+        expect(requester).toMatchObject({ auto_accept: false, vpc_id: expect.stringMatching(/^\$\{aws_vpc\./) });
+        expect(requester.peer_vpc_id).toBe(`\${data.terraform_remote_state.region-${peer}.outputs.vpc_id}`);
+        const accepter = accepters.find(
+          (a) => a.vpc_peering_connection_id === `\${aws_vpc_peering_connection.${id}.id}`,
+        );
+        expect(accepter).toMatchObject({ region: peer, auto_accept: true });
+        const accepterId = Object.entries(resourcesById(stack, 'aws_vpc_peering_connection_accepter')).find(
+          ([, a]) => a === accepter,
+        )?.[0];
+        const connection = `\${aws_vpc_peering_connection_accepter.${accepterId}.vpc_peering_connection_id}`;
+        // DNS resolution of the brokers' private hostnames across the peering, each side set in its own region.
+        expect(options.filter((o) => o.vpc_peering_connection_id === connection)).toEqual(
+          expect.arrayContaining([
+            expect.objectContaining({ requester: { allow_remote_vpc_dns_resolution: true } }),
+            expect.objectContaining({ region: peer, accepter: { allow_remote_vpc_dns_resolution: true } }),
+          ]),
+        );
+        const viaConnection = routes.filter((r) => r.vpc_peering_connection_id === connection);
+        // This side: every private route table to the peer's CIDR.
+        const here = viaConnection.filter((r) => r.region === undefined);
+        expect(here.map((r) => r.destination_cidr_block)).toEqual(Array(ZONES).fill(cidrOf(peer)));
+        expect(new Set(here.map((r) => r.route_table_id))).toEqual(
+          new Set(
+            Object.keys(resourcesById(stack, 'aws_route_table'))
+              .filter((t) => t.includes('private'))
+              .map((t) => `\${aws_route_table.${t}.id}`),
+          ),
+        );
+        // The peer's side: every one of its private route tables (from its state) back to this CIDR.
+        const there = viaConnection.filter((r) => r.region === peer);
+        expect(there.map((r) => r.destination_cidr_block)).toEqual(Array(ZONES).fill(cidrOf(region)));
+        expect(there.map((r) => r.route_table_id)).toEqual(
+          Array.from(
+            { length: ZONES },
+            (_, i) => `\${element(data.terraform_remote_state.region-${peer}.outputs.private_route_table_ids, ${i})}`,
+          ),
+        );
+      }
+      // Private route tables carry no inline routes, so peering routes added by later stacks survive re-applies.
+      for (const table of resources(stack, 'aws_route_table').filter((t) =>
+        String(t.tags && (t.tags as Block).Name).includes('private'),
+      ))
+        expect(table.route).toBeUndefined();
+      expect(stack.output?.private_route_table_ids).toBeDefined();
+    }
+    const expected = regions.flatMap((a, i) => regions.slice(i + 1).map((b) => [a, b].sort().join('+')));
+    expect(pairs.sort()).toEqual(expected.sort());
+  });
+
+  test('every task gets every region’s broker URLs (TSR_BROKER_URLS = region=url,…), other regions from their state', () => {
+    for (const { region, stack } of regionalOf(s)) {
+      const local = (stack.locals ?? {}) as Record<string, string>;
+      const [name, expression] = Object.entries(local).find(([key]) => key.startsWith('broker_urls_by_region')) ?? [];
+      expect(expression).toBeDefined();
+      for (const r of regions) {
+        expect(expression).toContain(`"${r}=mqtts://"`);
+        if (r !== region)
+          expect(expression).toContain(`replace(data.terraform_remote_state.region-${r}.outputs.broker_endpoints,`);
+        else
+          expect(expression).toMatch(
+            new RegExp(`replace\\(local\\.broker_mqtts_endpoints_[A-F0-9]+, "mqtts://", "${r}=mqtts://"\\)`),
+          );
+      }
+      // Placeholders make a plan work before another region is applied; they never resolve.
+      for (const r of regions.filter((x) => x !== region)) {
+        const remote = (stack.data?.terraform_remote_state as Record<string, Block>)[`region-${r}`];
+        expect((remote.defaults as Block).broker_endpoints).toBe(`mqtts://pending-apply.${r}.invalid:8883`);
+        expect(remote.config).toEqual({ path: `../tsr-test-${r}/terraform.tsr-test-${r}.tfstate` });
+      }
+      const tasks = resources(stack, 'aws_ecs_task_definition');
+      expect(tasks).toHaveLength(APPS.length * STAGES.length + 1);
+      for (const task of tasks) {
+        expect(task.container_definitions as string).toContain(
+          `{"name":"TSR_BROKER_URLS","value":"\${local.${name}}"}`,
+        );
+      }
+    }
+  });
 });
 
 test('a trimmed view of the two-region synth matches the snapshot', () => {
@@ -331,6 +435,9 @@ test('a trimmed view of the two-region synth matches the snapshot', () => {
             ],
             alarms: named('aws_cloudwatch_metric_alarm', 'alarm_name'),
             outputs: Object.keys(json.output ?? {}).sort(),
+            backend: Object.keys((json as { terraform?: { backend?: object } }).terraform?.backend ?? {}),
+            remoteStates: Object.keys(json.data?.terraform_remote_state ?? {}).sort(),
+            peerings: named('aws_vpc_peering_connection', 'peer_region'),
           },
         ];
       }),
@@ -354,4 +461,94 @@ test('synth refuses fewer than two regions, and keeps terraform state already in
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+describe('terraform state backend', () => {
+  test('default: local state files next to each stack, and a note saying so', () => {
+    const s = synth(['us-east-1', 'us-west-2']);
+    try {
+      for (const stack of s.result.stacks) {
+        expect(s.json[stack.id]).toMatchObject({
+          terraform: { backend: { local: { path: `terraform.${stack.id}.tfstate` } } },
+        });
+      }
+      expect(s.result.state.kind).toBe('local');
+      expect(s.result.notes.join('\n')).toMatch(/Terraform state is local .*set aws\.stateBucket/);
+    } finally {
+      rmSync(s.dir, { recursive: true, force: true });
+    }
+  });
+
+  test('aws.stateBucket + aws.stateLockTable: encrypted S3 state per stack with DynamoDB locking; remote state reads S3', () => {
+    const s = synth(['us-east-1', 'us-west-2', 'eu-west-1'], {
+      stateBucket: 'acme-tsr-state',
+      stateLockTable: 'tsr-locks',
+    });
+    try {
+      for (const stack of s.result.stacks) {
+        const json = s.json[stack.id] as StackJson & { terraform: { backend: Record<string, Block> } };
+        expect(json.terraform.backend).toEqual({
+          s3: {
+            bucket: 'acme-tsr-state',
+            key: `tsr/test/${stack.id}.tfstate`,
+            region: 'us-east-1',
+            encrypt: true,
+            dynamodb_table: 'tsr-locks',
+          },
+        });
+        for (const [id, remote] of Object.entries((json.data?.terraform_remote_state ?? {}) as Record<string, Block>)) {
+          const stackId = id === 'global' ? 'tsr-test-global' : `tsr-test-${id.replace(/^region-/, '')}`;
+          expect(remote.backend).toBe('s3');
+          expect(remote.config).toEqual({
+            bucket: 'acme-tsr-state',
+            key: `tsr/test/${stackId}.tfstate`,
+            region: 'us-east-1',
+          });
+        }
+      }
+      expect(JSON.stringify(s.json)).not.toContain('"local"');
+      expect(s.result.state).toMatchObject({ kind: 's3', location: 's3://acme-tsr-state/tsr/test/<stack>.tfstate' });
+      expect(s.result.notes).toEqual([]);
+    } finally {
+      rmSync(s.dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a bucket without a lock table uses S3 native locking, and says which versions that needs', () => {
+    const s = synth(['us-east-1', 'us-west-2'], { stateBucket: 'acme-tsr-state' });
+    try {
+      const json = s.json['tsr-test-us-west-2'] as StackJson & { terraform: { backend: { s3: Block } } };
+      expect(json.terraform.backend.s3).toMatchObject({ encrypt: true, use_lockfile: true });
+      expect(json.terraform.backend.s3.dynamodb_table).toBeUndefined();
+      expect(s.result.notes.join()).toMatch(/S3 native locking .* 1\.10/);
+    } finally {
+      rmSync(s.dir, { recursive: true, force: true });
+    }
+  });
+
+  test('the config schema accepts the state settings and rejects a bad bucket name', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'tsr-synth-'));
+    try {
+      writeFileSync(
+        path.join(dir, 'tsr.config.yaml'),
+        'target: aws\naws:\n  stateBucket: acme-tsr-state\n  stateLockTable: tsr-locks\n',
+      );
+      expect(loadConfig({}, {}, dir).aws).toMatchObject({ stateBucket: 'acme-tsr-state', stateLockTable: 'tsr-locks' });
+      writeFileSync(path.join(dir, 'tsr.config.yaml'), 'target: aws\naws:\n  stateBucket: Not_A_Bucket\n');
+      expect(() => loadConfig({}, {}, dir)).toThrow(/aws\.stateBucket: must be an S3 bucket name/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+test('TSR_BROKER_URLS parses into each region’s broker instances, active first', () => {
+  expect(
+    parseBrokerUrls(
+      'us-east-1=mqtts://b-1.east:8883,us-east-1=mqtts://b-2.east:8883,us-west-2=mqtts://b-1.west:8883,,junk',
+    ),
+  ).toEqual({
+    'us-east-1': ['mqtts://b-1.east:8883', 'mqtts://b-2.east:8883'],
+    'us-west-2': ['mqtts://b-1.west:8883'],
+  });
 });

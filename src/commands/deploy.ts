@@ -10,6 +10,8 @@ const PHASE_TITLES: Record<(typeof DEPLOY_PHASES)[number], string> = {
   'starting engines': 'Start PostgreSQL, Kinesis, DynamoDB and MQTT in every region, and the ARC cluster',
   'creating streams and tables': 'Create streams and tables; start the DynamoDB replication link',
   'setting up PostgreSQL replication': 'Create core databases; start logical replication from the primary',
+  'applying core database schemas': 'Apply core database migrations in every region',
+  'starting services': 'Start every service of both apps in every region, and the generator',
   ready: 'Platform ready',
 };
 
@@ -34,11 +36,19 @@ Target aws synthesizes the CDKTF stacks and applies them with terraform or tofu 
   async run(): Promise<unknown> {
     const config = this.loadConfig();
     if (config.target === 'aws') {
-      const { runAwsDeployment } = await import('../infra/aws/orchestrate.js');
-      return runAwsDeployment(config, {
-        mode: this.flags.plan ? 'plan' : 'apply',
-        renderer: this.jsonEnabled() ? 'silent' : undefined,
-      });
+      const { AwsDeploymentError, runAwsDeployment } = await import('../infra/aws/orchestrate.js');
+      const { renderAwsDeployment, renderAwsFailure } = await import('../infra/aws/render.js');
+      try {
+        const result = await runAwsDeployment(config, {
+          mode: this.flags.plan ? 'plan' : 'apply',
+          renderer: this.jsonEnabled() ? 'silent' : undefined,
+        });
+        if (!this.jsonEnabled()) this.log(renderAwsDeployment(result));
+        return result;
+      } catch (error) {
+        if (error instanceof AwsDeploymentError && !this.jsonEnabled()) this.logToStderr(renderAwsFailure(error));
+        throw error;
+      }
     }
     const local = this.flags['base-port']
       ? { ...config, local: { ...config.local, basePort: this.flags['base-port'] } }

@@ -32,8 +32,19 @@ export default class Destroy extends TsrCommand<typeof Destroy> {
         given: this.flags.confirm,
         what: `destroy every AWS stack of "${config.environment}"`,
       });
-      const { runAwsDeployment } = await import('../infra/aws/orchestrate.js');
-      return runAwsDeployment(config, { mode: 'destroy', renderer: this.jsonEnabled() ? 'silent' : undefined });
+      const { AwsDeploymentError, runAwsDeployment } = await import('../infra/aws/orchestrate.js');
+      const { renderAwsDeployment, renderAwsFailure } = await import('../infra/aws/render.js');
+      try {
+        const result = await runAwsDeployment(config, {
+          mode: 'destroy',
+          renderer: this.jsonEnabled() ? 'silent' : undefined,
+        });
+        if (!this.jsonEnabled()) this.log(renderAwsDeployment(result));
+        return result;
+      } catch (error) {
+        if (error instanceof AwsDeploymentError && !this.jsonEnabled()) this.logToStderr(renderAwsFailure(error));
+        throw error;
+      }
     }
     if (!this.flags.yes && this.flags.confirm !== config.environment) {
       await confirmDestructive({

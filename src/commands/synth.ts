@@ -35,6 +35,8 @@ export default class Synth extends TsrCommand<typeof Synth> {
       }
       this.log(`  ${'total'.padEnd(width)}  ${String(result.resourceCount).padStart(4)} resources`);
       this.log(`Terraform JSON: ${result.outDir}/stacks/<stack>/cdk.tf.json`);
+      this.log(`Terraform state: ${result.state.location}`);
+      for (const note of result.notes) this.log(`Note: ${note}`);
     }
     return result;
   }

@@ -64,6 +64,14 @@ const configSchema = z
         tasksPerService: z.number().int().min(1).max(100).default(2),
         auroraInstanceClass: z.string().default('db.r6g.large'),
         brokerInstanceType: z.string().default('mq.m5.large'),
+        stateBucket: z
+          .string()
+          .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name')
+          .optional(),
+        stateLockTable: z
+          .string()
+          .regex(/^[a-zA-Z0-9_.-]{3,255}$/, 'must be a DynamoDB table name')
+          .optional(),
       })
       .strict()
       .default({}),

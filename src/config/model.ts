@@ -35,6 +35,10 @@ export interface TsrConfig {
     readonly tasksPerService: number;
     readonly auroraInstanceClass: string;
     readonly brokerInstanceType: string;
+    /** S3 bucket (in the primary region) for the Terraform state; unset: local state files in the out dir. */
+    readonly stateBucket?: string;
+    /** DynamoDB table locking that state; unset with a bucket: S3 native locking (terraform/tofu >= 1.10). */
+    readonly stateLockTable?: string;
   };
 }
 

@@ -17,11 +17,20 @@ export interface ArcCredentials {
   readonly sessionToken?: string;
 }
 
-export interface ArcRoutingControlsOptions {
-  /** Cluster endpoint URLs; every call tries them in turn, as ARC requires. */
-  readonly endpoints: readonly string[];
-  /** Signing region (on AWS: the region of the cluster endpoints). */
+/** A cluster endpoint with the region its requests are signed for (each ARC cluster endpoint has its own). */
+export interface ArcEndpointWithRegion {
+  readonly url: string;
   readonly region: string;
+}
+
+export interface ArcRoutingControlsOptions {
+  /**
+   * Cluster endpoints; every call tries them in turn, as ARC requires. A plain URL is signed for `region`; on AWS
+   * give each endpoint its own region (`{ url, region }`), since each cluster endpoint lives in a different region.
+   */
+  readonly endpoints: readonly (string | ArcEndpointWithRegion)[];
+  /** Signing region of the endpoints given as plain URLs (locally any region; required when there are some). */
+  readonly region?: string;
   readonly names: ResourceNames;
   /** Locally dummy `local`/`local`; undefined on AWS to use the default credential chain. */
   readonly credentials?: ArcCredentials;
@@ -155,7 +164,11 @@ export function closeNames(input: string, candidates: readonly string[], limit =
  * safety-rule conflict.
  */
 export class ArcRoutingControls implements RoutingControls {
-  private readonly clients: { readonly endpoint: string; readonly client: Route53RecoveryClusterClient }[];
+  private readonly clients: {
+    readonly endpoint: string;
+    readonly region: string;
+    readonly client: Route53RecoveryClusterClient;
+  }[];
   private readonly names: ResourceNames;
   private readonly attemptTimeoutMs: number;
   private preferred = 0;
@@ -171,11 +184,23 @@ export class ArcRoutingControls implements RoutingControls {
     }
     this.names = opts.names;
     this.attemptTimeoutMs = opts.attemptTimeoutMs ?? 2000;
-    this.clients = opts.endpoints.map((endpoint) => ({
+    const resolved = opts.endpoints.map((e) =>
+      typeof e === 'string' ? { url: e, region: opts.region } : { url: e.url, region: e.region || opts.region },
+    );
+    const unsigned = resolved.filter((e) => !e.region).map((e) => e.url);
+    if (unsigned.length) {
+      throw new UserError(
+        `no signing region for ARC cluster endpoint(s) ${unsigned.join(', ')}`,
+        'give each endpoint its region (TSR_ARC_ENDPOINTS=region=url,…), or a default region',
+        ExitCode.usage,
+      );
+    }
+    this.clients = resolved.map(({ url: endpoint, region }) => ({
       endpoint,
+      region: region as string,
       client: new Route53RecoveryClusterClient({
         endpoint,
-        region: opts.region,
+        region,
         credentials: opts.credentials,
         // Failover across endpoints replaces the SDK's retries on one endpoint.
         maxAttempts: 1,
@@ -189,6 +214,11 @@ export class ArcRoutingControls implements RoutingControls {
   /** The cluster endpoints, in the configured order (calls start with the one that answered last). */
   get endpoints(): readonly string[] {
     return this.clients.map((c) => c.endpoint);
+  }
+
+  /** The cluster endpoints with the region each is signed for, in the configured order. */
+  get signedEndpoints(): readonly ArcEndpointWithRegion[] {
+    return this.clients.map((c) => ({ url: c.endpoint, region: c.region }));
   }
 
   /** Resolves a routing control given by name or ARN; throws a UserError with close names for an unknown name. */

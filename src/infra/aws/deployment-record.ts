@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { ResourceNames } from '../../config/model.js';
 import { UserError } from '../../errors.js';
 
 /** Where `tsr synth` and `tsr deploy --target aws` write the stacks unless told otherwise. */
@@ -29,6 +30,16 @@ export interface DeployedGlobal {
 export type StackStatus = 'applied' | 'failed' | 'destroyed';
 
 /**
+ * Whether tsr has set the routing controls' deploy-time states (ARC creates them OFF). `initializing`: a run
+ * started and did not finish (the next apply continues); `initialized`: done; `adopted`: a control was already ON
+ * when tsr first looked (set elsewhere), so tsr left them alone. Later applies never touch the states.
+ */
+export interface RoutingControlsRecord {
+  readonly status: 'initializing' | 'initialized' | 'adopted';
+  readonly at: string;
+}
+
+/**
  * The small record kept next to the out dir (`<out>.<env>.deployment.json`): which regions are deployed, how far the
  * last run got, and the global outputs the AWS platform needs. Terraform state itself stays in the stack dirs.
  */
@@ -40,6 +51,7 @@ export interface AwsDeploymentRecord {
   readonly stacks: Readonly<Record<string, { readonly status: StackStatus; readonly at: string }>>;
   readonly global?: DeployedGlobal;
   readonly regional?: Readonly<Record<string, DeployedRegion>>;
+  readonly routingControls?: RoutingControlsRecord;
   readonly updatedAt: string;
 }
 
@@ -111,5 +123,20 @@ export function parseRegionalOutputs(json: string): DeployedRegion {
       .map((u) => u.trim())
       .filter(Boolean),
     databaseEndpoints: (outputs.database_endpoints?.value as Record<string, string> | undefined) ?? {},
+  };
+}
+
+/** deriveNames() with the real (id-based) ARNs ARC assigned, as recorded from the global stack's outputs. */
+export function withDeployedArns(
+  names: ResourceNames,
+  record: Pick<AwsDeploymentRecord, 'global'> | undefined,
+): ResourceNames {
+  const deployed = record?.global;
+  if (!deployed) return names;
+  return {
+    ...names,
+    controlPanelArn: deployed.controlPanelArn ?? names.controlPanelArn,
+    routingControls: names.routingControls.map((c) => ({ ...c, arn: deployed.routingControlArns[c.name] ?? c.arn })),
+    safetyRules: names.safetyRules.map((r) => ({ ...r, arn: deployed.safetyRuleArns[r.name] ?? r.arn })),
   };
 }

@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { Listr, type ListrTaskWrapper } from 'listr2';
-import type { TsrConfig } from '../../config/model.js';
+import { deriveNames, type TsrConfig } from '../../config/model.js';
 import { ExitCode, UserError } from '../../errors.js';
+import { ArcRoutingControls } from '../../platform/arc-routing-controls.js';
 import { checkAwsCredentials, type CallerIdentity } from './credentials.js';
 import {
   deploymentRecordPath,
@@ -9,13 +10,16 @@ import {
   parseRegionalOutputs,
   readDeploymentRecord,
   removeDeploymentRecord,
+  withDeployedArns,
   writeDeploymentRecord,
   type AwsDeploymentRecord,
   type DeployedGlobal,
   type DeployedRegion,
   type StackStatus,
 } from './deployment-record.js';
+import { awsNames } from './naming.js';
 import { DEFAULT_OUT_DIR, synthesize, type SynthesizedStack, type SynthOptions } from './synth.js';
+import { initialiseRoutingControls, type RoutingInitialisation } from './initial-routing.js';
 import { findTerraform, runTerraform, type TerraformBinary } from './terraform.js';
 
 export type AwsDeploymentMode = 'apply' | 'plan' | 'destroy';
@@ -29,6 +33,8 @@ export interface AwsDeploymentOptions extends SynthOptions {
   readonly renderer?: 'default' | 'simple' | 'silent';
   /** Environment for terraform and binary lookup (default process.env). */
   readonly env?: NodeJS.ProcessEnv;
+  /** Pause between the routing-control batches of the first apply (default: the safety rules' wait period + 1 s). */
+  readonly routingSettleMs?: number;
 }
 
 export interface StackRunResult {
@@ -43,7 +49,18 @@ export interface StackRunResult {
   /** From the plan summary line, when terraform printed one. */
   readonly changes?: { readonly add: number; readonly change: number; readonly destroy: number };
   readonly error?: string;
+  /**
+   * Applied a second time in this run, after the regions applied after it: their broker endpoints (for
+   * TSR_BROKER_URLS) did not exist, or changed, when it was first applied. `changes` and `durationMs` cover both.
+   */
+  readonly reappliedFor?: readonly string[];
 }
+
+/** What happened to the routing controls' states in this run. */
+export type RoutingControlsOutcome =
+  | (RoutingInitialisation & { readonly action: 'initialized' | 'adopted' })
+  | { readonly action: 'unchanged'; readonly since: string }
+  | { readonly action: 'pending' };
 
 export interface AwsDeploymentResult {
   readonly mode: AwsDeploymentMode;
@@ -59,6 +76,12 @@ export interface AwsDeploymentResult {
   readonly stacks: readonly StackRunResult[];
   /** After apply: the ARC cluster endpoints and ARNs from the global stack. */
   readonly global?: DeployedGlobal;
+  /**
+   * apply: the deploy-time states set after the first apply (`initialized`), left alone because a control was
+   * already ON (`adopted`), or untouched because an earlier apply set them (`unchanged`). plan: `pending` until the
+   * first apply has set them.
+   */
+  readonly routingControls?: RoutingControlsOutcome;
   readonly durationMs: number;
 }
 
@@ -122,6 +145,7 @@ export async function runAwsDeployment(config: TsrConfig, options: AwsDeployment
   const previous = readDeploymentRecord(recordFile);
   refuseRegionChange(previous, config, recordFile);
 
+  const aws = awsNames(config);
   const binary = findTerraform(env);
   const identity: CallerIdentity = await checkAwsCredentials(config.regions[0], config.aws.accountId);
   if (previous?.account && previous.account !== identity.account) {
@@ -175,6 +199,12 @@ export async function runAwsDeployment(config: TsrConfig, options: AwsDeployment
   if (options.mode === 'apply' && !previous) writeDeploymentRecord(recordFile, record);
 
   let globalOutputs: DeployedGlobal | undefined = previous?.global;
+  let routingControls: RoutingControlsOutcome | undefined;
+  if (previous?.routingControls && previous.routingControls.status !== 'initializing') {
+    routingControls = { action: 'unchanged', since: previous.routingControls.at };
+  } else if (options.mode === 'plan') {
+    routingControls = { action: 'pending' };
+  }
   const result = (): AwsDeploymentResult => ({
     mode: options.mode,
     environment: config.environment,
@@ -186,11 +216,35 @@ export async function runAwsDeployment(config: TsrConfig, options: AwsDeployment
     recordFile,
     stacks: ordered.map((s) => results.get(s.id) as StackRunResult),
     global: globalOutputs,
+    routingControls: options.mode === 'destroy' ? undefined : routingControls,
     durationMs: Date.now() - started,
   });
 
-  const runStack = async (stack: SynthesizedStack, task: ListrTaskWrapper<unknown, never, never>) => {
+  // Broker endpoints of the other regions as a regional stack saw them when applied (undefined: not applied yet).
+  const brokersOf = (region: string) =>
+    record.stacks[aws.regionalStack(region)]?.status === 'applied'
+      ? (record.regional?.[region]?.brokerUrls ?? []).join(',')
+      : undefined;
+  const seenBrokers = new Map<string, Map<string, string | undefined>>();
+  const needsReapply = (stack: SynthesizedStack): string[] => {
+    const seen = seenBrokers.get(stack.id);
+    if (!seen) return [];
+    return [...seen]
+      .filter(([region, before]) => brokersOf(region) !== undefined && brokersOf(region) !== before)
+      .map(([region]) => region);
+  };
+
+  const runStack = async (
+    stack: SynthesizedStack,
+    task: ListrTaskWrapper<unknown, never, never>,
+    reapplyFor?: readonly string[],
+  ) => {
     const stackStarted = Date.now();
+    const earlier = results.get(stack.id) as StackRunResult;
+    if (options.mode === 'apply' && stack.region && !reapplyFor) {
+      const region = stack.region;
+      seenBrokers.set(stack.id, new Map(config.regions.filter((r) => r !== region).map((r) => [r, brokersOf(r)])));
+    }
     const logFile = logFileOf(stack, options.mode);
     const steps: { name: string; args: string[] }[] = [{ name: 'init', args: ['init', '-input=false', '-no-color'] }];
     if (options.mode === 'plan') steps.push({ name: 'plan', args: ['plan', '-input=false', '-no-color'] });
@@ -252,11 +306,20 @@ export async function runAwsDeployment(config: TsrConfig, options: AwsDeployment
       }
     }
     const status = options.mode === 'apply' ? 'applied' : options.mode === 'plan' ? 'planned' : ('destroyed' as const);
+    const both = (a = 0, b = 0) => a + b;
     results.set(stack.id, {
-      ...(results.get(stack.id) as StackRunResult),
+      ...earlier,
       status,
-      durationMs: Date.now() - stackStarted,
-      changes,
+      durationMs: Date.now() - stackStarted + (reapplyFor ? (earlier.durationMs ?? 0) : 0),
+      changes:
+        reapplyFor && earlier.changes && changes
+          ? {
+              add: both(earlier.changes.add, changes.add),
+              change: both(earlier.changes.change, changes.change),
+              destroy: both(earlier.changes.destroy, changes.destroy),
+            }
+          : changes,
+      ...(reapplyFor ? { reappliedFor: reapplyFor } : {}),
     });
     if (status !== 'planned') {
       saveStack(stack.id, status, stack.kind === 'global' ? globalOutputs : undefined, regionOutputs);
@@ -264,20 +327,84 @@ export async function runAwsDeployment(config: TsrConfig, options: AwsDeployment
     task.title = `${stack.id}: ${status}${changes ? ` (+${changes.add} ~${changes.change} -${changes.destroy})` : ''}`;
   };
 
+  const initialiseRouting = async (task: ListrTaskWrapper<unknown, never, never>) => {
+    const deployed = globalOutputs;
+    const names = withDeployedArns(deriveNames(config), { global: deployed });
+    const unknown = names.routingControls.filter((c) => !deployed?.routingControlArns[c.name]).map((c) => c.name);
+    if (!deployed?.arcEndpoints.length || unknown.length) {
+      throw new UserError(
+        'the stacks are applied, but the global stack outputs lack ' +
+          (deployed?.arcEndpoints.length ? `the ARNs of ${unknown.join(', ')}` : 'the ARC cluster endpoints') +
+          ', so the routing controls (created OFF) could not be set to their deploy-time states',
+        `run the same command again; check \`terraform output\` in ${synth.stacks[0].dir}`,
+      );
+    }
+    const primary = config.regions[0];
+    const controls = new ArcRoutingControls({
+      endpoints: deployed.arcEndpoints.map((e) => ({ url: e.url, region: e.region || primary })),
+      names,
+    });
+    try {
+      const outcome = await initialiseRoutingControls(controls, names, primary, {
+        settleMs: options.routingSettleMs,
+        resume: record.routingControls?.status === 'initializing',
+        onStart: () => {
+          record = { ...record, routingControls: { status: 'initializing', at: new Date().toISOString() } };
+          writeDeploymentRecord(recordFile, record);
+        },
+        onBatch: (batch, index) => (task.output = `step ${index + 1}: ${batch.purpose}`),
+      });
+      record = {
+        ...record,
+        routingControls: { status: outcome.action, at: new Date().toISOString() },
+        updatedAt: new Date().toISOString(),
+      };
+      writeDeploymentRecord(recordFile, record);
+      routingControls = outcome;
+      task.title =
+        outcome.action === 'initialized'
+          ? `Routing controls set: ${primary} ON, other regions, gates and generator OFF`
+          : 'Routing controls left as they are: some were already ON (set outside this deployment record)';
+    } finally {
+      await controls.close();
+    }
+  };
+
   const verb = { apply: 'Apply', plan: 'Plan', destroy: 'Destroy' }[options.mode];
-  const tasks = new Listr(
-    ordered.map((stack) => ({
-      title: `${verb} ${stack.id}${stack.region ? '' : ' (ARC, global tables, global databases)'}`,
-      task: (_ctx: unknown, task: ListrTaskWrapper<unknown, never, never>) => runStack(stack, task),
-    })),
-    {
-      concurrent: false,
-      exitOnError: true,
-      renderer: chooseRenderer(options.renderer),
-      fallbackRenderer: 'simple',
-      rendererOptions: { collapseErrors: false },
-    },
-  );
+  type Task = {
+    title: string;
+    task: (ctx: unknown, task: ListrTaskWrapper<unknown, never, never>) => Promise<void>;
+    skip?: () => boolean | string;
+  };
+  const taskList: Task[] = ordered.map((stack) => ({
+    title: `${verb} ${stack.id}${stack.region ? '' : ' (ARC, global tables, global databases)'}`,
+    task: (_ctx, task) => runStack(stack, task),
+  }));
+  if (options.mode === 'apply') {
+    // Earlier regions were applied before later regions' brokers existed: apply them again for TSR_BROKER_URLS.
+    for (const stack of ordered.filter((s) => s.kind === 'regional')) {
+      taskList.push({
+        title: `Apply ${stack.id} again with the other regions' broker endpoints`,
+        skip: () => (needsReapply(stack).length === 0 ? 'other regions’ broker endpoints unchanged' : false),
+        task: (_ctx, task) => runStack(stack, task, needsReapply(stack)),
+      });
+    }
+    taskList.push({
+      title: 'Set the routing controls to their deploy-time states (first apply only)',
+      skip: () =>
+        record.routingControls && record.routingControls.status !== 'initializing'
+          ? `routing controls already set (${record.routingControls.status} ${record.routingControls.at})`
+          : false,
+      task: (_ctx, task) => initialiseRouting(task),
+    });
+  }
+  const tasks = new Listr(taskList, {
+    concurrent: false,
+    exitOnError: true,
+    renderer: chooseRenderer(options.renderer),
+    fallbackRenderer: 'simple',
+    rendererOptions: { collapseErrors: false },
+  });
   await tasks.run();
 
   if (options.mode === 'destroy') removeDeploymentRecord(recordFile);

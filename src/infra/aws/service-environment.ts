@@ -11,7 +11,10 @@ export const SERVICE_ENV = {
   service: 'TSR_SERVICE',
   app: 'TSR_APP',
   stage: 'TSR_STAGE',
-  /** This region's broker, `mqtts://host:8883` of the active and standby instance, comma-separated. */
+  /**
+   * Every region's broker as `region=mqtts://host:8883` pairs, comma-separated, regions in config order; a region
+   * appears once per broker instance, active first (Amazon MQ active/standby). See parseBrokerUrls().
+   */
   brokerUrls: 'TSR_BROKER_URLS',
   /** ARC cluster endpoints as `region=url` pairs, comma-separated: sign each call for the endpoint's region. */
   arcEndpoints: 'TSR_ARC_ENDPOINTS',
@@ -28,3 +31,16 @@ export const SERVICE_SECRET_ENV = {
   pgUser: 'TSR_PG_USER',
   pgPassword: 'TSR_PG_PASSWORD',
 } as const;
+
+/** Parses TSR_BROKER_URLS into each region's broker URLs (active first). Entries without `region=` are skipped. */
+export function parseBrokerUrls(value: string): Record<string, string[]> {
+  const byRegion: Record<string, string[]> = {};
+  for (const pair of value.split(',')) {
+    const at = pair.indexOf('=');
+    if (at <= 0) continue;
+    const region = pair.slice(0, at).trim();
+    const url = pair.slice(at + 1).trim();
+    if (url) (byRegion[region] ??= []).push(url);
+  }
+  return byRegion;
+}

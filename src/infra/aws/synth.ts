@@ -6,6 +6,7 @@ import { UserError } from '../../errors.js';
 import { DEFAULT_OUT_DIR } from './deployment-record.js';
 import { awsNames } from './naming.js';
 import { GlobalStack } from './stacks/global-stack.js';
+import { stateBackendOf, stateFileName, stateKey, type StateBackend } from './stacks/provider.js';
 import { RegionalStack } from './stacks/regional-stack.js';
 
 export { DEFAULT_OUT_DIR };
@@ -31,6 +32,10 @@ export interface SynthesizedStack {
 
 export interface SynthResult {
   readonly outDir: string;
+  /** Where terraform keeps the stacks' state (aws.stateBucket / aws.stateLockTable; default local files). */
+  readonly state: StateBackend & { readonly location: string };
+  /** Things the reader should know about the result (e.g. local state). */
+  readonly notes: readonly string[];
   readonly environment: string;
   readonly regions: readonly string[];
   /** In apply order: global, the primary region, then the other regions. */
@@ -103,9 +108,10 @@ export function synthesize(
       region,
       image: options.image,
     });
-    // Secondary Aurora clusters join a global cluster that already has its writer (the primary region's).
+    // Secondary Aurora clusters join a global cluster that already has its writer (the primary region's); the VPC
+    // peering with every earlier region needs that region's VPC.
     stack.addDependency(global);
-    stack.addDependency(primaryStack);
+    for (const earlier of regional) stack.addDependency(earlier);
     regional.push(stack);
   }
   app.synth();
@@ -115,8 +121,8 @@ export function synthesize(
     const json = readStackJson(dir);
     const resources = countBlocks(json.resource);
     const data = countBlocks(json.data);
-    const dependsOn =
-      kind === 'global' ? [] : region === primary ? [aws.globalStack] : [aws.globalStack, aws.regionalStack(primary)];
+    const earlier = kind === 'global' ? [] : config.regions.slice(0, config.regions.indexOf(region as string));
+    const dependsOn = kind === 'global' ? [] : [aws.globalStack, ...earlier.map((r) => aws.regionalStack(r))];
     return {
       id,
       kind,
@@ -132,8 +138,26 @@ export function synthesize(
     describe(global.node.id, 'global'),
     ...regional.map((stack) => describe(stack.node.id, 'regional', stack.region)),
   ];
+  const backend = stateBackendOf(config);
+  const notes: string[] = [];
+  let location: string;
+  if (backend.kind === 'local') {
+    location = path.join(absoluteOut, 'stacks', '<stack>', stateFileName('<stack>'));
+    notes.push(
+      `Terraform state is local (${location}): keep ${absoluteOut} (it holds the generated passwords: keep it ` +
+        'private), and do not apply from another machine. ' +
+        'For shared use set aws.stateBucket (and aws.stateLockTable) in tsr.config.yaml.',
+    );
+  } else {
+    location = `s3://${backend.bucket}/${stateKey(config.environment, '<stack>')}`;
+    if (!backend.lockTable) {
+      notes.push('State is locked with S3 native locking (use_lockfile): needs terraform or tofu 1.10 or later.');
+    }
+  }
   return {
     outDir: absoluteOut,
+    state: { ...backend, location },
+    notes,
     environment: config.environment,
     regions: config.regions,
     stacks,

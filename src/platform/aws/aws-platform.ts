@@ -16,9 +16,11 @@ import {
   deploymentRecordPath,
   parseArcEndpoints,
   readDeploymentRecord,
+  withDeployedArns,
   type AwsDeploymentRecord,
 } from '../../infra/aws/deployment-record.js';
 import { awsNames, DATABASE_MASTER_USER, type AwsNames } from '../../infra/aws/naming.js';
+import { ArcRoutingControls } from '../arc-routing-controls.js';
 import type {
   DatabaseTransition,
   DatabaseTransitionMode,
@@ -39,7 +41,6 @@ import type {
 } from '../platform.js';
 import { toUserError } from './aws-errors.js';
 import { latestValues, type MetricQuery } from './metrics.js';
-import { MultiRegionRoutingControls } from './multi-region-routing-controls.js';
 
 export interface AwsPlatformOptions {
   /** Out dir of `tsr synth`/`deploy` (default cdktf.out): the deployment record is read next to it. */
@@ -90,7 +91,7 @@ export class AwsPlatform implements Platform, DrillCapabilities {
   readonly record?: AwsDeploymentRecord;
   private readonly aws: AwsNames;
   private readonly clients = new Map<string, Clients>();
-  private controls?: MultiRegionRoutingControls;
+  private controls?: ArcRoutingControls;
   private readonly maxAttempts: number;
   private readonly lagThresholdMs: number;
   private readonly env: NodeJS.ProcessEnv;
@@ -157,7 +158,11 @@ export class AwsPlatform implements Platform, DrillCapabilities {
           ExitCode.notDeployed,
         );
       }
-      this.controls = new MultiRegionRoutingControls(endpoints, this.names, this.config.regions[0]);
+      // Each cluster endpoint is signed for its own region; one without a region falls back to the primary.
+      this.controls = new ArcRoutingControls({
+        endpoints: endpoints.map((e) => ({ url: e.url, region: e.region || this.config.regions[0] })),
+        names: this.names,
+      });
     }
     return this.controls;
   }
@@ -519,14 +524,4 @@ export class AwsPlatform implements Platform, DrillCapabilities {
   }
 }
 
-/** deriveNames() with the real (id-based) ARNs ARC assigned, as recorded from the global stack's outputs. */
-export function withDeployedArns(names: ResourceNames, record: AwsDeploymentRecord | undefined): ResourceNames {
-  const deployed = record?.global;
-  if (!deployed) return names;
-  return {
-    ...names,
-    controlPanelArn: deployed.controlPanelArn ?? names.controlPanelArn,
-    routingControls: names.routingControls.map((c) => ({ ...c, arn: deployed.routingControlArns[c.name] ?? c.arn })),
-    safetyRules: names.safetyRules.map((r) => ({ ...r, arn: deployed.safetyRuleArns[r.name] ?? r.arn })),
-  };
-}
+export { withDeployedArns };

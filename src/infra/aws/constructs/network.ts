@@ -4,6 +4,7 @@ import { DataAwsAvailabilityZones } from '@cdktf/provider-aws/lib/data-aws-avail
 import { Eip } from '@cdktf/provider-aws/lib/eip/index.js';
 import { InternetGateway } from '@cdktf/provider-aws/lib/internet-gateway/index.js';
 import { NatGateway } from '@cdktf/provider-aws/lib/nat-gateway/index.js';
+import { Route } from '@cdktf/provider-aws/lib/route/index.js';
 import { RouteTable } from '@cdktf/provider-aws/lib/route-table/index.js';
 import { RouteTableAssociation } from '@cdktf/provider-aws/lib/route-table-association/index.js';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group/index.js';
@@ -28,6 +29,9 @@ export const INTERFACE_ENDPOINTS = [
 ] as const;
 export const GATEWAY_ENDPOINTS = ['dynamodb', 's3'] as const;
 
+/** Availability zones per region (2 is the Amazon MQ active/standby and Aurora minimum): one private route table each. */
+export const ZONES = 2;
+
 export interface NetworkProps {
   readonly region: string;
   readonly name: string;
@@ -35,8 +39,6 @@ export interface NetworkProps {
   readonly cidr: string;
   /** The VPC CIDRs of every region (this one included): the only sources allowed on the broker port. */
   readonly peerCidrs: readonly string[];
-  /** Availability zones to spread over (2 is the Amazon MQ active/standby and Aurora minimum). */
-  readonly zones?: number;
 }
 
 /**
@@ -47,6 +49,11 @@ export interface NetworkProps {
 export class Network extends Construct {
   readonly vpcId: string;
   readonly privateSubnetIds: readonly string[];
+  /**
+   * One per zone. Their routes are separate `aws_route` resources (never inline), so the peering routes other
+   * regions' stacks add to these tables survive this stack's next apply.
+   */
+  readonly privateRouteTableIds: readonly string[];
   readonly servicesSecurityGroupId: string;
   readonly brokerSecurityGroupId: string;
   readonly databaseSecurityGroupId: string;
@@ -54,7 +61,7 @@ export class Network extends Construct {
 
   constructor(scope: Construct, id: string, props: NetworkProps) {
     super(scope, id);
-    const zones = props.zones ?? 2;
+    const zones = ZONES;
     const azs = new DataAwsAvailabilityZones(this, 'zones', { state: 'available' });
     const vpc = new Vpc(this, 'vpc', {
       cidrBlock: props.cidr,
@@ -99,8 +106,12 @@ export class Network extends Construct {
       });
       const routes = new RouteTable(this, `private-${i}-routes`, {
         vpcId: vpc.id,
-        route: [{ cidrBlock: '0.0.0.0/0', natGatewayId: nat.id }],
         tags: { Name: `${props.name}-private-${i}` },
+      });
+      new Route(this, `private-${i}-default-route`, {
+        routeTableId: routes.id,
+        destinationCidrBlock: '0.0.0.0/0',
+        natGatewayId: nat.id,
       });
       new RouteTableAssociation(this, `private-${i}-association`, {
         subnetId: privateSubnet.id,
@@ -199,6 +210,7 @@ export class Network extends Construct {
 
     this.vpcId = vpc.id;
     this.privateSubnetIds = privateSubnetIds;
+    this.privateRouteTableIds = privateRouteTableIds;
     this.servicesSecurityGroupId = services.id;
     this.brokerSecurityGroupId = broker.id;
     this.databaseSecurityGroupId = database.id;

@@ -11,6 +11,9 @@ export interface SafetyRulesProps {
   readonly waitPeriodMs?: number;
 }
 
+/** ARC's evaluation period after a change to a rule's controls, during which further changes to them fail. */
+export const SAFETY_RULE_WAIT_MS = 5000;
+
 /** ARC safety rules: assertion rules keep a dns control ON per app; gating rules lock queue/app behind the gate. */
 export class SafetyRules extends Construct {
   readonly arnByName: Readonly<Record<string, string>>;
@@ -27,7 +30,7 @@ export class SafetyRules extends Construct {
       const common = {
         name: rule.name,
         controlPanelArn: props.controlPanelArn,
-        waitPeriodMs: props.waitPeriodMs ?? 5000,
+        waitPeriodMs: props.waitPeriodMs ?? SAFETY_RULE_WAIT_MS,
         ruleConfig: { type: 'ATLEAST', threshold: rule.minOn, inverted: false },
       };
       const resource =

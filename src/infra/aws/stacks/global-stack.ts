@@ -45,7 +45,7 @@ export class GlobalStack extends TerraformStack {
     super(scope, id);
     const { config, names, aws } = props;
     const primary = config.regions[0];
-    configureStack(this, id, primary, config.environment);
+    configureStack(this, id, primary, config);
 
     const key = new MultiRegionKey(this, 'global-key', {
       primaryRegion: primary,

@@ -1,12 +1,13 @@
 import type { Construct } from 'constructs';
-import { DataTerraformRemoteStateLocal, Fn, TerraformOutput, TerraformStack } from 'cdktf';
+import { Fn, TerraformLocal, TerraformOutput, TerraformStack } from 'cdktf';
 import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity/index.js';
 import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition/index.js';
 import { STAGES, type AppName, type StageName } from '../../../config/apps.js';
 import type { ResourceNames, TsrConfig } from '../../../config/model.js';
 import { Alarms } from '../constructs/alarms.js';
 import { Broker } from '../constructs/broker.js';
-import { Network } from '../constructs/network.js';
+import { Network, ZONES } from '../constructs/network.js';
+import { RegionPeering } from '../constructs/region-peering.js';
 import { RegionalDatabases } from '../constructs/regional-databases.js';
 import { RegionalKey } from '../constructs/regional-key.js';
 import { RegionalTable } from '../constructs/regional-table.js';
@@ -17,7 +18,7 @@ import { Streams } from '../constructs/streams.js';
 import { BROKER_USER, DATABASE_MASTER_USER, vpcCidr, type AwsNames } from '../naming.js';
 import { SERVICE_ENV, SERVICE_SECRET_ENV } from '../service-environment.js';
 import { GLOBAL_OUTPUTS } from './global-stack.js';
-import { configureStack, stateFileName } from './provider.js';
+import { configureStack, remoteStackState } from './provider.js';
 
 export interface RegionalStackProps {
   readonly config: TsrConfig;
@@ -31,10 +32,29 @@ export interface RegionalStackProps {
 /** Placeholder shown in a plan made before the global stack exists (apply always runs the global stack first). */
 const PENDING = 'pending-global-stack-apply';
 
+/** Output names of a regional stack that other regional stacks and `tsr` read back. */
+export const REGIONAL_OUTPUTS = {
+  brokerEndpoints: 'broker_endpoints',
+  databaseEndpoints: 'database_endpoints',
+  ecsClusterArn: 'ecs_cluster_arn',
+  repositoryUrl: 'repository_url',
+  vpcId: 'vpc_id',
+  privateRouteTableIds: 'private_route_table_ids',
+} as const;
+
+/**
+ * Broker endpoints of a region whose stack is not applied yet: `.invalid` never resolves, so a task started before
+ * that region exists fails visibly for it until `tsr deploy` re-applies this stack with the real endpoints.
+ */
+export function pendingBrokerEndpoint(region: string): string {
+  return `mqtts://pending-apply.${region}.invalid:8883`;
+}
+
 /**
  * One region: VPC, broker, streams, leases table, the regional Aurora clusters joined to the global clusters, ECS
- * services for every stage of each app plus the generator, and alarms. Reads the global stack's outputs from its
- * state (with placeholders, so a plan works before the global stack is applied).
+ * services for every stage of each app plus the generator, and alarms. Reads the global stack's outputs and every
+ * other region's (broker endpoints; VPC and route tables of the regions applied earlier, which it peers with) from
+ * their state, with placeholders so a plan works before they are applied.
  */
 export class RegionalStack extends TerraformStack {
   readonly region: string;
@@ -46,28 +66,36 @@ export class RegionalStack extends TerraformStack {
     const isPrimary = region === primary;
     const index = config.regions.indexOf(region);
     this.region = region;
-    configureStack(this, id, region, config.environment);
+    configureStack(this, id, region, config);
 
-    const globalId = aws.globalStack;
-    const global = new DataTerraformRemoteStateLocal(this, 'global', {
-      path: `../${globalId}/${stateFileName(globalId)}`,
-      defaults: {
-        [GLOBAL_OUTPUTS.arcClusterEndpoints]: '',
-        [GLOBAL_OUTPUTS.controlPanelArn]: names.controlPanelArn,
-        [GLOBAL_OUTPUTS.brokerSecretArn]: `arn:aws:secretsmanager:${primary}:000000000000:secret:${aws.brokerSecret}`,
-        [GLOBAL_OUTPUTS.brokerPassword]: PENDING,
-        [GLOBAL_OUTPUTS.databaseSecretArns]: Object.fromEntries(
-          config.apps.map((app) => [
-            app,
-            `arn:aws:secretsmanager:${primary}:000000000000:secret:${aws.databaseSecret(app)}`,
-          ]),
-        ),
-        [GLOBAL_OUTPUTS.databasePasswords]: Object.fromEntries(config.apps.map((app) => [app, PENDING])),
-        [GLOBAL_OUTPUTS.globalKeyArns]: Object.fromEntries(
-          config.regions.map((r) => [r, `arn:aws:kms:${r}:000000000000:alias/${PENDING}`]),
-        ),
-      },
+    const global = remoteStackState(this, 'global', aws.globalStack, config, {
+      [GLOBAL_OUTPUTS.arcClusterEndpoints]: '',
+      [GLOBAL_OUTPUTS.controlPanelArn]: names.controlPanelArn,
+      [GLOBAL_OUTPUTS.brokerSecretArn]: `arn:aws:secretsmanager:${primary}:000000000000:secret:${aws.brokerSecret}`,
+      [GLOBAL_OUTPUTS.brokerPassword]: PENDING,
+      [GLOBAL_OUTPUTS.databaseSecretArns]: Object.fromEntries(
+        config.apps.map((app) => [
+          app,
+          `arn:aws:secretsmanager:${primary}:000000000000:secret:${aws.databaseSecret(app)}`,
+        ]),
+      ),
+      [GLOBAL_OUTPUTS.databasePasswords]: Object.fromEntries(config.apps.map((app) => [app, PENDING])),
+      [GLOBAL_OUTPUTS.globalKeyArns]: Object.fromEntries(
+        config.regions.map((r) => [r, `arn:aws:kms:${r}:000000000000:alias/${PENDING}`]),
+      ),
     });
+    const others = new Map(
+      config.regions
+        .filter((r) => r !== region)
+        .map((r) => [
+          r,
+          remoteStackState(this, `region-${r}`, aws.regionalStack(r), config, {
+            [REGIONAL_OUTPUTS.brokerEndpoints]: pendingBrokerEndpoint(r),
+            [REGIONAL_OUTPUTS.vpcId]: `vpc-pending-${r}`,
+            [REGIONAL_OUTPUTS.privateRouteTableIds]: Array.from({ length: ZONES }, (_, i) => `rtb-pending-${r}-${i}`),
+          }),
+        ]),
+    );
     const fromGlobalMap = (output: string, key: string) => Fn.lookup(global.get(output), key, '');
     const identity = new DataAwsCallerIdentity(this, 'identity');
     const partition = new DataAwsPartition(this, 'partition');
@@ -82,6 +110,28 @@ export class RegionalStack extends TerraformStack {
       cidr: vpcCidr(index),
       peerCidrs: config.regions.map((_, i) => vpcCidr(i)),
     });
+    // Peer with every region applied earlier (config order); later regions peer with this one from their stack.
+    for (const earlier of config.regions.slice(0, index)) {
+      const state = others.get(earlier);
+      if (!state) continue;
+      new RegionPeering(this, `peering-${earlier}`, {
+        name: `tsr-${config.environment}-${region}-to-${earlier}`,
+        requester: {
+          region,
+          vpcId: network.vpcId,
+          cidr: vpcCidr(index),
+          routeTableIds: network.privateRouteTableIds,
+        },
+        accepter: {
+          region: earlier,
+          vpcId: state.getString(REGIONAL_OUTPUTS.vpcId),
+          cidr: vpcCidr(config.regions.indexOf(earlier)),
+          routeTableIds: Array.from({ length: ZONES }, (_, i) =>
+            Fn.element(state.getList(REGIONAL_OUTPUTS.privateRouteTableIds), i),
+          ),
+        },
+      });
+    }
     new Streams(this, 'streams', {
       streams: names.streams,
       shardCount: config.aws.shardsPerStream,
@@ -128,12 +178,28 @@ export class RegionalStack extends TerraformStack {
       regionalKeyArn: key.arn,
       globalKeyArn,
     };
+    // Every region's broker, `region=mqtts://host:8883` per broker instance (active first), in config order: senders
+    // publish to another region's broker when its dns control is ON; outbound gateways to the other app's region.
+    const brokerUrls = new TerraformLocal(
+      this,
+      'broker_urls_by_region',
+      Fn.join(
+        ',',
+        Fn.compact(
+          config.regions.map((r) => {
+            const endpoints =
+              r === region ? broker.mqttsEndpoints : others.get(r)?.getString(REGIONAL_OUTPUTS.brokerEndpoints);
+            return Fn.replace(endpoints ?? '', 'mqtts://', `${r}=mqtts://`);
+          }),
+        ),
+      ),
+    );
     const common = {
       [SERVICE_ENV.target]: 'aws',
       [SERVICE_ENV.environment]: config.environment,
       [SERVICE_ENV.region]: region,
       [SERVICE_ENV.regions]: config.regions.join(','),
-      [SERVICE_ENV.brokerUrls]: broker.mqttsEndpoints,
+      [SERVICE_ENV.brokerUrls]: brokerUrls.asString,
       [SERVICE_ENV.arcEndpoints]: global.getString(GLOBAL_OUTPUTS.arcClusterEndpoints),
       [SERVICE_ENV.controlPanelArn]: global.getString(GLOBAL_OUTPUTS.controlPanelArn),
     };
@@ -217,13 +283,14 @@ export class RegionalStack extends TerraformStack {
     });
 
     const out = (name: string, value: unknown) => new TerraformOutput(this, name, { value, staticId: true });
-    out('broker_endpoints', broker.mqttsEndpoints);
+    out(REGIONAL_OUTPUTS.brokerEndpoints, broker.mqttsEndpoints);
     out(
-      'database_endpoints',
+      REGIONAL_OUTPUTS.databaseEndpoints,
       Object.fromEntries(Object.entries(databases.clusters).map(([id, c]) => [id, c.endpoint])),
     );
-    out('ecs_cluster_arn', services.clusterArn);
-    out('repository_url', services.repositoryUrl);
-    out('vpc_id', network.vpcId);
+    out(REGIONAL_OUTPUTS.ecsClusterArn, services.clusterArn);
+    out(REGIONAL_OUTPUTS.repositoryUrl, services.repositoryUrl);
+    out(REGIONAL_OUTPUTS.vpcId, network.vpcId);
+    out(REGIONAL_OUTPUTS.privateRouteTableIds, network.privateRouteTableIds);
   }
 }
