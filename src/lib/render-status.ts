@@ -71,6 +71,26 @@ export function renderStatus(status: PlatformStatus): string {
   const writers = Object.entries(status.writers)
     .map(([app, region]) => `${app}: ${region}`)
     .join(', ');
+  const n = (v?: number) => (v === undefined ? '-' : v.toLocaleString('en-US'));
+  const pipeline = status.stages?.length
+    ? [
+        '',
+        'Pipeline (records in / out / rejected / backlog per stage)',
+        table(
+          ['app', 'stage', 'region', 'state', 'in', 'out', 'rejected', 'backlog'],
+          status.stages.map((s) => [
+            s.app,
+            s.stage,
+            s.region,
+            s.up ? 'up' : 'DOWN',
+            n(s.in),
+            n(s.out),
+            n(s.rejected),
+            n(s.backlog),
+          ]),
+        ),
+      ]
+    : [];
   return [
     `${status.target} platform "${status.environment}", regions ${status.regions.join(', ')} (primary ${status.primary})`,
     '',
@@ -81,6 +101,7 @@ export function renderStatus(status: PlatformStatus): string {
     '',
     `Replication (database writers: ${writers})`,
     replication,
+    ...pipeline,
   ].join('\n');
 }
 

@@ -3,6 +3,8 @@ import { deriveNames, type ResourceNames, type TsrConfig } from '../config/model
 import { ExitCode, UserError } from '../errors.js';
 import { fetchReplicationLag } from '../infra/local/replication/dynamo-link.js';
 import { isAlive, type LocalState, type ProcessRecord } from '../infra/local/state.js';
+import { parseServiceId } from '../infra/local/service-fleet.js';
+import { listServices } from './local-services.js';
 import { ArcRoutingControls } from './arc-routing-controls.js';
 import { LOCAL_CREDENTIALS } from './clients.js';
 import type {
@@ -12,6 +14,7 @@ import type {
   RegionEndpoints,
   ReplicationLag,
   RoutingControls,
+  StageStatus,
 } from './platform.js';
 
 function portAnswers(port: number, timeoutMs = 1_000): Promise<boolean> {
@@ -114,6 +117,31 @@ export class LocalPlatform implements Platform {
     return [...(await tables), ...(await databases)];
   }
 
+  /** Per app, region and stage: records in and out, rejections and backlog, from the services themselves. */
+  private async stageStatus(): Promise<StageStatus[]> {
+    if (!this.state.services?.length) return [];
+    const services = await listServices(this.state).catch(() => []);
+    return services.flatMap((service) => {
+      const { app, stage, region } = parseServiceId(service.id);
+      if (!app || !region) return [];
+      const counters = service.metricsSnapshot?.counters ?? {};
+      const gauges = service.metricsSnapshot?.gauges ?? {};
+      return [
+        {
+          app,
+          region,
+          stage,
+          up: service.up,
+          in: counters.in,
+          out: counters.out,
+          rejected: counters.rejected,
+          backlog: gauges.backlog,
+          restarts: service.restarts,
+        },
+      ];
+    });
+  }
+
   async status(): Promise<PlatformStatus> {
     const supervisor: ComponentHealth = {
       name: 'supervisor',
@@ -121,12 +149,13 @@ export class LocalPlatform implements Platform {
       pid: this.state.supervisor.pid,
       endpoint: this.state.endpoints.supervisor,
     };
-    const [components, routing, replication] = await Promise.all([
+    const [components, routing, replication, stages] = await Promise.all([
       Promise.all(this.state.processes.map((p) => this.componentHealth(p))),
       this.routingControls()
         .list()
         .catch((error: Error) => ({ error: error.message })),
       this.replicationLag(),
+      this.stageStatus(),
     ]);
     return {
       target: 'local',
@@ -137,6 +166,7 @@ export class LocalPlatform implements Platform {
       routingControls: routing,
       replication,
       writers: this.state.writers,
+      stages,
     };
   }
 

@@ -61,6 +61,20 @@ export interface ComponentHealth {
   readonly detail?: string;
 }
 
+/** One stage of one app in one region, as its service reports it. */
+export interface StageStatus {
+  readonly app: AppName;
+  readonly region: string;
+  readonly stage: string;
+  readonly up: boolean;
+  readonly in?: number;
+  readonly out?: number;
+  readonly rejected?: number;
+  /** Records waiting for this stage: broker session backlog (gateways) or records behind in its stream. */
+  readonly backlog?: number;
+  readonly restarts?: number;
+}
+
 export interface PlatformStatus {
   readonly target: Target;
   readonly environment: string;
@@ -71,6 +85,8 @@ export interface PlatformStatus {
   readonly replication: readonly ReplicationLag[];
   /** Region holding the database writer, per app. */
   readonly writers: Readonly<Partial<Record<AppName, string>>>;
+  /** Per app, region and stage counters (where the target can tell). */
+  readonly stages?: readonly StageStatus[];
 }
 
 /**

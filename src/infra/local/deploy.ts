@@ -18,6 +18,8 @@ export const DEPLOY_PHASES = [
   'starting engines',
   'creating streams and tables',
   'setting up PostgreSQL replication',
+  'applying core database schemas',
+  'starting services',
   'ready',
 ] as const;
 

@@ -4,6 +4,7 @@ import { UserError, ExitCode } from '../../errors.js';
 import type { AppName } from '../../config/apps.js';
 import type { TsrConfig } from '../../config/model.js';
 import type { RegionEndpoints } from '../../platform/platform.js';
+import type { ServiceSnapshot } from './service-process.js';
 
 /** The kinds of process the local platform runs. */
 export type EngineKind = 'kinesis' | 'dynamodb' | 'broker' | 'postgres' | 'arc' | 'dynamo-link';
@@ -36,6 +37,8 @@ export interface LocalState {
   readonly error?: { readonly message: string; readonly logTail?: string; readonly log?: string };
   readonly supervisor: { readonly pid: number; readonly controlPort: number; readonly log: string };
   readonly processes: readonly ProcessRecord[];
+  /** The service processes (stages and generator), with their restart counts and metrics endpoints. */
+  readonly services: readonly ServiceSnapshot[];
   readonly endpoints: {
     readonly regions: Readonly<Record<string, RegionEndpoints>>;
     readonly arc: readonly string[];

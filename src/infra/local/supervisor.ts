@@ -9,6 +9,8 @@ import type { RegionEndpoints, ReplicationLag } from '../../platform/platform.js
 import type { EngineSpec } from './engines/start-engine.js';
 import { EngineStartError, type RunningEngine, spawnEngine, stopEngine } from './engine-process.js';
 import { allocatePorts } from './ports.js';
+import { applyCoreSchema } from './core-schema.js';
+import { ServiceFleet } from './service-fleet.js';
 import { HeartbeatLag, type PgServer, POSTGRES_USER, setupReplicatedDatabase } from './postgres-replication.js';
 import { createStreams, createTables } from './provision.js';
 import { type DeploymentStatus, type LocalState, type ProcessRecord, workspacePaths, writeState } from './state.js';
@@ -58,6 +60,7 @@ export class Supervisor {
   private writers: Record<AppName, string>;
   private stopping?: Promise<void>;
   private readonly inFlight: Promise<unknown>[] = [];
+  private fleet?: ServiceFleet;
   private readonly control = createServer((req, res) => void this.handle(req, res));
 
   constructor(
@@ -76,10 +79,12 @@ export class Supervisor {
     const { file: passwordFile, password } = ensurePostgresPassword(this.workspace);
     const { regions } = this.config;
     const perRegion = 5; // kinesis, dynamodb, broker, broker admin, postgres
+    const servicePortCount = ServiceFleet.portsNeeded(this.config);
     const ports = await allocatePorts(
-      regions.length * perRegion + this.config.local.arcEndpoints + 2,
+      regions.length * perRegion + this.config.local.arcEndpoints + 2 + servicePortCount,
       this.config.local.basePort,
     );
+    const servicePorts = ports.splice(ports.length - servicePortCount);
     this.controlPort = ports.pop() as number;
     await new Promise<void>((resolve, reject) => {
       this.control.once('error', reject);
@@ -152,6 +157,26 @@ export class Supervisor {
       await heartbeat.start();
       this.heartbeats.set(app, heartbeat);
     }
+
+    this.phase = 'applying core database schemas';
+    this.save();
+    for (const app of this.config.apps) {
+      const readers = regions.filter((r) => r !== this.writers[app]).map((r) => this.pgServer(r));
+      await applyCoreSchema(app, this.names.databases[app], this.pgServer(this.writers[app]), readers, password);
+    }
+
+    this.phase = 'starting services';
+    this.fleet = new ServiceFleet(
+      this.config,
+      { regions: this.regionEndpoints, arc: this.arcEndpoints },
+      this.workspace,
+      passwordFile,
+      servicePorts,
+      this.paths.logs,
+      () => this.save(),
+    );
+    this.save();
+    await this.fleet.start();
     this.status = 'ready';
     this.phase = 'ready';
     this.readyAt = new Date().toISOString();
@@ -177,6 +202,7 @@ export class Supervisor {
         this.status = 'stopping';
         this.save();
       }
+      await this.fleet?.stop();
       await Promise.all([...this.heartbeats.values()].map((h) => h.stop()));
       // The link first, so it does not report every engine as unreachable while they stop.
       const link = this.engines.filter((e) => e.spec.kind === 'dynamo-link');
@@ -248,6 +274,12 @@ export class Supervisor {
     try {
       if (req.method === 'GET' && req.url === '/health') return reply(200, { status: this.status, phase: this.phase });
       if (req.method === 'GET' && req.url === '/replication/databases') return reply(200, await this.databaseLag());
+      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+      if (req.method === 'GET' && url.pathname === '/services') return reply(200, this.fleet?.snapshot() ?? []);
+      if (req.method === 'POST' && url.pathname === '/services/restart') {
+        if (!this.fleet) return reply(409, { error: 'services are not started yet' });
+        return reply(200, { restarted: await this.fleet.restart(url.searchParams.get('filter') ?? '') });
+      }
       if (req.method === 'POST' && req.url === '/stop') {
         reply(202, { stopping: true });
         void this.stop().then(() => process.exit(0));
@@ -289,6 +321,7 @@ export class Supervisor {
         log: path.join(this.paths.logs, 'supervisor.log'),
       },
       processes: this.processRecords(),
+      services: this.fleet?.snapshot() ?? [],
       endpoints: {
         regions: this.regionEndpoints,
         arc: this.arcEndpoints,

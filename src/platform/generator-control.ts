@@ -1,0 +1,63 @@
+import type { LocalPlatform } from './local-platform.js';
+import { generatorRequest } from './local-services.js';
+
+export interface GeneratorStatus {
+  readonly runId: string;
+  readonly rate: number;
+  /** The generator routing control says generate. */
+  readonly enabled: boolean;
+  /** Region whose trade dns control is ON: where trades are published. */
+  readonly targetRegion?: string;
+  readonly degraded: boolean;
+  readonly pairsSent: number;
+  readonly messagesSent: number;
+  readonly byScenario: Readonly<Record<string, number>>;
+  readonly confirmations: Readonly<Record<string, number>>;
+  readonly latencyToMatchedMs?: { readonly p50: number; readonly p99: number; readonly samples: number };
+  readonly ledger: string;
+}
+
+export interface GeneratorSettings {
+  readonly rate?: number;
+}
+
+const CONTROL = 'trade-generator';
+
+/** Starts generating: applies the settings (live, no restart), then turns the generator routing control ON. */
+export async function startGenerator(platform: LocalPlatform, settings: GeneratorSettings): Promise<GeneratorStatus> {
+  if (settings.rate !== undefined) await configureGenerator(platform, settings);
+  await platform.routingControls().set([{ control: CONTROL, state: 'On' }]);
+  return waitForGenerator(platform, (s) => s.enabled);
+}
+
+export async function stopGenerator(platform: LocalPlatform): Promise<GeneratorStatus> {
+  await platform.routingControls().set([{ control: CONTROL, state: 'Off' }]);
+  return waitForGenerator(platform, (s) => !s.enabled);
+}
+
+export function configureGenerator(platform: LocalPlatform, settings: GeneratorSettings): Promise<GeneratorStatus> {
+  return generatorRequest<GeneratorStatus>(platform.state, '/config', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(settings),
+  });
+}
+
+export function generatorStatus(platform: LocalPlatform): Promise<GeneratorStatus> {
+  return generatorRequest<GeneratorStatus>(platform.state, '/status');
+}
+
+/** The generator polls its control about every second; wait until it has seen the change. */
+async function waitForGenerator(
+  platform: LocalPlatform,
+  done: (s: GeneratorStatus) => boolean,
+  timeoutMs = 5_000,
+): Promise<GeneratorStatus> {
+  const deadline = Date.now() + timeoutMs;
+  let status = await generatorStatus(platform);
+  while (!done(status) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    status = await generatorStatus(platform);
+  }
+  return status;
+}

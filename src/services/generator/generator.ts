@@ -1,0 +1,171 @@
+import { appendFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { tradeRecordId } from '../../domain/ids.js';
+import type { BrokerPublisher } from '../messaging/publisher.js';
+import {
+  createScenarioGenerator,
+  type GeneratedPair,
+  type Scenario,
+  type ScenarioGenerator,
+  type ScenarioWeights,
+} from './scenarios.js';
+
+export interface GeneratorSettings {
+  /** Trade pairs per second. */
+  rate: number;
+  weights?: Partial<ScenarioWeights>;
+  allocations?: { min: number; max: number };
+  settlementDifferenceShare?: number;
+}
+
+export interface GeneratorDeps {
+  readonly publisher: BrokerPublisher;
+  /** The generator routing control: generate only while ON. */
+  readonly enabled: () => boolean;
+  /** Region whose trade dns control is ON, or undefined while unknown. */
+  readonly targetRegion: () => string | undefined;
+  readonly degraded: () => boolean;
+  readonly topic: string;
+  readonly ledgerDir: string;
+  readonly logger: Logger;
+}
+
+/** A bounded sample of latencies for percentiles (the most recent 20,000). */
+class LatencySample {
+  private readonly values: number[] = [];
+  add(ms: number): void {
+    this.values.push(ms);
+    if (this.values.length > 20_000) this.values.shift();
+  }
+  summary(): { p50: number; p99: number; samples: number } | undefined {
+    if (!this.values.length) return undefined;
+    const sorted = [...this.values].sort((a, b) => a - b);
+    const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))];
+    return { p50: at(50), p99: at(99), samples: sorted.length };
+  }
+}
+
+/**
+ * The trade generator (DOMAIN §4): submits pairs at a steady rate — pairs are due by elapsed time × rate, not sent
+ * in bursts and slept — to the broker of the region whose trade dns control is ON, while the generator control is
+ * ON. Each pair is written to a ledger (with the final state it must reach) once the broker acknowledged it; a pair
+ * the broker did not take is sent again, never skipped. Confirmations coming back are counted, with latency.
+ */
+export class TradeGenerator {
+  readonly runId = `g${Date.now().toString(36)}`;
+  readonly ledger: string;
+  private scenarios: ScenarioGenerator;
+  /** Pairs the broker has not acknowledged yet: sent again, before any new pair. */
+  private readonly unacknowledged: GeneratedPair[] = [];
+  private timer?: NodeJS.Timeout;
+  private windowStart = Date.now();
+  private sentInWindow = 0;
+  private wasEnabled = false;
+  private busy = false;
+  pairsSent = 0;
+  messagesSent = 0;
+  readonly byScenario: Record<Scenario, number> = {
+    matched: 0,
+    mismatched: 0,
+    unmatched: 0,
+    'settlement-difference': 0,
+  };
+  readonly confirmations: Record<string, number> = {};
+  private readonly latency = new LatencySample();
+
+  constructor(
+    private settings: GeneratorSettings,
+    private readonly deps: GeneratorDeps,
+  ) {
+    mkdirSync(deps.ledgerDir, { recursive: true });
+    this.ledger = path.join(deps.ledgerDir, `ledger-${this.runId}.jsonl`);
+    this.scenarios = createScenarioGenerator({
+      seed: this.runId,
+      runId: this.runId,
+      weights: settings.weights,
+      allocations: settings.allocations,
+      settlementDifferenceShare: settings.settlementDifferenceShare,
+    });
+  }
+
+  /** Changes the rate live. (The mix is fixed per run: a new mix would need a new run id to keep trade ids unique.) */
+  configure(settings: { rate?: number }): void {
+    if (settings.rate !== undefined) this.settings = { ...this.settings, rate: settings.rate };
+    // A new rate counts from now, so changing it never causes a burst to catch up.
+    this.windowStart = Date.now();
+    this.sentInWindow = 0;
+  }
+
+  start(tickMs = 10): void {
+    this.timer = setInterval(() => void this.tick(), tickMs);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  private async tick(): Promise<void> {
+    if (this.busy) return;
+    const enabled = this.deps.enabled();
+    if (enabled !== this.wasEnabled) {
+      this.wasEnabled = enabled;
+      this.configure({});
+      this.deps.logger.info({ enabled }, 'generator routing control changed');
+    }
+    const region = this.deps.targetRegion();
+    if (!enabled || !region) return;
+    const due = Math.floor(((Date.now() - this.windowStart) / 1000) * this.settings.rate) - this.sentInWindow;
+    if (due <= 0) return;
+    this.busy = true;
+    try {
+      const batch: GeneratedPair[] = [];
+      for (let i = 0; i < Math.min(due, 500); i++) batch.push(this.unacknowledged.shift() ?? this.scenarios.next());
+      const submittedAt = Date.now();
+      const messages = batch.flatMap((pair) => pair.sides.map((side) => JSON.stringify({ ...side, submittedAt })));
+      try {
+        await this.deps.publisher.publish(region, this.deps.topic, messages);
+      } catch (error) {
+        // Sent again as they were: a side the broker did take arrives twice, which is a duplicate, not a new trade.
+        this.unacknowledged.unshift(...batch);
+        this.deps.logger.warn({ err: (error as Error).message, region }, 'broker did not take the pairs; retrying');
+        return;
+      }
+      appendFileSync(
+        this.ledger,
+        batch
+          .map((pair) => JSON.stringify({ ...pair, submittedAt, region, ids: pair.sides.map(tradeRecordId) }))
+          .join('\n') + '\n',
+      );
+      for (const pair of batch) this.byScenario[pair.scenario]++;
+      this.pairsSent += batch.length;
+      this.messagesSent += messages.length;
+      this.sentInWindow += batch.length;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Counts a confirmation from `tm/out/confirmations`; latency is submit → first MATCHED confirmation of a side. */
+  confirmation(message: { status?: string; submittedAt?: number }): void {
+    const status = message.status ?? 'UNKNOWN';
+    this.confirmations[status] = (this.confirmations[status] ?? 0) + 1;
+    if (status === 'MATCHED' && message.submittedAt) this.latency.add(Date.now() - message.submittedAt);
+  }
+
+  status() {
+    return {
+      runId: this.runId,
+      rate: this.settings.rate,
+      enabled: this.deps.enabled(),
+      targetRegion: this.deps.targetRegion(),
+      degraded: this.deps.degraded(),
+      pairsSent: this.pairsSent,
+      messagesSent: this.messagesSent,
+      byScenario: this.byScenario,
+      confirmations: this.confirmations,
+      latencyToMatchedMs: this.latency.summary(),
+      ledger: this.ledger,
+    };
+  }
+}

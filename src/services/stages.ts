@@ -1,0 +1,184 @@
+import type { Logger } from 'pino';
+import { matchKey, pairKey } from '../domain/ids.js';
+import type { SettlementInstruction, SettlementResult, Trade } from '../domain/records.js';
+import { parseSettlementInstruction, parseSettlementResult, parseTrade } from '../domain/validation.js';
+import { migratePool } from './core-db/migrations.js';
+import {
+  createContext,
+  corePool,
+  inboundClientId,
+  runStreamStage,
+  startGate,
+  type RunningService,
+  type ServiceContext,
+} from './host.js';
+import { InboundSession } from './messaging/inbound-session.js';
+import { BrokerPublisher } from './messaging/publisher.js';
+import { acceptInbound, type InboundRoute } from './pipeline/gateway.js';
+import { publishBatch } from './pipeline/outbound.js';
+import { passThrough } from './pipeline/stage-io.js';
+import { ActiveRegionResolver, type ServiceConfig } from './runtime/index.js';
+import { settlementCoreBatch } from './settlement/core.js';
+import { SettlementStore } from './settlement/core-store.js';
+import { settlementEgressBatch } from './settlement/egress.js';
+import { settlementOutboundRoute } from './settlement/outbound-gateway.js';
+import { tradeCoreBatch } from './trade-matching/core.js';
+import { TradeMatchingStore } from './trade-matching/core-store.js';
+import { tradeEgressBatch } from './trade-matching/egress.js';
+import { tradeOutboundRoute } from './trade-matching/outbound-gateway.js';
+
+const TRADE_ROUTE: InboundRoute<Trade> = {
+  kind: 'trade',
+  parse: parseTrade,
+  id: (_t, id) => id,
+  partitionKey: (t) => matchKey(t),
+};
+const RESULT_ROUTE: InboundRoute<SettlementResult> = {
+  kind: 'settlement-result',
+  parse: parseSettlementResult,
+  id: (r) => `${r.settlementId}#${r.status}`,
+  partitionKey: (r) => r.tradeRecordId,
+};
+const INSTRUCTION_ROUTE: InboundRoute<SettlementInstruction> = {
+  kind: 'settlement-instruction',
+  parse: parseSettlementInstruction,
+  id: (_i, id) => id,
+  partitionKey: (i) => pairKey(i),
+};
+
+function publisherFor(context: ServiceContext, clientIdPrefix: string, logger: Logger): BrokerPublisher {
+  const urls = Object.fromEntries(Object.entries(context.config.brokerUrls).map(([region, list]) => [region, list[0]]));
+  const publisher = new BrokerPublisher({ brokerUrls: urls, clientIdPrefix, logger });
+  context.closers.push(() => publisher.close());
+  return publisher;
+}
+
+/** Inbound gateway: a persistent broker session consumed while the app's queue control for this region is ON. */
+async function inboundGateway(context: ServiceContext): Promise<RunningService> {
+  const { app, names, config, io, logger } = context;
+  const t = names.topics;
+  const routes: Record<string, InboundRoute<unknown>> = app === 'trade'
+    ? {
+        [t.tmInTrades]: TRADE_ROUTE as InboundRoute<unknown>,
+        [t.tmInSettlements]: RESULT_ROUTE as InboundRoute<unknown>,
+      }
+    : { [t.stInSettlements]: INSTRUCTION_ROUTE as InboundRoute<unknown> };
+  const nackTopic = app === 'trade' ? t.tmOutConfirmations : t.stOutRejections;
+  const publisher = publisherFor(context, `${app}-nack`, logger);
+  const gate = await startGate(context, `${app}-queue-${config.region}`);
+  const session = new InboundSession({
+    brokerUrl: config.brokerUrls[config.region][0],
+    clientId: inboundClientId(app, config.region),
+    topics: Object.keys(routes),
+    gate: { isOn: () => gate.isOn(), onChange: (listener) => void gate.onChange((state) => listener(state.on)) },
+    logger,
+    handle: async (topic, payload) => {
+      const outcome = await acceptInbound(io, routes[topic], topic, payload);
+      if (outcome.rejection) await publisher.publish(config.region, nackTopic, [JSON.stringify(outcome.rejection)]);
+    },
+  });
+  await session.start();
+  context.metrics.source('session', () => ({
+    consuming: session.consuming,
+    received: session.received,
+    acknowledged: session.acknowledged,
+  }));
+  return {
+    stop: async () => {
+      await session.stop();
+      for (const close of context.closers.reverse()) await Promise.resolve(close()).catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * Core: matches only while the app control for this region is ON and this region's database is the writer
+ * (a logical-replication subscriber is a reader): records wait in the stream otherwise.
+ */
+async function core(context: ServiceContext): Promise<RunningService> {
+  const { app, config, io, logger } = context;
+  const pool = corePool(context);
+  await migratePool(pool, app);
+  const gate = await startGate(context, `${app}-app-${config.region}`);
+  let writer = false;
+  const checkWriter = async () => {
+    try {
+      const { rows } = await pool.query(
+        `SELECT count(*)::int AS subscriptions FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid
+         WHERE d.datname = current_database() AND s.subenabled`,
+      );
+      writer = rows[0].subscriptions === 0;
+    } catch (error) {
+      writer = false;
+      logger.warn({ err: (error as Error).message }, 'cannot tell whether the database is the writer; not matching');
+    }
+  };
+  await checkWriter();
+  const timer = setInterval(() => void checkWriter(), 1_000);
+  context.closers.push(() => clearInterval(timer));
+  context.metrics.source('database', () => ({ writer }));
+  const tradeStore =
+    app === 'trade' ? new TradeMatchingStore(pool, { priceTolerance: config.priceTolerance }) : undefined;
+  const settlementStore = app === 'settlement' ? new SettlementStore(pool) : undefined;
+  return runStreamStage(
+    context,
+    (records) =>
+      tradeStore
+        ? tradeCoreBatch(io, tradeStore, records)
+        : settlementCoreBatch(io, settlementStore as SettlementStore, records),
+    () => gate.isOn() && writer,
+  );
+}
+
+/** Outbound gateway: publishes to senders on this region's broker and to the other app's active region. */
+async function outboundGateway(context: ServiceContext): Promise<RunningService> {
+  const { app, config, names, io, logger } = context;
+  const other = app === 'trade' ? 'settlement' : 'trade';
+  const resolver = new ActiveRegionResolver({
+    controls: context.controls,
+    regionControls: ActiveRegionResolver.dnsControls(other, config.regions),
+    logger,
+  });
+  await resolver.start();
+  context.closers.push(() => resolver.stop());
+  context.metrics.source('destination', () => resolver.state());
+  const activeRegion = () => {
+    const region = resolver.activeRegion();
+    if (!region) throw new Error(`no ${other} dns routing control is known to be ON yet`);
+    return region;
+  };
+  const publisher = publisherFor(context, `${app}-outbound`, logger);
+  const t = names.topics;
+  return runStreamStage(context, (records) =>
+    publishBatch(io, publisher, records, (record) =>
+      app === 'trade'
+        ? tradeOutboundRoute(record, config.region, activeRegion, {
+            confirmations: t.tmOutConfirmations,
+            settlements: t.stInSettlements,
+          })
+        : settlementOutboundRoute(record, config.region, activeRegion, {
+            results: t.tmInSettlements,
+            rejections: t.stOutRejections,
+          }),
+    ),
+  );
+}
+
+/** Starts the stage this process is configured for. */
+export async function startStage(config: ServiceConfig): Promise<RunningService> {
+  const context = await createContext(config);
+  switch (context.stage) {
+    case 'inbound-gateway':
+      return inboundGateway(context);
+    case 'ingestion':
+      return runStreamStage(context, (records) => passThrough(context.io, records));
+    case 'core':
+      return core(context);
+    case 'egress':
+      return runStreamStage(context, (records) =>
+        context.app === 'trade' ? tradeEgressBatch(context.io, records) : settlementEgressBatch(context.io, records),
+      );
+    case 'outbound-gateway':
+      return outboundGateway(context);
+  }
+}
