@@ -14,7 +14,7 @@ import {
 } from './host.js';
 import { InboundSession } from './messaging/inbound-session.js';
 import { BrokerPublisher } from './messaging/publisher.js';
-import { acceptInbound, type InboundRoute } from './pipeline/gateway.js';
+import { acceptInboundBatch, type InboundRoute } from './pipeline/gateway.js';
 import { publishBatch } from './pipeline/outbound.js';
 import { passThrough } from './pipeline/stage-io.js';
 import { ActiveRegionResolver, type ServiceConfig } from './runtime/index.js';
@@ -72,9 +72,14 @@ async function inboundGateway(context: ServiceContext): Promise<RunningService> 
     topics: Object.keys(routes),
     gate: { isOn: () => gate.isOn(), onChange: (listener) => void gate.onChange((state) => listener(state.on)) },
     logger,
-    handle: async (topic, payload) => {
-      const outcome = await acceptInbound(io, routes[topic], topic, payload);
-      if (outcome.rejection) await publisher.publish(config.region, nackTopic, [JSON.stringify(outcome.rejection)]);
+    handleBatch: async (messages) => {
+      const rejections = await acceptInboundBatch(io, (topic) => routes[topic], messages);
+      if (rejections.length)
+        await publisher.publish(
+          config.region,
+          nackTopic,
+          rejections.map((r) => JSON.stringify(r)),
+        );
     },
   });
   await session.start();

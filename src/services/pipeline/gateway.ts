@@ -12,11 +12,6 @@ export interface InboundRoute<T> {
   readonly partitionKey: (value: T) => string;
 }
 
-export interface InboundOutcome {
-  readonly record?: PipelineRecord;
-  readonly rejection?: Rejection;
-}
-
 export function rejectionRecord(rejection: Rejection, acceptedAt = Date.now()): PipelineRecord<Rejection> {
   return { id: `${rejection.id}#REJECTED`, kind: 'rejection', body: rejection, partitionKey: rejection.id, acceptedAt };
 }
@@ -28,35 +23,42 @@ function submittedAt(raw: Buffer): number | undefined {
 }
 
 /**
- * Accepts one message from the broker: a valid one is stored in the safe store and put on the next stage's stream
- * (both before the broker gets its acknowledgement); an invalid one is stored as a REJECTED record and returned so
- * the gateway can send the NACK. Neither blocks the messages behind it.
+ * Accepts a batch of messages from the broker, as acceptInbound does one: valid ones stored and put on the next
+ * stage's stream, invalid ones stored as REJECTED and returned for the NACK — one safe-store write and one stream
+ * put for the whole batch.
  */
-export async function acceptInbound<T>(
+export async function acceptInboundBatch(
   io: StageIO,
-  route: InboundRoute<T>,
-  topic: string,
-  raw: Buffer,
-): Promise<InboundOutcome> {
-  io.counters.in++;
-  const parsed = route.parse(raw, topic);
+  routeOf: (topic: string) => InboundRoute<unknown>,
+  messages: readonly { topic: string; payload: Buffer }[],
+): Promise<Rejection[]> {
   const acceptedAt = Date.now();
-  if (!parsed.ok) {
-    const record = rejectionRecord(parsed.rejection, acceptedAt);
-    await io.putAll([item(io, record, 'created', false, 'REJECTED')]);
-    io.counters.rejected++;
-    return { rejection: parsed.rejection };
+  const records: PipelineRecord[] = [];
+  const rejections: Rejection[] = [];
+  for (const { topic, payload } of messages) {
+    const route = routeOf(topic);
+    const parsed = route.parse(payload, topic);
+    if (!parsed.ok) {
+      rejections.push(parsed.rejection);
+      continue;
+    }
+    records.push({
+      id: route.id(parsed.value, parsed.id),
+      kind: route.kind,
+      body: parsed.value,
+      partitionKey: route.partitionKey(parsed.value),
+      acceptedAt,
+      submittedAt: submittedAt(payload),
+    });
   }
-  const record: PipelineRecord<T> = {
-    id: route.id(parsed.value, parsed.id),
-    kind: route.kind,
-    body: parsed.value,
-    partitionKey: route.partitionKey(parsed.value),
-    acceptedAt,
-    submittedAt: submittedAt(raw),
-  };
+  const items = [
+    ...records.map((r) => item(io, r, 'accepted', true, 'ACCEPTED')),
+    ...rejections.map((r) => item(io, rejectionRecord(r, acceptedAt), 'created', false, 'REJECTED')),
+  ];
   // Independent writes, both required before the acknowledgement: run them together.
-  await Promise.all([io.putAll([item(io, record, 'accepted', true, 'ACCEPTED')]), io.forward([record])]);
-  io.counters.out++;
-  return { record };
+  await Promise.all([io.putAll(items), records.length ? io.forward(records) : undefined]);
+  io.counters.in += messages.length;
+  io.counters.out += records.length;
+  io.counters.rejected += rejections.length;
+  return rejections;
 }
