@@ -1,7 +1,28 @@
 /** `npm run bench`: every performance figure the issues ask for, printed in one run. */
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { benchPipeline } from './pipeline.js';
 import { benchPlatform } from './platform.js';
 
-const sections: [string, () => Promise<void>][] = [['Local platform', () => benchPlatform()]];
+/** Benchmarks written as standalone scripts run in their own process. */
+function script(file: string, ...args: string[]): () => Promise<void> {
+  return async () => {
+    const result = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, file), ...args], {
+      stdio: 'inherit',
+    });
+    if (result.status !== 0) throw new Error(`${file} failed (${result.status})`);
+  };
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const sections: [string, () => Promise<void>][] = [
+  ['Local platform', () => benchPlatform()],
+  ['DynamoDB replication link', script('dynamo-replication.ts', '10000')],
+  ['Pipeline', () => benchPipeline()],
+  ['AWS synth', script('synth.ts')],
+  ['Reconciliation', script('reconcile.ts')],
+];
 const only = process.argv[2];
 
 for (const [title, run] of sections) {

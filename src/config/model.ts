@@ -108,6 +108,11 @@ export function safeStoreTable(env: string, app: AppName, stage: StageName): str
   return `${env}-${APP_SHORT[app]}-${stage}`;
 }
 
+/** The fixed MQTT client id of an app's inbound gateway in a region: its persistent session at the broker. */
+export function inboundClientId(app: AppName, region: string): string {
+  return `${APP_SHORT[app]}-inbound-${region}`;
+}
+
 export function routingControlName(app: AppName, scope: RoutingScope, region: string): string {
   return `${app}-${scope}-${region}`;
 }

@@ -1,5 +1,16 @@
 import { createConnection } from 'node:net';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { AppName } from '../config/apps.js';
 import { deriveNames, type ResourceNames, type TsrConfig } from '../config/model.js';
+import type {
+  DatabaseTransition,
+  DrillCapabilities,
+  QueueDepth,
+  ServiceChange,
+  ServiceRef,
+  StreamBacklog,
+} from './capabilities.js';
+import { LocalDrills } from './local-drills.js';
 import { ExitCode, UserError } from '../errors.js';
 import { fetchReplicationLag } from '../infra/local/replication/dynamo-link.js';
 import { isAlive, type LocalState, type ProcessRecord } from '../infra/local/state.js';
@@ -37,16 +48,54 @@ async function getJson<T>(url: string, timeoutMs = 3_000): Promise<T> {
 }
 
 /** The local target: everything read from the state file the supervisor keeps, and from the engines themselves. */
-export class LocalPlatform implements Platform {
+export class LocalPlatform implements Platform, DrillCapabilities {
   readonly target = 'local' as const;
   readonly names: ResourceNames;
   private controls?: ArcRoutingControls;
+  readonly drills: LocalDrills;
 
   constructor(
     readonly config: TsrConfig,
     readonly state: LocalState,
   ) {
     this.names = deriveNames(config);
+    this.drills = new LocalDrills(config.workspace, this.names, config.environment);
+  }
+
+  databaseWriter(app: AppName): Promise<string | undefined> {
+    return this.drills.databaseWriter(app);
+  }
+
+  switchoverDatabase(app: AppName, toRegion: string): Promise<DatabaseTransition> {
+    return this.drills.moveDatabase(app, toRegion, 'switchover');
+  }
+
+  failoverDatabase(app: AppName, toRegion: string): Promise<DatabaseTransition> {
+    return this.drills.moveDatabase(app, toRegion, 'failover');
+  }
+
+  restartService(service: ServiceRef): Promise<ServiceChange> {
+    return this.drills.restartService(service);
+  }
+
+  async scaleService(): Promise<ServiceChange> {
+    throw new UserError(
+      'the local target runs one process per service per region; it cannot scale',
+      'scale on the aws target',
+      ExitCode.usage,
+    );
+  }
+
+  brokerQueueDepth(app: AppName, region: string): Promise<QueueDepth> {
+    return this.drills.brokerQueueDepth(app, region);
+  }
+
+  streamBacklog(app: AppName, region: string): Promise<StreamBacklog[]> {
+    return this.drills.streamBacklog(app, region);
+  }
+
+  safeStoreClient(region: string): DynamoDBClient {
+    return this.drills.safeStoreClient(region);
   }
 
   endpoints(region: string): RegionEndpoints {

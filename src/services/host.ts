@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { APP_SHORT, APPS, STAGES, type AppName, type StageName } from '../config/apps.js';
+import { APPS, STAGES, type AppName, type StageName } from '../config/apps.js';
 import { deriveNames, streamName, safeStoreTable, type ResourceNames } from '../config/model.js';
 import { dynamoClient, kinesisClient } from '../platform/clients.js';
 import type { RoutingControls } from '../platform/platform.js';
@@ -62,11 +62,6 @@ export function resourceNames(config: ServiceConfig): ResourceNames {
     apps: [...APPS],
     aws: { shardsPerStream: 1, tasksPerService: 1, auroraInstanceClass: '-', brokerInstanceType: '-' },
   });
-}
-
-/** The fixed MQTT client id of an app's inbound gateway in a region: its persistent session at the broker. */
-export function inboundClientId(app: AppName, region: string): string {
-  return `${APP_SHORT[app]}-inbound-${region}`;
 }
 
 export async function createContext(config: ServiceConfig): Promise<ServiceContext> {

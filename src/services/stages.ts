@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { inboundClientId } from '../config/model.js';
 import { matchKey, pairKey } from '../domain/ids.js';
 import type { SettlementInstruction, SettlementResult, Trade } from '../domain/records.js';
 import { parseSettlementInstruction, parseSettlementResult, parseTrade } from '../domain/validation.js';
@@ -6,7 +7,6 @@ import { migratePool } from './core-db/migrations.js';
 import {
   createContext,
   corePool,
-  inboundClientId,
   runStreamStage,
   startGate,
   type RunningService,

@@ -16,7 +16,16 @@ function probe(port: number): Promise<number | undefined> {
  * Chooses `count` ports on 127.0.0.1. With a base port they are consecutive from it and every one must be free
  * (a clash is an error naming the port); without one the kernel picks free ephemeral ports.
  */
-export async function allocatePorts(count: number, basePort?: number): Promise<number[]> {
+export async function allocatePorts(
+  count: number,
+  basePort?: number,
+  preferred?: readonly number[],
+): Promise<number[]> {
+  // The ports of the last run, if all still free: endpoints stay stable across destroy and deploy.
+  if (basePort === undefined && preferred?.length === count) {
+    const free = await Promise.all(preferred.map((port) => probe(port)));
+    if (free.every((port, i) => port === preferred[i])) return [...preferred];
+  }
   const ports: number[] = [];
   if (basePort !== undefined) {
     for (let port = basePort; port < basePort + count; port++) {

@@ -77,12 +77,11 @@ export async function setupReplicatedDatabase(
   for (const reader of readers) {
     const name = subscriptionName(database, reader.region);
     await withClient(reader, password, database, async (client) => {
+      const conninfo = `'${`host=127.0.0.1 port=${writer.port} user=${POSTGRES_USER} password=${password} dbname=${database}`.replace(/'/g, "''")}'`;
       const { rowCount } = await client.query('SELECT 1 FROM pg_subscription WHERE subname = $1', [name]);
-      if (rowCount) return;
-      const conninfo = `host=127.0.0.1 port=${writer.port} user=${POSTGRES_USER} password=${password} dbname=${database}`;
-      await client.query(
-        `CREATE SUBSCRIPTION ${name} CONNECTION '${conninfo.replace(/'/g, "''")}' PUBLICATION ${PUBLICATION}`,
-      );
+      // A redeploy may have moved the writer to another port: point the existing subscription at it.
+      if (rowCount) await client.query(`ALTER SUBSCRIPTION ${name} CONNECTION ${conninfo}`);
+      else await client.query(`CREATE SUBSCRIPTION ${name} CONNECTION ${conninfo} PUBLICATION ${PUBLICATION}`);
     });
   }
 }
@@ -98,6 +97,7 @@ export class HeartbeatLag {
   private timer?: NodeJS.Timeout;
   private client?: pg.Client;
   private lastError?: string;
+  private stopped = false;
 
   constructor(
     private readonly writer: PgServer,
@@ -135,6 +135,7 @@ export class HeartbeatLag {
 
   /** Lag of one reader, measured now. */
   async measure(reader: PgServer): Promise<{ lagMs?: number; pending?: number; healthy: boolean; detail?: string }> {
+    if (this.stopped) return { healthy: false, detail: `the writer in ${this.writer.region} is not beating (stopped)` };
     if (this.lastError) return { healthy: false, detail: `writer heartbeat failing: ${this.lastError}` };
     try {
       const readerSeq = await withClient(reader, this.password, this.database, async (client) => {
@@ -157,6 +158,7 @@ export class HeartbeatLag {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     await this.client?.end().catch(() => undefined);
   }

@@ -92,6 +92,16 @@ export class ServiceFleet {
     return chosen.map((s) => s.spec.id);
   }
 
+  async stopRegion(region: string): Promise<void> {
+    await Promise.all(this.services.filter((s) => s.spec.id.endsWith(`@${region}`)).map((s) => s.stop(2_000)));
+  }
+
+  async startRegion(region: string, timeoutMs = 90_000): Promise<void> {
+    const chosen = this.services.filter((s) => s.spec.id.endsWith(`@${region}`));
+    for (const service of chosen) service.resume();
+    await Promise.all(chosen.map((s) => s.whenReady(timeoutMs)));
+  }
+
   snapshot(): ServiceSnapshot[] {
     return this.services.map((s) => s.snapshot());
   }

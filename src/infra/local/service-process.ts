@@ -109,11 +109,16 @@ export class SupervisedService {
     });
   }
 
+  /** Starts again after stop(). */
+  resume(): void {
+    this.stopped = false;
+    this.start();
+  }
+
   /** Restart on request (`tsr services restart`): a clean stop, then a fresh start. */
   async restart(): Promise<void> {
     await this.stop();
-    this.stopped = false;
-    this.start();
+    this.resume();
   }
 
   async stop(graceMs = 10_000): Promise<void> {

@@ -37,6 +37,8 @@ export interface LocalState {
   readonly error?: { readonly message: string; readonly logTail?: string; readonly log?: string };
   readonly supervisor: { readonly pid: number; readonly controlPort: number; readonly log: string };
   readonly processes: readonly ProcessRecord[];
+  /** Regions stopped on purpose by `tsr chaos region-down`. */
+  readonly downRegions?: readonly string[];
   /** The service processes (stages and generator), with their restart counts and metrics endpoints. */
   readonly services: readonly ServiceSnapshot[];
   readonly endpoints: {

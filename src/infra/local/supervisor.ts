@@ -11,7 +11,14 @@ import { EngineStartError, type RunningEngine, spawnEngine, stopEngine } from '.
 import { allocatePorts } from './ports.js';
 import { applyCoreSchema } from './core-schema.js';
 import { ServiceFleet } from './service-fleet.js';
-import { HeartbeatLag, type PgServer, POSTGRES_USER, setupReplicatedDatabase } from './postgres-replication.js';
+import {
+  HeartbeatLag,
+  type PgServer,
+  POSTGRES_USER,
+  setupReplicatedDatabase,
+  withClient,
+} from './postgres-replication.js';
+import { failoverWriter, rejoinAsReplica, switchoverWriter } from './database-roles.js';
 import { createStreams, createTables } from './provision.js';
 import { type DeploymentStatus, type LocalState, type ProcessRecord, workspacePaths, writeState } from './state.js';
 
@@ -60,6 +67,9 @@ export class Supervisor {
   private writers: Record<AppName, string>;
   private stopping?: Promise<void>;
   private readonly inFlight: Promise<unknown>[] = [];
+  /** Regions stopped on purpose (`tsr chaos region-down`). */
+  private readonly downRegions = new Set<string>();
+  private password = '';
   private fleet?: ServiceFleet;
   private readonly control = createServer((req, res) => void this.handle(req, res));
 
@@ -71,19 +81,38 @@ export class Supervisor {
     this.names = deriveNames(this.config);
     this.paths = workspacePaths(workspace);
     const primary = this.config.regions[0];
-    this.writers = Object.fromEntries(APPS.map((app) => [app, primary])) as Record<AppName, string>;
+    const initial = Object.fromEntries(APPS.map((app) => [app, primary])) as Record<AppName, string>;
+    this.writers = { ...initial, ...this.savedWriters() };
+  }
+
+  private savedPorts(): number[] | undefined {
+    const file = path.join(this.paths.data, 'ports.json');
+    return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as number[]) : undefined;
+  }
+
+  /** Where each app's writer was when the platform last ran: its data lives on, so its topology must too. */
+  private savedWriters(): Partial<Record<AppName, string>> {
+    const file = path.join(this.paths.data, 'writers.json');
+    if (!existsSync(file)) return {};
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as Partial<Record<AppName, string>>;
+    return Object.fromEntries(
+      Object.entries(saved).filter(([, region]) => region && this.config.regions.includes(region)),
+    );
   }
 
   async run(): Promise<void> {
     for (const dir of [this.paths.logs, this.paths.data]) mkdirSync(dir, { recursive: true });
     const { file: passwordFile, password } = ensurePostgresPassword(this.workspace);
+    this.password = password;
     const { regions } = this.config;
     const perRegion = 5; // kinesis, dynamodb, broker, broker admin, postgres
     const servicePortCount = ServiceFleet.portsNeeded(this.config);
     const ports = await allocatePorts(
       regions.length * perRegion + this.config.local.arcEndpoints + 2 + servicePortCount,
       this.config.local.basePort,
+      this.savedPorts(),
     );
+    writeFileSync(path.join(this.paths.data, 'ports.json'), JSON.stringify(ports));
     const servicePorts = ports.splice(ports.length - servicePortCount);
     this.controlPort = ports.pop() as number;
     await new Promise<void>((resolve, reject) => {
@@ -153,9 +182,7 @@ export class Supervisor {
       const writer = this.pgServer(this.writers[app]);
       const readers = regions.filter((r) => r !== this.writers[app]).map((r) => this.pgServer(r));
       await setupReplicatedDatabase(writer, readers, this.names.databases[app], password);
-      const heartbeat = new HeartbeatLag(writer, this.names.databases[app], password);
-      await heartbeat.start();
-      this.heartbeats.set(app, heartbeat);
+      await this.startHeartbeat(app);
     }
 
     this.phase = 'applying core database schemas';
@@ -241,13 +268,117 @@ export class Supervisor {
     engine.up = true;
     engine.detail = undefined;
     engine.running.child.once('exit', (code, signal) => {
-      if (this.stopping) return;
+      const region = 'region' in engine.spec ? engine.spec.region : undefined;
+      if (this.stopping || (region && this.downRegions.has(region))) return;
       engine.up = false;
       engine.detail = `exited unexpectedly (${signal ?? `code ${code}`}); see ${engine.log}`;
       if (this.status === 'ready') this.status = 'degraded';
       this.save();
     });
     this.save();
+  }
+
+  private async startHeartbeat(app: AppName): Promise<void> {
+    await this.heartbeats.get(app)?.stop();
+    const heartbeat = new HeartbeatLag(this.pgServer(this.writers[app]), this.names.databases[app], this.password);
+    await heartbeat.start();
+    this.heartbeats.set(app, heartbeat);
+  }
+
+  private regionEngines(region: string): ManagedEngine[] {
+    return this.engines.filter((e) => 'region' in e.spec && e.spec.region === region);
+  }
+
+  /** Chaos: every engine and service of a region stops at once, like losing the region. */
+  async regionDown(region: string): Promise<void> {
+    this.requireRegion(region);
+    this.downRegions.add(region);
+    for (const app of this.config.apps) if (this.writers[app] === region) await this.heartbeats.get(app)?.stop();
+    await this.fleet?.stopRegion(region);
+    await Promise.all(
+      this.regionEngines(region).map(async (engine) => {
+        if (engine.running) await stopEngine(engine.running, 2_000);
+        engine.up = false;
+        engine.detail = 'stopped by `tsr chaos region-down`';
+      }),
+    );
+    this.status = 'degraded';
+    this.save();
+  }
+
+  /**
+   * The region comes back: its engines restart on the same ports and data, and its services start. A database that
+   * lost its writer role while the region was down rejoins as a replica of the current writer.
+   */
+  async regionUp(region: string): Promise<void> {
+    this.requireRegion(region);
+    await Promise.all(this.regionEngines(region).map((engine) => this.start(engine)));
+    this.downRegions.delete(region);
+    for (const app of this.config.apps) {
+      const writer = this.writers[app];
+      if (writer === region) await this.startHeartbeat(app);
+      else if (await this.wasWriter(app, region)) {
+        await rejoinAsReplica({
+          database: this.names.databases[app],
+          server: this.pgServer(region),
+          writer: this.pgServer(writer),
+          password: this.password,
+        });
+      }
+    }
+    await this.fleet?.startRegion(region);
+    if (this.engines.every((e) => e.up)) this.status = 'ready';
+    this.save();
+  }
+
+  /** A database with no subscription of its own was a writer; if another region writes now, it is stale. */
+  private async wasWriter(app: AppName, region: string): Promise<boolean> {
+    return withClient(this.pgServer(region), this.password, this.names.databases[app], async (client) => {
+      const { rows } = await client.query(
+        `SELECT count(*)::int AS n FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid WHERE d.datname = current_database()`,
+      );
+      return rows[0].n === 0;
+    });
+  }
+
+  async moveWriter(
+    app: AppName,
+    to: string,
+    mode: 'switchover' | 'failover',
+  ): Promise<{ from: string; to: string; durationMs: number }> {
+    this.requireRegion(to);
+    if (!this.config.apps.includes(app)) throw new Error(`unknown app ${app}`);
+    const from = this.writers[app];
+    const started = Date.now();
+    if (from === to) return { from, to, durationMs: 0 };
+    if (this.downRegions.has(to)) throw new Error(`${to} is down; bring it up first (tsr chaos region-up ${to})`);
+    const database = this.names.databases[app];
+    const live = this.config.regions
+      .filter((r) => r !== from && r !== to && !this.downRegions.has(r))
+      .map((r) => this.pgServer(r));
+    await this.heartbeats.get(app)?.stop();
+    if (mode === 'switchover') {
+      if (this.downRegions.has(from))
+        throw new Error(`the writer's region ${from} is down: a switchover needs it; use a failover`);
+      await switchoverWriter({
+        database,
+        from: this.pgServer(from),
+        to: this.pgServer(to),
+        others: live,
+        password: this.password,
+      });
+    } else {
+      await failoverWriter({ database, to: this.pgServer(to), others: live, password: this.password });
+    }
+    this.writers = { ...this.writers, [app]: to };
+    await this.startHeartbeat(app);
+    this.save();
+    return { from, to, durationMs: Date.now() - started };
+  }
+
+  private requireRegion(region: string): void {
+    if (!this.config.regions.includes(region))
+      throw new Error(`region ${region} is not deployed (${this.config.regions.join(', ')})`);
   }
 
   private pgServer(region: string): PgServer {
@@ -280,6 +411,18 @@ export class Supervisor {
         if (!this.fleet) return reply(409, { error: 'services are not started yet' });
         return reply(200, { restarted: await this.fleet.restart(url.searchParams.get('filter') ?? '') });
       }
+      const region = url.searchParams.get('region') ?? '';
+      if (req.method === 'POST' && url.pathname === '/regions/down')
+        return reply(200, await this.regionDown(region).then(() => ({ region, down: true })));
+      if (req.method === 'POST' && url.pathname === '/regions/up')
+        return reply(200, await this.regionUp(region).then(() => ({ region, down: false })));
+      if (req.method === 'POST' && (url.pathname === '/database/switchover' || url.pathname === '/database/failover')) {
+        const mode = url.pathname.endsWith('switchover') ? 'switchover' : 'failover';
+        return reply(200, {
+          mode,
+          ...(await this.moveWriter(url.searchParams.get('app') as AppName, url.searchParams.get('to') ?? '', mode)),
+        });
+      }
       if (req.method === 'POST' && req.url === '/stop') {
         reply(202, { stopping: true });
         void this.stop().then(() => process.exit(0));
@@ -307,6 +450,8 @@ export class Supervisor {
   }
 
   private save(): void {
+    if (existsSync(this.paths.data))
+      writeFileSync(path.join(this.paths.data, 'writers.json'), JSON.stringify(this.writers));
     writeState({
       version: 1,
       environment: this.config.environment,
@@ -321,6 +466,7 @@ export class Supervisor {
         log: path.join(this.paths.logs, 'supervisor.log'),
       },
       processes: this.processRecords(),
+      downRegions: [...this.downRegions],
       services: this.fleet?.snapshot() ?? [],
       endpoints: {
         regions: this.regionEndpoints,

@@ -1,0 +1,226 @@
+/**
+ * End-to-end figures for issue 3, on the real local platform:
+ *  - sustained throughput: trade pairs per second that reach their final state (SETTLED, MISMATCHED, …);
+ *  - latency from submit to the MATCHED confirmation (p50/p99) at half that rate;
+ *  - the ceiling: what the engines alone sustain for the writes one pair causes (safe-store items, stream
+ *    records, core transactions, measured from the run), written straight to the engines; and the ratio.
+ */
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BatchWriteItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import pg from 'pg';
+import { deriveNames } from '../src/config/model.js';
+import { loadConfig } from '../src/config/load.js';
+import type { LocalState } from '../src/infra/local/state.js';
+import { dynamoClient, kinesisClient } from '../src/platform/clients.js';
+import { checkLedger } from '../test/helpers/ledger.js';
+
+const RUN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'run.js');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function tsr(args: string[]): unknown {
+  const result = spawnSync(process.execPath, [RUN, ...args, '--json'], { encoding: 'utf8' });
+  if (result.status !== 0 && result.status !== 4) throw new Error(`tsr ${args.join(' ')}: ${result.stderr}`);
+  return JSON.parse(result.stdout);
+}
+
+interface GeneratorJson {
+  pairsSent: number;
+  latencyToMatchedMs?: { p50: number; p99: number; samples: number };
+}
+
+/** Runs the generator at `rate` for `seconds`, then waits until every pair is final; returns pairs/s and latency. */
+async function drive(workspace: string, state: LocalState, rate: number, seconds: number) {
+  const flags = ['--workspace', workspace];
+  const before = (await checkLedger(workspace, state).catch(() => undefined))?.pairs ?? 0;
+  const started = Date.now();
+  tsr(['generator', 'start', '--rate', String(rate), ...flags]);
+  await sleep(seconds * 1000);
+  const stopped = tsr(['generator', 'stop', ...flags]) as GeneratorJson;
+  for (;;) {
+    const check = await checkLedger(workspace, state);
+    if (!check.trades.wrong.length && !check.settlements.wrong.length) {
+      const pairs = check.pairs - before;
+      return {
+        pairs,
+        seconds: (Date.now() - started) / 1000,
+        pairsPerSecond: pairs / ((Date.now() - started) / 1000),
+        latency: stopped.latencyToMatchedMs,
+      };
+    }
+    if (Date.now() - started > (seconds + 300) * 1000)
+      throw new Error('pipeline did not finish within 5 minutes of the run');
+    await sleep(250);
+  }
+}
+
+/** What one pair wrote, counted from the platform after a run. */
+async function writesPerPair(state: LocalState, pairs: number, tableNames: string[]) {
+  const region = state.regions[0];
+  const dynamo = dynamoClient({ region, endpoint: state.endpoints.regions[region].dynamodb });
+  let items = 0;
+  for (const table of tableNames)
+    items += (await dynamo.send(new ScanCommand({ TableName: table, Select: 'COUNT' }))).Count ?? 0;
+  dynamo.destroy();
+  return { items: items / pairs };
+}
+
+/** The engines alone: the same items, records and transactions per pair, written directly and concurrently. */
+async function ceiling(
+  workspace: string,
+  state: LocalState,
+  perPair: { items: number; records: number; transactions: number },
+  pairs: number,
+) {
+  const region = state.regions[0];
+  const names = deriveNames(loadConfig({ workspace }, {}));
+  const table = names.tables.find((t) => t.purpose === 'safe-store')?.name as string;
+  const stream = names.streams[0].name;
+  const dynamo = dynamoClient({ region, endpoint: state.endpoints.regions[region].dynamodb });
+  const kinesis = kinesisClient({ region, endpoint: state.endpoints.regions[region].kinesis });
+  const password = readFileSync(path.join(workspace, 'secrets', 'postgres-password'), 'utf8').trim();
+  const pool = new pg.Pool({
+    host: '127.0.0.1',
+    port: state.endpoints.regions[region].postgres.port,
+    user: 'postgres',
+    password,
+    database: names.databases.trade,
+    max: 8,
+  });
+  await pool.query('CREATE TABLE IF NOT EXISTS bench_ceiling (id text PRIMARY KEY, payload jsonb)');
+  const payload = JSON.stringify({
+    kind: 'trade',
+    body: { security: 'AAPL', quantity: 1000, price: '101.25', allocations: [1, 2, 3] },
+    pad: 'x'.repeat(300),
+  });
+  const totalItems = Math.round(perPair.items * pairs);
+  const totalRecords = Math.round(perPair.records * pairs);
+  const totalTx = Math.round(perPair.transactions * pairs);
+  const started = Date.now();
+  const run = `c${started}`;
+  const lanes = async (
+    count: number,
+    chunk: number,
+    concurrency: number,
+    send: (from: number, to: number) => Promise<unknown>,
+  ) => {
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < count) {
+          const from = next;
+          next = Math.min(count, next + chunk);
+          await send(from, next);
+        }
+      }),
+    );
+  };
+  await Promise.all([
+    lanes(totalItems, 25, 4, (from, to) =>
+      dynamo.send(
+        new BatchWriteItemCommand({
+          RequestItems: {
+            [table]: Array.from({ length: to - from }, (_, i) => ({
+              PutRequest: {
+                Item: {
+                  id: { S: `${run}-${from + i}` },
+                  timeBucket: { S: '2026-11-26T12:00' },
+                  acceptedAt: { N: String(Date.now()) },
+                  payload: { S: payload },
+                },
+              },
+            })),
+          },
+        }),
+      ),
+    ),
+    lanes(totalRecords, 100, 2, (from, to) =>
+      kinesis.send(
+        new PutRecordsCommand({
+          StreamName: stream,
+          Records: Array.from({ length: to - from }, (_, i) => ({
+            PartitionKey: `${run}-${from + i}`,
+            Data: Buffer.from(payload),
+          })),
+        }),
+      ),
+    ),
+    lanes(totalTx, 1, 8, (from) =>
+      pool.query(
+        'INSERT INTO bench_ceiling (id, payload) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET payload = EXCLUDED.payload',
+        [`${run}-${from}`, payload],
+      ),
+    ),
+  ]);
+  const seconds = (Date.now() - started) / 1000;
+  await pool.query('DROP TABLE bench_ceiling');
+  await pool.end();
+  dynamo.destroy();
+  kinesis.destroy();
+  return { pairsPerSecond: pairs / seconds, seconds };
+}
+
+export async function benchPipeline(): Promise<void> {
+  const workspace = mkdtempSync(path.join(os.tmpdir(), 'tsr-bench-pipeline-'));
+  chmodSync(workspace, 0o755);
+  const flags = ['--workspace', workspace];
+  tsr(['deploy', ...flags]);
+  try {
+    const state = JSON.parse(readFileSync(path.join(workspace, 'state.json'), 'utf8')) as LocalState;
+    const names = deriveNames(loadConfig({ workspace }, {}));
+    // Saturate: offer more than the pipeline can take, measure what reaches its final state per second.
+    const sustained = await drive(workspace, state, 400, 20);
+    console.log(
+      `sustained throughput: ${sustained.pairsPerSecond.toFixed(1)} pairs/s fully final (${sustained.pairs} pairs in ${sustained.seconds.toFixed(1)} s, offered 400/s)`,
+    );
+
+    const services = (
+      tsr(['services', 'status', ...flags]) as {
+        services: { id: string; metricsSnapshot?: { counters?: Record<string, number> } }[];
+      }
+    ).services;
+    const primary = state.regions[0];
+    const out = (id: string) => services.find((s) => s.id === `${id}@${primary}`)?.metricsSnapshot?.counters?.out ?? 0;
+    const streamFed = ['inbound-gateway', 'ingestion', 'core', 'egress'];
+    const records = ['trade', 'settlement']
+      .flatMap((app) => streamFed.map((stage) => out(`${app}/${stage}`)))
+      .reduce((a, b) => a + b, 0);
+    const coreIn =
+      (services.find((s) => s.id === `trade/core@${primary}`)?.metricsSnapshot?.counters?.in ?? 0) +
+      (services.find((s) => s.id === `settlement/core@${primary}`)?.metricsSnapshot?.counters?.in ?? 0);
+    const perPairItems = await writesPerPair(
+      state,
+      sustained.pairs,
+      names.tables.filter((t) => t.purpose === 'safe-store').map((t) => t.name),
+    );
+    const perPair = {
+      items: perPairItems.items,
+      records: records / sustained.pairs,
+      transactions: coreIn / sustained.pairs,
+    };
+    console.log(
+      `writes per pair: ${perPair.items.toFixed(1)} safe-store items, ${perPair.records.toFixed(1)} stream records, ${perPair.transactions.toFixed(1)} core transactions`,
+    );
+
+    const limit = await ceiling(workspace, state, perPair, 2_000);
+    console.log(
+      `engine ceiling for that write mix: ${limit.pairsPerSecond.toFixed(1)} pairs/s (2,000 pairs' writes in ${limit.seconds.toFixed(1)} s)`,
+    );
+    console.log(
+      `ratio throughput ÷ ceiling: ${(sustained.pairsPerSecond / limit.pairsPerSecond).toFixed(2)} (goal ≥ 0.5)`,
+    );
+
+    const half = Math.max(1, Math.round(sustained.pairsPerSecond / 2));
+    const steady = await drive(workspace, state, half, 20);
+    const latency = steady.latency;
+    console.log(
+      `latency submit → MATCHED confirmation at ${half} pairs/s: ${latency ? `p50 ${latency.p50} ms, p99 ${latency.p99} ms over ${latency.samples}` : 'no samples'} (goal p99 < 2,000 ms)`,
+    );
+  } finally {
+    spawnSync(process.execPath, [RUN, 'destroy', '--yes', '--purge', ...flags]);
+  }
+}
