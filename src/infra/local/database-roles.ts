@@ -7,6 +7,12 @@ import { POSTGRES_USER, PUBLICATION, type PgServer, subscriptionName, withClient
  */
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Lets a database take writes again; the session itself must opt out first, as it starts read-only too. */
+async function allowWrites(client: pg.Client, database: string): Promise<void> {
+  await client.query('SET default_transaction_read_only = off');
+  await client.query(`ALTER DATABASE ${database} SET default_transaction_read_only = off`);
+}
 const quote = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
 function conninfo(writer: PgServer, database: string, password: string): string {
@@ -94,9 +100,7 @@ export async function switchoverWriter(options: {
     });
     if (!behind.length) break;
     if (Date.now() > deadline) {
-      await withClient(from, password, database, (c) =>
-        c.query(`ALTER DATABASE ${database} SET default_transaction_read_only = off`),
-      );
+      await withClient(from, password, database, (c) => allowWrites(c, database));
       throw new Error(
         `readers in ${behind.join(', ')} did not catch up to ${lsn} in time; the writer stays in ${from.region}`,
       );
@@ -106,9 +110,7 @@ export async function switchoverWriter(options: {
   // 3. Reverse: readers drop their subscriptions to the old writer; the new writer publishes; everyone else subscribes.
   for (const reader of readers) await withClient(reader, password, database, (c) => dropSubscriptions(c, false));
   await withClient(to, password, database, ensurePublication);
-  await withClient(from, password, database, (c) =>
-    c.query(`ALTER DATABASE ${database} SET default_transaction_read_only = off`),
-  );
+  await withClient(from, password, database, (c) => allowWrites(c, database));
   for (const reader of [from, ...others]) await subscribe(reader, to, database, password, false);
   return { caughtUpLsn: lsn };
 }
@@ -145,8 +147,8 @@ export async function rejoinAsReplica(options: {
   const { database, server, writer, password } = options;
   await withClient(server, password, database, async (client) => {
     await dropSubscriptions(client, true);
+    await allowWrites(client, database);
     await client.query(`DROP PUBLICATION IF EXISTS ${PUBLICATION}`);
-    await client.query(`ALTER DATABASE ${database} SET default_transaction_read_only = off`);
     const { rows } = await client.query(
       `SELECT quote_ident(tablename) AS name FROM pg_tables WHERE schemaname = 'public'`,
     );
