@@ -1,0 +1,17 @@
+import { Args, Flags } from '@oclif/core';
+
+/** Arguments and flags shared by `tsr rotate` and `tsr failover`. */
+export const drillArgs = {
+  app: Args.string({ description: 'the app to move', required: true, options: ['trade', 'settlement'] }),
+};
+
+export const drillFlags = {
+  to: Flags.string({ description: 'target region: a region name, primary, secondary or standby', default: 'standby' }),
+  from: Flags.string({ description: 'source region (default: where the app is active now)' }),
+  'dry-run': Flags.boolean({ description: 'print the plan with every name resolved; change nothing' }),
+  yes: Flags.boolean({ char: 'y', description: 'do not ask for confirmation' }),
+};
+
+export function drillParams(app: string, flags: { to: string; from?: string }): Record<string, string> {
+  return { app, target: flags.to, ...(flags.from ? { source: flags.from } : {}) };
+}

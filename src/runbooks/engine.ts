@@ -1,0 +1,549 @@
+import os from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
+import { describeError, ExitCode, UserError } from '../errors.js';
+import type { Platform } from '../platform/platform.js';
+import { formatDuration } from './duration.js';
+import { findRun, journalPath, type RunJournal, type RunStatus, saveJournal, type StepRecord } from './journal.js';
+import { parseRunbook } from './load.js';
+import { acquireRunLock, type LockHolder, type RunLock } from './lock.js';
+import type { LoadedRunbook } from './model.js';
+import { planRunbook, type PlannedStep, renderPlan, type RunPlan } from './plan.js';
+import { createProgress, type ProgressMode, type RunProgress, type StepView } from './progress.js';
+import type { Prompter, StepContext, StepOutcome, StepRegistry } from './registry.js';
+import { buildReport, renderReport, type ReportFiles, type RunReport, saveReport } from './report.js';
+import { stepRegistry } from './steps/index.js';
+
+export interface RunOptions {
+  readonly platform: Platform;
+  /** Journals, reports and locks go to <workspace>/runbooks. */
+  readonly workspace: string;
+  /** Go ahead without asking; approvals pass (and the journal says so). */
+  readonly yes?: boolean;
+  /** No output (the caller prints the result as JSON). */
+  readonly json?: boolean;
+  /** Ctrl-C: the current step is asked to stop, the journal is saved, the run ends as interrupted. */
+  readonly signal?: AbortSignal;
+  /** Step types; default: the shared `stepRegistry`. */
+  readonly registry?: StepRegistry;
+  /** How to ask the operator; default: inquirer on a terminal, refusal without one. */
+  readonly prompter?: Prompter;
+  /** Default `auto`: live on a terminal, plain lines otherwise; `silent` with `json`. */
+  readonly progress?: ProgressMode;
+  /** Where progress goes (default stdout). */
+  readonly write?: (text: string) => void;
+  /** How long a step may take to stop once interrupted or timed out, before the engine stops waiting. Default 10 s. */
+  readonly stopGraceMs?: number;
+}
+
+export interface RunResult {
+  readonly journal: RunJournal;
+  readonly report: RunReport;
+  readonly files: { readonly journal: string } & ReportFiles;
+}
+
+/** Exit code for a run that ended in `status`: 0 only when it did what it set out to do. */
+export function exitCodeFor(status: RunStatus, intent: 'run' | 'rollback' = 'run'): number {
+  if (status === 'interrupted') return ExitCode.interrupted;
+  if (intent === 'rollback') return status === 'rolled-back' ? ExitCode.ok : ExitCode.failure;
+  return status === 'completed' ? ExitCode.ok : ExitCode.failure;
+}
+
+/** Inquirer on a terminal; without one, refuses and names the flag. */
+export const terminalPrompter: Prompter = {
+  async confirm(message: string): Promise<boolean> {
+    if (!process.stdin.isTTY || !process.stdout.isTTY) {
+      throw new UserError(
+        `refusing to go ahead without confirmation (no terminal to ask "${message}")`,
+        'pass --yes',
+        ExitCode.refused,
+      );
+    }
+    const { confirm } = await import('@inquirer/prompts');
+    try {
+      return await confirm({ message, default: false });
+    } catch (error) {
+      if ((error as Error).name === 'ExitPromptError') return false;
+      throw error;
+    }
+  },
+};
+
+/** The step did not stop after being interrupted or timing out. */
+class StepDidNotStop extends Error {
+  constructor(graceMs: number) {
+    super(`did not stop within ${formatDuration(graceMs)} of being told to; what it did is unknown, check it`);
+  }
+}
+
+/** `work`, unless `signal` aborted more than `graceMs` ago and it still has not settled. */
+function settleWithin<T>(work: Promise<T>, signal: AbortSignal, graceMs: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const onAbort = () => {
+      timer = setTimeout(() => reject(new StepDidNotStop(graceMs)), graceMs);
+    };
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        done();
+        resolve(value);
+      },
+      (error: unknown) => {
+        done();
+        reject(error);
+      },
+    );
+  });
+}
+
+const now = () => new Date().toISOString();
+
+function newRunId(plan: RunPlan): string {
+  const stamp = new Date().toISOString().replace(/[-:.]/g, '');
+  return `${stamp}-${plan.name}-${plan.lockKey}`.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
+function pendingRecord(step: PlannedStep, forStep?: string): StepRecord {
+  return {
+    id: step.id,
+    type: step.type,
+    title: step.title,
+    status: 'pending',
+    onFailure: step.onFailure,
+    ...(forStep ? { for: forStep } : {}),
+    attempts: 0,
+  };
+}
+
+function staleLockNote(holder: LockHolder): string {
+  return `cleared a stale lock on ${holder.key}: run ${holder.runId} (pid ${holder.pid}) is gone`;
+}
+
+/** The first step a resumed run must (re)run: not completed, not skipped, not failed-and-continued. */
+function firstIncomplete(journal: RunJournal): number {
+  const index = journal.steps.findIndex(
+    (s) => s.status !== 'completed' && s.status !== 'skipped' && !(s.status === 'failed' && s.continued),
+  );
+  return index === -1 ? journal.steps.length : index;
+}
+
+/** Steps whose effects may exist, so their rollback steps apply: completed, or cut short (running, interrupted). */
+function mayHaveEffects(record: StepRecord): boolean {
+  return record.status === 'completed' || record.status === 'running' || record.status === 'interrupted';
+}
+
+/** Runs a plan's steps against a journal, saving it after every change of state. */
+class Runner {
+  private readonly registry: StepRegistry;
+  private readonly prompter: Prompter;
+
+  constructor(
+    private readonly journal: RunJournal,
+    private readonly plan: RunPlan,
+    private readonly options: RunOptions,
+    private readonly progress: RunProgress,
+  ) {
+    this.registry = options.registry ?? stepRegistry;
+    this.prompter = options.prompter ?? terminalPrompter;
+  }
+
+  save(): void {
+    saveJournal(this.options.workspace, this.journal);
+  }
+
+  private event(what: string): void {
+    this.journal.events.push({ at: now(), what });
+  }
+
+  private end(status: RunStatus, message?: string): void {
+    this.journal.status = status;
+    this.journal.message = message;
+    this.journal.endedAt = now();
+    if (message) this.event(message);
+    this.save();
+  }
+
+  /** Runs the steps from the first incomplete one to the end, or until one stops the run. */
+  async forward(): Promise<void> {
+    const { journal, plan } = this;
+    for (let i = firstIncomplete(journal); i < plan.steps.length; i++) {
+      const step = plan.steps[i];
+      const record = journal.steps[i];
+      if (this.options.signal?.aborted) return this.end('interrupted', `interrupted before step ${step.id}`);
+      const outcome = await this.runStep(step, record, { phase: 'run', index: i + 1, total: plan.steps.length });
+      if (record.status === 'completed') {
+        if (outcome?.endRun) {
+          for (const rest of journal.steps.slice(i + 1)) rest.status = 'skipped';
+          return this.end('completed', outcome.endRun);
+        }
+        continue;
+      }
+      if (record.status === 'interrupted') return this.end('interrupted', `interrupted during step ${step.id}`);
+      if (step.onFailure === 'continue') {
+        record.continued = true;
+        this.event(`step ${step.id} failed; the runbook says continue`);
+        this.save();
+        continue;
+      }
+      this.end('failed', `step ${step.id} failed: ${record.error ?? 'unknown error'}`);
+      if (step.onFailure === 'rollback') await this.rollback();
+      return;
+    }
+    this.end('completed');
+  }
+
+  /** Runs the rollback steps of every step that may have had effects, last step first; continues a rollback. */
+  async rollback(): Promise<void> {
+    const { journal, plan } = this;
+    const todo: { undo: PlannedStep; forStep: string }[] = [];
+    for (let i = plan.steps.length - 1; i >= 0; i--) {
+      if (!mayHaveEffects(journal.steps[i])) continue;
+      for (const undo of plan.steps[i].rollback) todo.push({ undo, forStep: plan.steps[i].id });
+    }
+    journal.status = 'rolling-back';
+    journal.endedAt = undefined;
+    this.event(`rollback: ${todo.length} step${todo.length === 1 ? '' : 's'}`);
+    this.save();
+    for (const [n, { undo, forStep }] of todo.entries()) {
+      let record = journal.rollback.find((r) => r.for === forStep && r.id === undo.id);
+      if (!record) {
+        record = pendingRecord(undo, forStep);
+        journal.rollback.push(record);
+      }
+      if (record.status === 'completed' || (record.status === 'failed' && record.continued)) continue;
+      if (this.options.signal?.aborted) return this.end('rollback-failed', `rollback interrupted before ${undo.id}`);
+      await this.runStep(undo, record, { phase: 'rollback', index: n + 1, total: todo.length });
+      if (record.status === 'interrupted') {
+        return this.end('rollback-failed', `rollback interrupted during ${forStep}/${undo.id}`);
+      }
+      if (record.status === 'failed') {
+        if (undo.onFailure !== 'continue') {
+          return this.end('rollback-failed', `rollback step ${forStep}/${undo.id} failed: ${record.error}`);
+        }
+        record.continued = true;
+      }
+    }
+    this.end(
+      'rolled-back',
+      todo.length ? `rolled back (${todo.length} step${todo.length === 1 ? '' : 's'})` : 'nothing to roll back',
+    );
+  }
+
+  private async runStep(
+    step: PlannedStep,
+    record: StepRecord,
+    position: Pick<StepView, 'phase' | 'index' | 'total'>,
+  ): Promise<StepOutcome | undefined> {
+    const type = this.registry.get(step.type);
+    if (!type) throw new Error(`step type ${step.type} is not registered`);
+    const { journal, options } = this;
+    const view: StepView = {
+      ...position,
+      id: step.id,
+      type: step.type,
+      title: step.title,
+      interactive: step.interactive,
+    };
+    const started = Date.now();
+    Object.assign(record, { status: 'running', startedAt: now(), title: step.title, attempts: record.attempts + 1 });
+    for (const key of ['endedAt', 'durationMs', 'detail', 'error', 'result', 'continued'] as const) delete record[key];
+    this.save();
+    this.progress.stepStart(view);
+
+    const timeout = new AbortController();
+    const timer =
+      step.timeoutMs === undefined ? undefined : setTimeout(() => timeout.abort(new Error('timeout')), step.timeoutMs);
+    const signal = options.signal ? AbortSignal.any([options.signal, timeout.signal]) : timeout.signal;
+    let lastSave = Date.now();
+    const ctx: StepContext = {
+      runId: journal.runId,
+      runbook: journal.runbook.name,
+      stepId: step.id,
+      phase: position.phase,
+      params: journal.params,
+      lockKey: journal.lockKey,
+      platform: options.platform,
+      signal,
+      deadline: step.timeoutMs === undefined ? undefined : started + step.timeoutMs,
+      yes: options.yes ?? false,
+      workspace: options.workspace,
+      detail: (text) => {
+        record.detail = text;
+        this.progress.stepDetail(view, text);
+        if (Date.now() - lastSave >= 1_000) {
+          lastSave = Date.now();
+          this.save();
+        }
+      },
+      mark: (name, at = new Date()) => {
+        journal.markers.push({ name, at: at.toISOString(), step: step.id });
+      },
+      recordRpo: (sample) => {
+        journal.rpo.push({ ...sample, step: step.id, at: now() });
+      },
+      confirm: (message) => this.prompter.confirm(message),
+      sleep: (ms) => delay(ms, undefined, { signal }),
+    };
+
+    let outcome: StepOutcome | undefined;
+    try {
+      outcome =
+        (await settleWithin(
+          Promise.resolve().then(() => type.run(ctx, step.params)),
+          signal,
+          options.stopGraceMs ?? 10_000,
+        )) ?? undefined;
+      record.status = 'completed';
+      if (outcome?.detail) record.detail = outcome.detail;
+      if (outcome?.result !== undefined) record.result = outcome.result;
+      for (const name of step.marks) journal.markers.push({ name, at: now(), step: step.id });
+    } catch (error) {
+      const last = record.detail ? ` (last: ${record.detail})` : '';
+      if (options.signal?.aborted) {
+        record.status = 'interrupted';
+        record.error = error instanceof StepDidNotStop ? `interrupted; ${error.message}` : `interrupted${last}`;
+      } else if (timeout.signal.aborted) {
+        record.status = 'failed';
+        record.error =
+          `timed out after ${formatDuration(step.timeoutMs ?? 0)}${last}` +
+          (error instanceof StepDidNotStop ? `; ${error.message}` : '');
+      } else {
+        record.status = 'failed';
+        record.error = describeError(error);
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+    record.endedAt = now();
+    record.durationMs = Date.now() - started;
+    this.save();
+    await this.progress.stepEnd(view, {
+      status: record.status,
+      durationMs: record.durationMs,
+      detail: record.detail,
+      error: record.error,
+    });
+    return outcome;
+  }
+}
+
+function nextSteps(journal: RunJournal): string | undefined {
+  const id = journal.runId;
+  switch (journal.status) {
+    case 'failed':
+    case 'interrupted':
+      return `The journal is saved. Next: fix the cause and \`tsr runbook resume ${id}\`, or \`tsr runbook rollback ${id}\`.`;
+    case 'rollback-failed':
+      return `Rollback did not finish. Fix the cause, then \`tsr runbook rollback ${id}\` continues it.`;
+    default:
+      return undefined;
+  }
+}
+
+async function finish(journal: RunJournal, options: RunOptions, progress: RunProgress): Promise<RunResult> {
+  const report = buildReport(journal);
+  const files = saveReport(options.workspace, report);
+  progress.message(`\n${renderReport(report)}`);
+  const next = nextSteps(journal);
+  progress.message(
+    `Journal: ${journalPath(options.workspace, journal.runId)}\nReport: ${files.markdown}${next ? `\n${next}` : ''}`,
+  );
+  return { journal, report, files: { journal: journalPath(options.workspace, journal.runId), ...files } };
+}
+
+async function confirmOrRefuse(options: RunOptions, question: string): Promise<void> {
+  if (options.yes) return;
+  const ok = await (options.prompter ?? terminalPrompter).confirm(question);
+  if (!ok) throw new UserError('cancelled; nothing was changed', undefined, ExitCode.refused);
+}
+
+function progressFor(options: RunOptions): RunProgress {
+  return createProgress(options.json ? 'silent' : (options.progress ?? 'auto'), options.write);
+}
+
+/** Holds the lock for `work`, releasing it however `work` ends. */
+async function withLock<T>(
+  options: RunOptions,
+  key: string,
+  runId: string,
+  work: (lock: RunLock) => Promise<T>,
+): Promise<T> {
+  const lock = acquireRunLock(options.workspace, key, runId);
+  try {
+    return await work(lock);
+  } finally {
+    lock.release();
+  }
+}
+
+/** Runs a planned runbook: confirmation (unless --yes), the per-app lock, every step, the journal and the report. */
+export async function runPlan(plan: RunPlan, options: RunOptions): Promise<RunResult> {
+  const progress = progressFor(options);
+  try {
+    progress.message(renderPlan(plan));
+    const runId = newRunId(plan);
+    return await withLock(options, plan.lockKey, runId, async (lock) => {
+      if (lock.cleared) progress.message(staleLockNote(lock.cleared));
+      await confirmOrRefuse(
+        options,
+        `Run ${plan.name} on ${plan.lockKey} (${plan.steps.length} steps)? It changes the platform as listed above.`,
+      );
+      const started = now();
+      const journal: RunJournal = {
+        version: 1,
+        runId,
+        runbook: {
+          name: plan.name,
+          description: plan.description,
+          file: plan.runbook.file,
+          source: plan.runbook.source,
+        },
+        params: plan.params,
+        lockKey: plan.lockKey,
+        status: 'running',
+        pid: process.pid,
+        hostname: os.hostname(),
+        startedAt: started,
+        updatedAt: started,
+        confirmedBy: options.yes ? '--yes' : 'prompt',
+        events: [{ at: started, what: `started${options.yes ? ' with --yes' : ' after confirmation'}` }],
+        steps: plan.steps.map((step) => pendingRecord(step)),
+        rollback: [],
+        markers: [],
+        rpo: [],
+      };
+      if (lock.cleared) journal.events.push({ at: started, what: staleLockNote(lock.cleared) });
+      const runner = new Runner(journal, plan, options, progress);
+      runner.save();
+      await runner.forward();
+      return finish(journal, options, progress);
+    });
+  } finally {
+    await progress.close();
+  }
+}
+
+/**
+ * Plans and runs `runbook` with `params` (strings from `--param k=v`, or typed values) on `options.platform`.
+ * Resolves with the journal and report however the run ends (completed, failed, interrupted, rolled back); rejects
+ * only when it could not start (invalid runbook or parameters, lock held, not confirmed).
+ */
+export async function runRunbook(
+  runbook: LoadedRunbook,
+  params: Readonly<Record<string, unknown>>,
+  options: RunOptions,
+): Promise<RunResult> {
+  const plan = await planRunbook(runbook, params, {
+    config: options.platform.config,
+    names: options.platform.names,
+    platform: options.platform,
+    registry: options.registry,
+  });
+  return runPlan(plan, options);
+}
+
+/** The plan of a journal's run, from the runbook text and parameters saved in it. */
+async function replan(journal: RunJournal, options: RunOptions): Promise<RunPlan> {
+  const registry = options.registry ?? stepRegistry;
+  const runbook = parseRunbook(journal.runbook.source, journal.runbook.file, registry);
+  const plan = await planRunbook(runbook, journal.params, {
+    config: options.platform.config,
+    names: options.platform.names,
+    platform: options.platform,
+    registry,
+  });
+  const ids = plan.steps.map((s) => s.id).join(',');
+  if (ids !== journal.steps.map((s) => s.id).join(',')) {
+    throw new Error(`run ${journal.runId}: the journal's steps do not match its runbook`);
+  }
+  return plan;
+}
+
+const RESUMABLE: readonly RunStatus[] = ['running', 'failed', 'interrupted'];
+const ROLLBACKABLE: readonly RunStatus[] = ['running', 'failed', 'interrupted', 'rolling-back', 'rollback-failed'];
+
+/** Continues a run after its last completed step (the newest resumable run when `runId` is undefined). */
+export async function resumeRun(runId: string | undefined, options: RunOptions): Promise<RunResult> {
+  const journal = findRun(options.workspace, runId, (j) => RESUMABLE.includes(j.status), 'run to resume');
+  if (!RESUMABLE.includes(journal.status)) {
+    throw new UserError(
+      `run ${journal.runId} is ${journal.status}: there is nothing to resume`,
+      journal.status === 'rolling-back' || journal.status === 'rollback-failed'
+        ? `\`tsr runbook rollback ${journal.runId}\` finishes its rollback`
+        : 'start a new run (`tsr runbook run …`)',
+      ExitCode.refused,
+    );
+  }
+  const plan = await replan(journal, options);
+  const progress = progressFor(options);
+  try {
+    return await withLock(options, journal.lockKey, journal.runId, async (lock) => {
+      const from = firstIncomplete(journal);
+      const step = plan.steps[from];
+      if (lock.cleared) progress.message(staleLockNote(lock.cleared));
+      progress.message(renderPlan(plan));
+      await confirmOrRefuse(
+        options,
+        step
+          ? `Resume run ${journal.runId} at step ${from + 1} (${step.id})?`
+          : `Run ${journal.runId} has no step left; mark it completed?`,
+      );
+      Object.assign(journal, { status: 'running', pid: process.pid });
+      delete journal.endedAt;
+      delete journal.message;
+      if (lock.cleared) journal.events.push({ at: now(), what: staleLockNote(lock.cleared) });
+      journal.events.push({ at: now(), what: `resumed at ${step ? `step ${step.id}` : 'the end'}` });
+      const runner = new Runner(journal, plan, options, progress);
+      runner.save();
+      await runner.forward();
+      return finish(journal, options, progress);
+    });
+  } finally {
+    await progress.close();
+  }
+}
+
+/**
+ * Rolls a run back: the declared rollback steps of every step that completed (or was cut short), last first.
+ * Continues an unfinished rollback. A completed run is not rolled back: run the runbook the other way instead.
+ */
+export async function rollbackRun(runId: string | undefined, options: RunOptions): Promise<RunResult> {
+  const journal = findRun(options.workspace, runId, (j) => ROLLBACKABLE.includes(j.status), 'run to roll back');
+  if (!ROLLBACKABLE.includes(journal.status)) {
+    throw new UserError(
+      `run ${journal.runId} is ${journal.status}: there is nothing to roll back`,
+      journal.status === 'completed'
+        ? 'a completed run is undone by running the runbook the other way (e.g. rotate back to the source region)'
+        : undefined,
+      ExitCode.refused,
+    );
+  }
+  const plan = await replan(journal, options);
+  const progress = progressFor(options);
+  try {
+    return await withLock(options, journal.lockKey, journal.runId, async (lock) => {
+      if (lock.cleared) progress.message(staleLockNote(lock.cleared));
+      const undo = plan.steps
+        .filter((_, i) => mayHaveEffects(journal.steps[i]))
+        .reverse()
+        .flatMap((s) => s.rollback.map((u) => `${s.id}/${u.id}: ${u.summary}`));
+      progress.message(
+        `Rollback of run ${journal.runId} (${journal.runbook.name}, ${journal.status}):\n` +
+          (undo.length ? undo.map((u, i) => `  ${i + 1}. ${u}`).join('\n') : '  nothing to undo'),
+      );
+      await confirmOrRefuse(options, `Roll back run ${journal.runId} (${undo.length} steps)?`);
+      journal.pid = process.pid;
+      if (lock.cleared) journal.events.push({ at: now(), what: staleLockNote(lock.cleared) });
+      const runner = new Runner(journal, plan, options, progress);
+      await runner.rollback();
+      return finish(journal, options, progress);
+    });
+  } finally {
+    await progress.close();
+  }
+}

@@ -1,0 +1,216 @@
+import path from 'node:path';
+import { formatDuration } from './duration.js';
+import {
+  type RunJournal,
+  type RunStatus,
+  runbooksDir,
+  type StepRecord,
+  type StepStatus,
+  writeFileAtomically,
+} from './journal.js';
+import type { ParamValue } from './model.js';
+
+/** Marker names the report reads. Steps (or the runbook's `marks:`) record them. */
+export const MARKERS = {
+  /** The dns swap: senders move to the target broker; the source stops accepting. */
+  dnsSwapped: 'dns-swapped',
+  /** The target's inbound gateway consumes again. */
+  targetConsuming: 'target-consuming',
+  /** A canary trade went end to end in the target. */
+  canaryConfirmed: 'canary-confirmed',
+} as const;
+
+export interface StepTiming {
+  readonly id: string;
+  readonly type: string;
+  readonly title: string;
+  readonly status: StepStatus;
+  readonly durationMs?: number;
+  readonly attempts: number;
+  readonly detail?: string;
+  readonly error?: string;
+  /** Rollback steps: the step undone. */
+  readonly for?: string;
+}
+
+/** Records at risk: accepted before the switch, missing after it. */
+export interface RpoFigure {
+  readonly count: number;
+  readonly oldest?: string;
+  readonly newest?: string;
+  /** newest − oldest acceptance time. */
+  readonly spanMs?: number;
+  readonly details: readonly string[];
+}
+
+export interface RunReport {
+  readonly runId: string;
+  readonly runbook: string;
+  readonly params: Readonly<Record<string, ParamValue>>;
+  readonly status: RunStatus;
+  readonly message?: string;
+  readonly startedAt: string;
+  readonly endedAt?: string;
+  readonly durationMs?: number;
+  readonly steps: readonly StepTiming[];
+  readonly rollback: readonly StepTiming[];
+  /** First time each marker was recorded. */
+  readonly markers: Readonly<Record<string, string>>;
+  /** Start of the run → canary confirmed in the target. */
+  readonly rtoMs?: number;
+  /** dns swapped → target consuming again. */
+  readonly unavailabilityMs?: number;
+  readonly rpo: { readonly beforeReplay?: RpoFigure; readonly afterReplay?: RpoFigure };
+  /** Why a figure is missing, and similar remarks. */
+  readonly notes: readonly string[];
+}
+
+function timing(record: StepRecord): StepTiming {
+  return {
+    id: record.id,
+    type: record.type,
+    title: record.title,
+    status: record.status,
+    durationMs: record.durationMs,
+    attempts: record.attempts,
+    detail: record.detail,
+    error: record.error,
+    ...(record.for ? { for: record.for } : {}),
+  };
+}
+
+function rpoFigure(journal: RunJournal, phase: 'before-replay' | 'after-replay'): RpoFigure | undefined {
+  const latest = new Map<string, RunJournal['rpo'][number]>();
+  for (const sample of journal.rpo.filter((s) => s.phase === phase)) latest.set(sample.scope ?? '', sample);
+  if (latest.size === 0) return undefined;
+  const samples = [...latest.values()];
+  const times = (pick: (s: (typeof samples)[number]) => string | undefined) =>
+    samples.flatMap((s) => (pick(s) ? [Date.parse(pick(s) as string)] : [])).filter(Number.isFinite);
+  const oldest = times((s) => s.oldest);
+  const newest = times((s) => s.newest);
+  const first = oldest.length ? Math.min(...oldest) : undefined;
+  const last = newest.length ? Math.max(...newest) : undefined;
+  return {
+    count: samples.reduce((sum, s) => sum + s.count, 0),
+    oldest: first === undefined ? undefined : new Date(first).toISOString(),
+    newest: last === undefined ? undefined : new Date(last).toISOString(),
+    spanMs: first !== undefined && last !== undefined ? last - first : undefined,
+    details: samples.flatMap((s) => (s.detail ? [`${s.scope ? `${s.scope}: ` : ''}${s.detail}`] : [])),
+  };
+}
+
+/** Per-step durations, RTO, unavailability window and RPO, from a journal (at any point of the run). */
+export function buildReport(journal: RunJournal): RunReport {
+  const markers: Record<string, string> = {};
+  for (const marker of journal.markers) markers[marker.name] ??= marker.at;
+  const at = (name: string) => (markers[name] ? Date.parse(markers[name]) : undefined);
+  const started = Date.parse(journal.startedAt);
+  const notes: string[] = [];
+
+  const canary = at(MARKERS.canaryConfirmed);
+  if (canary === undefined)
+    notes.push(`RTO: not measured (no ${MARKERS.canaryConfirmed} marker: the canary did not run)`);
+  const swapped = at(MARKERS.dnsSwapped);
+  const consuming = at(MARKERS.targetConsuming);
+  if (swapped === undefined || consuming === undefined) {
+    const missing = [
+      swapped === undefined ? MARKERS.dnsSwapped : undefined,
+      consuming === undefined ? MARKERS.targetConsuming : undefined,
+    ].filter(Boolean);
+    notes.push(`Unavailability window: not measured (no ${missing.join(' or ')} marker)`);
+  }
+  const rpo = { beforeReplay: rpoFigure(journal, 'before-replay'), afterReplay: rpoFigure(journal, 'after-replay') };
+  if (!rpo.beforeReplay && !rpo.afterReplay) notes.push('RPO: not measured (no step reported data at risk)');
+  if (journal.steps.some((s) => s.attempts > 1)) notes.push('Some steps ran more than once (the run was resumed).');
+
+  return {
+    runId: journal.runId,
+    runbook: journal.runbook.name,
+    params: journal.params,
+    status: journal.status,
+    message: journal.message,
+    startedAt: journal.startedAt,
+    endedAt: journal.endedAt,
+    durationMs: journal.endedAt ? Date.parse(journal.endedAt) - started : undefined,
+    steps: journal.steps.map(timing),
+    rollback: journal.rollback.map(timing),
+    markers,
+    rtoMs: canary === undefined ? undefined : canary - started,
+    unavailabilityMs: swapped === undefined || consuming === undefined ? undefined : consuming - swapped,
+    rpo,
+    notes,
+  };
+}
+
+const cell = (text: string | undefined) => (text ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
+const duration = (ms: number | undefined) => (ms === undefined ? '–' : formatDuration(ms));
+
+function rpoText(figure: RpoFigure | undefined): string {
+  if (!figure) return 'not measured';
+  const span =
+    figure.count === 0
+      ? ''
+      : figure.spanMs !== undefined
+        ? `, spanning ${formatDuration(figure.spanMs)} (${figure.oldest} → ${figure.newest})`
+        : '';
+  return `${figure.count.toLocaleString('en-US')} record${figure.count === 1 ? '' : 's'}${span}`;
+}
+
+function stepTable(steps: readonly StepTiming[], rollback: boolean): string[] {
+  return [
+    `| # | step | type | status | duration | detail |`,
+    `|---|---|---|---|---|---|`,
+    ...steps.map(
+      (s, i) =>
+        `| ${i + 1} | ${cell(rollback && s.for ? `${s.id} (undoes ${s.for})` : s.id)} | ${s.type} | ${s.status}` +
+        `${s.attempts > 1 ? ` (${s.attempts} attempts)` : ''} | ${duration(s.durationMs)} | ` +
+        `${cell(s.error ?? s.detail)} |`,
+    ),
+  ];
+}
+
+/** The report as markdown (also what the CLI prints). */
+export function renderReport(report: RunReport): string {
+  const params = Object.entries(report.params)
+    .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : String(v)}`)
+    .join(' ');
+  const lines = [
+    `# Runbook ${report.runbook}: run ${report.runId}`,
+    '',
+    `Status: **${report.status}**${report.message ? ` (${report.message})` : ''}`,
+    `Parameters: ${params || '(none)'}`,
+    `Started ${report.startedAt}${report.endedAt ? `, ended ${report.endedAt} (${duration(report.durationMs)})` : ''}`,
+    '',
+    '| measure | value |',
+    '|---|---|',
+    `| RTO (start → ${MARKERS.canaryConfirmed}) | ${duration(report.rtoMs)} |`,
+    `| Unavailability (${MARKERS.dnsSwapped} → ${MARKERS.targetConsuming}) | ${duration(report.unavailabilityMs)} |`,
+    `| RPO before replay | ${cell(rpoText(report.rpo.beforeReplay))} |`,
+    `| RPO after replay | ${cell(rpoText(report.rpo.afterReplay))} |`,
+    '',
+    '## Steps',
+    '',
+    ...stepTable(report.steps, false),
+  ];
+  if (report.rollback.length) lines.push('', '## Rollback', '', ...stepTable(report.rollback, true));
+  const markers = Object.entries(report.markers);
+  if (markers.length) lines.push('', '## Markers', '', ...markers.map(([name, at]) => `- ${name}: ${at}`));
+  const rpoDetails = [...(report.rpo.beforeReplay?.details ?? []), ...(report.rpo.afterReplay?.details ?? [])];
+  if (rpoDetails.length) lines.push('', '## Data at risk', '', ...rpoDetails.map((d) => `- ${d}`));
+  if (report.notes.length) lines.push('', '## Notes', '', ...report.notes.map((n) => `- ${n}`));
+  return `${lines.join('\n')}\n`;
+}
+
+export interface ReportFiles {
+  readonly markdown: string;
+  readonly json: string;
+}
+
+/** Saves the report beside the journal: <run-id>.report.md and <run-id>.report.json. */
+export function saveReport(workspace: string, report: RunReport): ReportFiles {
+  const base = path.join(runbooksDir(workspace), `${report.runId}.report`);
+  const files = { markdown: `${base}.md`, json: `${base}.json` };
+  writeFileAtomically(files.markdown, renderReport(report));
+  writeFileAtomically(files.json, `${JSON.stringify(report, null, 2)}\n`);
+  return files;
+}

@@ -1,0 +1,253 @@
+import { randomUUID } from 'node:crypto';
+import mqtt from 'mqtt';
+import { z } from 'zod';
+import type { AppName } from '../../config/apps.js';
+import { ExitCode, UserError } from '../../errors.js';
+import type { DrillCapabilities } from '../../platform/capabilities.js';
+import type { Platform } from '../../platform/platform.js';
+import { reconcile, resolveWindow } from '../../reconcile/index.js';
+import { durationSchema } from '../duration.js';
+import { defineStepType, type StepContext } from '../registry.js';
+import { checkRegions } from './wait-replicated.js';
+
+/** The drill operations of the platform, or a clear refusal on a target that lacks them. */
+function drills(platform: Platform): Platform & DrillCapabilities {
+  if (!('switchoverDatabase' in platform)) {
+    throw new UserError(
+      `the ${platform.target} target cannot run this step`,
+      'use a target with drill capabilities (local or aws)',
+      ExitCode.usage,
+    );
+  }
+  return platform as Platform & DrillCapabilities;
+}
+
+const appRegion = z
+  .object({ app: z.enum(['trade', 'settlement']), region: z.string(), interval: durationSchema.default('250ms') })
+  .strict();
+
+/** Polls `measure` until it reports done; every measurement shows in the live detail line. */
+async function until(
+  ctx: StepContext,
+  interval: number,
+  measure: () => Promise<{ done: boolean; detail: string }>,
+): Promise<string> {
+  for (;;) {
+    const { done, detail } = await measure();
+    ctx.detail(detail);
+    if (done) return detail;
+    await ctx.sleep(interval);
+  }
+}
+
+/** `wait.drained`: the source broker holds nothing for the app's inbound session (read from the broker itself). */
+export const waitDrained = defineStepType({
+  type: 'wait.drained',
+  summary: "Wait until a region's broker holds no message for the app's inbound gateway (measured at the broker)",
+  params: appRegion,
+  requiresTimeout: true,
+  check: (p, env) => checkRegions(env, [p.region], p.app),
+  describe: (p) => `broker backlog of ${p.app} in ${p.region} is 0 (measured, unknown never counts)`,
+  async run(ctx, p) {
+    const platform = drills(ctx.platform);
+    let first: number | undefined;
+    const detail = await until(ctx, p.interval, async () => {
+      const depth = await platform.brokerQueueDepth(p.app, p.region);
+      if (depth.depth === undefined)
+        return { done: false, detail: `backlog unknown: ${depth.detail ?? 'not measurable'}` };
+      first ??= depth.depth;
+      return {
+        done: depth.depth === 0,
+        detail: `backlog ${first.toLocaleString('en-US')} → ${depth.depth.toLocaleString('en-US')}`,
+      };
+    });
+    return { detail };
+  },
+});
+
+/** `wait.streams-idle`: nothing is waiting after any consumer's checkpoint on the app's streams in the region. */
+export const waitStreamsIdle = defineStepType({
+  type: 'wait.streams-idle',
+  summary: "Wait until every stream of an app in a region has nothing after its consumers' checkpoints",
+  params: appRegion,
+  requiresTimeout: true,
+  check: (p, env) => checkRegions(env, [p.region], p.app),
+  describe: (p) => `${p.app} streams in ${p.region} idle: no record after any checkpoint (measured)`,
+  async run(ctx, p) {
+    const platform = drills(ctx.platform);
+    const detail = await until(ctx, p.interval, async () => {
+      const backlogs = await platform.streamBacklog(p.app, p.region);
+      const unknown = backlogs.filter((b) => b.pending === undefined);
+      if (unknown.length)
+        return {
+          done: false,
+          detail: `not measurable: ${unknown.map((b) => `${b.stage} (${b.detail ?? '?'})`).join(', ')}`,
+        };
+      const pending = backlogs.reduce((n, b) => n + (b.pending ?? 0), 0);
+      const busiest = backlogs.filter((b) => b.pending).map((b) => `${b.stage} ${b.pending}`);
+      return {
+        done: pending === 0,
+        detail: pending ? `${pending.toLocaleString('en-US')} records waiting (${busiest.join(', ')})` : 'streams idle',
+      };
+    });
+    return { detail };
+  },
+});
+
+const move = z.object({ app: z.enum(['trade', 'settlement']), from: z.string().optional(), to: z.string() }).strict();
+
+function databaseStep(mode: 'switchover' | 'failover') {
+  return defineStepType({
+    type: `database.${mode}`,
+    summary:
+      mode === 'switchover'
+        ? 'Move the core database writer with no loss (stop writes, wait until replicated, reverse replication)'
+        : 'Force the core database writer over (the target keeps what it has; the source may be gone)',
+    params: move,
+    requiresTimeout: true,
+    check: (p, env) => checkRegions(env, [p.to, p.from], p.app),
+    describe: (p) => `${p.app} database writer ${p.from ?? '?'} → ${p.to} (${mode})`,
+    async run(ctx, p) {
+      const platform = drills(ctx.platform);
+      ctx.detail(`moving the ${p.app} writer to ${p.to}`);
+      const result =
+        mode === 'switchover'
+          ? await platform.switchoverDatabase(p.app, p.to)
+          : await platform.failoverDatabase(p.app, p.to);
+      const writer = await platform.databaseWriter(p.app);
+      if (writer !== p.to) throw new Error(`the ${p.app} writer is in ${writer ?? 'no region'}, not ${p.to}`);
+      return { detail: `writer ${result.from ?? '?'} → ${result.to} in ${result.durationMs} ms`, result };
+    },
+  });
+}
+
+export const databaseSwitchover = databaseStep('switchover');
+export const databaseFailover = databaseStep('failover');
+
+/** `reconcile`: compares every hop and region for a recent window, replays gaps, and records the RPO. */
+export const reconcileStep = defineStepType({
+  type: 'reconcile',
+  summary: 'Reconcile the app over a recent window; with replay, re-inject what is missing and record the RPO',
+  params: z
+    .object({
+      app: z.enum(['trade', 'settlement']),
+      region: z.string(),
+      replay: z.boolean().default(true),
+      since: z.string().default('30m'),
+    })
+    .strict(),
+  requiresTimeout: true,
+  check: (p, env) => checkRegions(env, [p.region], p.app),
+  describe: (p) =>
+    `${p.app} hops and regions over the last ${p.since}, read in ${p.region}${p.replay ? ', replaying gaps' : ''}`,
+  async run(ctx, p) {
+    const window = resolveWindow({ since: p.since });
+    const report = await reconcile(ctx.platform, {
+      window,
+      apps: [p.app as AppName],
+      region: p.region,
+      replay: p.replay,
+      onProgress: (message) => ctx.detail(message),
+    });
+    const after = report.replay?.after ?? report;
+    ctx.recordRpo({
+      phase: 'before-replay',
+      count: report.totals.missing,
+      scope: p.app,
+      detail: `window ${report.window.from} → ${report.window.to}`,
+    });
+    ctx.recordRpo({ phase: 'after-replay', count: after.totals.missing, scope: p.app });
+    if (after.totals.missing > 0)
+      throw new Error(
+        `${after.totals.missing} records still missing after replay; see \`tsr reconcile --since ${p.since}\``,
+      );
+    return {
+      detail: `missing ${report.totals.missing} → ${after.totals.missing}, replayed ${report.replay?.injected ?? 0}`,
+      result: { totals: report.totals, replayed: report.replay?.injected ?? 0 },
+    };
+  },
+});
+
+/**
+ * `canary`: a matching trade pair goes end to end through the target region. For trade matching the MATCHED
+ * confirmations must come back from the target's broker; for settlement, the SETTLED ones (they pass through the
+ * settlement app wherever its dns is ON).
+ */
+export const canary = defineStepType({
+  type: 'canary',
+  summary: 'Send a canary trade pair through the target region and wait for its confirmation',
+  params: z.object({ app: z.enum(['trade', 'settlement']), region: z.string() }).strict(),
+  requiresTimeout: true,
+  check: (p, env) => checkRegions(env, [p.region], p.app),
+  describe: (p) => `a canary pair through ${p.region}, confirmed ${p.app === 'trade' ? 'MATCHED' : 'SETTLED'}`,
+  async run(ctx, p) {
+    const controls = await ctx.platform.routingControls().list();
+    const tradeRegion =
+      p.app === 'trade'
+        ? p.region
+        : ctx.platform.config.regions.find((r) => controls.find((c) => c.name === `trade-dns-${r}`)?.state === 'On');
+    if (!tradeRegion) throw new Error('no trade dns control is ON: senders have nowhere to publish');
+    const expected = p.app === 'trade' ? 'MATCHED' : 'SETTLED';
+    const tradeId = `canary-${randomUUID().slice(0, 8)}`;
+    const base = {
+      imId: 'CANARY-IM',
+      brokerId: 'CANARY-BRK',
+      tradeId,
+      side: 'B',
+      security: 'CANARY',
+      quantity: 100,
+      price: '1.00',
+      tradeDate: new Date().toISOString().slice(0, 10),
+      settlementDate: new Date(Date.now() + 86_400_000).toISOString().slice(0, 10),
+      deliveryInstructions: 'canary',
+      allocations: [{ allocationId: 1, quantity: 100, account: 'CANARY-ACC' }],
+    };
+    const sides = [
+      { ...base, senderId: base.imId },
+      { ...base, senderId: base.brokerId },
+    ];
+    const ids = new Set(sides.map((s) => `${s.senderId}-${s.imId}-${s.brokerId}-${tradeId}`));
+    const client = await mqtt.connectAsync(ctx.platform.endpoints(tradeRegion).broker, {
+      clientId: `canary-${tradeId}`,
+      reconnectPeriod: 1_000,
+    });
+    try {
+      const confirmed = new Set<string>();
+      const done = new Promise<void>((resolve, reject) => {
+        ctx.signal.addEventListener('abort', () => reject(new Error('canary not confirmed in time')), { once: true });
+        client.on('message', (_topic, payload) => {
+          const message = JSON.parse(payload.toString('utf8')) as { tradeRecordId?: string; status?: string };
+          if (message.tradeRecordId && ids.has(message.tradeRecordId) && message.status === expected)
+            confirmed.add(message.tradeRecordId);
+          ctx.detail(`${confirmed.size}/2 sides ${expected}`);
+          if (confirmed.size === ids.size) resolve();
+        });
+      });
+      await client.subscribeAsync(ctx.platform.names.topics.tmOutConfirmations, { qos: 1 });
+      const sentAt = Date.now();
+      for (const side of sides)
+        await client.publishAsync(
+          ctx.platform.names.topics.tmInTrades,
+          JSON.stringify({ ...side, submittedAt: sentAt }),
+          { qos: 1 },
+        );
+      ctx.detail(`canary ${tradeId} sent to ${tradeRegion}`);
+      await done;
+      return {
+        detail: `canary ${tradeId}: both sides ${expected} in ${Date.now() - sentAt} ms`,
+        result: { tradeId, region: tradeRegion },
+      };
+    } finally {
+      await client.endAsync(true);
+    }
+  },
+});
+
+export const DRILL_STEP_TYPES = [
+  waitDrained,
+  waitStreamsIdle,
+  databaseSwitchover,
+  databaseFailover,
+  reconcileStep,
+  canary,
+];

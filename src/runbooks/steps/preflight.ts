@@ -1,0 +1,140 @@
+import { z } from 'zod';
+import { ExitCode, UserError } from '../../errors.js';
+import type { ComponentHealth } from '../../platform/platform.js';
+import { isUnfinished, listJournals, type RunJournal } from '../journal.js';
+import { defineStepType } from '../registry.js';
+import { assessReplication, checkRegions, relevantLags } from './wait-replicated.js';
+
+const params = z
+  .object({
+    app: z.string(),
+    target: z.string(),
+    source: z.string().optional(),
+    /** Replication into the target must be measured and at most this. */
+    maxLagMs: z.number().int().nonnegative().default(5000),
+    /** Failover skips it: the source is impaired, its replication may be gone. */
+    checkReplication: z.boolean().default(true),
+    /** Rotation needs a healthy source to drain; failover does not. */
+    checkSource: z.boolean().default(true),
+  })
+  .strict();
+
+function downList(components: readonly ComponentHealth[]): string {
+  return components.map((c) => `${c.name}${c.detail ? ` (${c.detail})` : ''}`).join(', ');
+}
+
+/** A run that changed something and has not been completed or rolled back. */
+function leftSomethingToDo(journal: RunJournal): boolean {
+  return isUnfinished(journal.status) && journal.steps.some((s) => s.status !== 'pending' && s.status !== 'failed');
+}
+
+/**
+ * `check.preflight`: before a rotation or failover changes anything — the target is a deployed region with every
+ * component and service up, replication into it is measured and low, the source is healthy (rotation), and no
+ * other run on the app is unfinished. Rotating to where the app already runs ends the run as a no-op.
+ */
+export const preflight = defineStepType({
+  type: 'check.preflight',
+  summary: 'Check the target is healthy, replication is low and no other run is unfinished; no-op if already there',
+  params,
+  defaultTimeoutMs: 60_000,
+  check: (p, env) => checkRegions(env, [p.target, p.source], p.app),
+  describe: (p) =>
+    `${p.app} ${p.source ?? '?'} → ${p.target}: target up` +
+    `${p.checkSource && p.source ? ', source up' : ''}` +
+    `${p.checkReplication ? `, replication into ${p.target} ≤ ${p.maxLagMs} ms` : ''}, no other unfinished run`,
+  async run(ctx, p) {
+    ctx.detail('reading platform status');
+    const status = await ctx.platform.status();
+    if (!status.regions.includes(p.target)) {
+      throw new UserError(
+        `${p.target} is not a region of this deployment (${status.regions.join(', ')})`,
+        'choose one of the deployed regions',
+        ExitCode.refused,
+      );
+    }
+    const noop = (why: string) => ({
+      endRun: `${p.app} is already active in ${p.target}${why}: nothing to do`,
+      detail: `no-op: ${p.app} already active in ${p.target}`,
+      result: { noop: true },
+    });
+    if (p.source === p.target) return noop('');
+    const failures: string[] = [];
+    const passed: string[] = [];
+    const check = (name: string, ok: boolean, problem: () => string) =>
+      ok ? passed.push(name) : failures.push(problem());
+
+    const controls = 'error' in status.routingControls ? undefined : status.routingControls;
+    check(
+      'routing controls readable',
+      controls !== undefined,
+      () => `routing controls cannot be read: ${(status.routingControls as { error: string }).error}`,
+    );
+    if (controls) {
+      const on = (scope: string, region: string) =>
+        controls.some((c) => c.name === `${p.app}-${scope}-${region}` && c.state === 'On');
+      const running = status.regions.filter((r) => on('app', r));
+      if (running.length === 1 && running[0] === p.target && on('dns', p.target)) {
+        return noop(` (${p.app}-app and ${p.app}-dns are On there)`);
+      }
+    }
+    const down = (region?: string) => status.components.filter((c) => c.region === region && !c.up);
+    check(
+      'platform control components up',
+      down(undefined).length === 0,
+      () => `components down: ${downList(down(undefined))}`,
+    );
+    check(
+      `components in ${p.target} up`,
+      down(p.target).length === 0,
+      () => `target ${p.target} has components down: ${downList(down(p.target))}`,
+    );
+    const stagesDown = (status.stages ?? []).filter((s) => s.app === p.app && s.region === p.target && !s.up);
+    check(
+      `${p.app} services in ${p.target} up`,
+      stagesDown.length === 0,
+      () => `${p.app} services down in ${p.target}: ${stagesDown.map((s) => s.stage).join(', ')}`,
+    );
+    if (p.checkSource && p.source) {
+      check(
+        `components in ${p.source} up`,
+        down(p.source).length === 0,
+        () => `source ${p.source} has components down: ${downList(down(p.source))} (if it is lost, fail over instead)`,
+      );
+    }
+    if (p.checkReplication) {
+      const relevant = relevantLags(
+        status.replication,
+        { to: p.target, from: p.source, app: p.app },
+        ctx.platform.names,
+      );
+      const assessment = assessReplication(relevant, p.maxLagMs, p.target);
+      check(
+        `replication into ${p.target} ≤ ${p.maxLagMs} ms`,
+        assessment.caughtUp,
+        () => `replication into ${p.target} is not caught up: ${assessment.problems.slice(0, 3).join('; ')}`,
+      );
+    }
+    const others = listJournals(ctx.workspace).filter(
+      (j) => j.runId !== ctx.runId && j.lockKey === ctx.lockKey && leftSomethingToDo(j),
+    );
+    check(
+      'no other unfinished run',
+      others.length === 0,
+      () =>
+        `run ${others[0].runId} (${others[0].runbook.name}) on ${ctx.lockKey} is ${others[0].status}: ` +
+        `\`tsr runbook resume ${others[0].runId}\` or \`tsr runbook rollback ${others[0].runId}\` first`,
+    );
+    if (failures.length) {
+      throw new UserError(
+        `preflight refused ${p.app} → ${p.target}:\n    - ${failures.join('\n    - ')}`,
+        'nothing was changed; fix the above (`tsr status` shows the platform) and run again',
+        ExitCode.refused,
+      );
+    }
+    return {
+      detail: `${passed.length} checks passed`,
+      result: { checks: passed, writer: status.writers[p.app as keyof typeof status.writers] },
+    };
+  },
+});
