@@ -120,6 +120,12 @@ export class StepRegistry {
     return this;
   }
 
+  /** Removes a step type (a copy without one shows how a runbook reports a type it cannot find). */
+  remove(type: string): this {
+    this.types.delete(type);
+    return this;
+  }
+
   get(type: string): StepType | undefined {
     return this.types.get(type);
   }
