@@ -173,7 +173,7 @@ export async function benchPipeline(): Promise<void> {
     const state = JSON.parse(readFileSync(path.join(workspace, 'state.json'), 'utf8')) as LocalState;
     const names = deriveNames(loadConfig({ workspace }, {}));
     // Saturate: offer more than the pipeline can take, measure what reaches its final state per second.
-    const sustained = await drive(workspace, state, 400, 20);
+    const sustained = await drive(workspace, state, 150, 15);
     console.log(
       `sustained throughput: ${sustained.pairsPerSecond.toFixed(1)} pairs/s fully final (${sustained.pairs} pairs in ${sustained.seconds.toFixed(1)} s, offered 400/s)`,
     );
