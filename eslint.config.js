@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'coverage/', 'cdktf.out/', '.tsr/', 'node_modules/', 'bin/'] },
+  { ignores: ['dist/', 'coverage/', 'cdktf.out/', '.tsr/', '.bench/', 'node_modules/', 'bin/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

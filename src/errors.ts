@@ -21,6 +21,8 @@ export const ExitCode = {
   notDeployed: 3,
   unhealthy: 4,
   refused: 5,
+  /** `tsr reconcile`: records are missing between stages or regions. */
+  gapsFound: 6,
   interrupted: 130,
 } as const;
 

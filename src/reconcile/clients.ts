@@ -1,0 +1,18 @@
+import { Agent } from 'node:http';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { LOCAL_CREDENTIALS } from '../platform/clients.js';
+
+/**
+ * A DynamoDB client for reconciliation: like the services' one, but with connect and request timeouts, so an engine
+ * that stops answering mid-run fails its comparisons (reported as unchecked) instead of hanging the run.
+ */
+export function reconcileDynamoClient(region: string, endpoint?: string): DynamoDBClient {
+  const requestHandler = new NodeHttpHandler({
+    httpAgent: endpoint ? new Agent({ keepAlive: true, maxSockets: 64 }) : undefined,
+    connectionTimeout: 3_000,
+    requestTimeout: 30_000,
+  });
+  if (!endpoint) return new DynamoDBClient({ region, requestHandler, maxAttempts: 3 });
+  return new DynamoDBClient({ region, endpoint, credentials: LOCAL_CREDENTIALS, requestHandler, maxAttempts: 2 });
+}

@@ -1,0 +1,6 @@
+export { compareWindow, planReconcile, reconcile, reconcileExitCode, resolveRegions } from './reconcile.js';
+export type { ReconcileOptions, ReconcilePlan } from './reconcile.js';
+export { hopsFor, type Hop } from './hops.js';
+export { renderReconcile, type ReportFormat } from './render.js';
+export type * from './report.js';
+export { parseDuration, resolveWindow, type ReconcileWindow, type WindowInput } from './window.js';
