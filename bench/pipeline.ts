@@ -49,7 +49,9 @@ async function drive(workspace: string, state: LocalState, rate: number, seconds
         pairs,
         seconds: (Date.now() - started) / 1000,
         pairsPerSecond: pairs / ((Date.now() - started) / 1000),
-        latency: stopped.latencyToMatchedMs,
+        // Confirmations keep arriving after the generator stops: read latency once every pair is final.
+        latency: (tsr(['generator', 'status', ...flags]) as GeneratorJson).latencyToMatchedMs,
+        offered: stopped.pairsSent,
       };
     }
     if (Date.now() - started > (seconds + 300) * 1000)
