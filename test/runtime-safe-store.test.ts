@@ -3,8 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { TIME_INDEX, tableSchema, timeBucket } from '../src/config/table-schema.js';
+import { tableSchema, timeBucket } from '../src/config/table-schema.js';
 import { startDynamoEngine, type DynamoEngine } from '../src/infra/local/engines/dynamo-engine.js';
+import { createTableInput } from '../src/infra/local/provision.js';
 import { dynamoClient } from '../src/platform/clients.js';
 import { ItemTooLargeError, SafeStore, type SafeStoreItem, statusRank } from '../src/services/runtime/safe-store.js';
 
@@ -30,28 +31,8 @@ beforeAll(async () => {
   );
   const schema = tableSchema({ name: TABLE, global: true, purpose: 'safe-store' });
   expect(schema.timeIndex).toBe(true);
-  await dynamo.send(
-    new CreateTableCommand({
-      TableName: TABLE,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: schema.partitionKey, AttributeType: 'S' },
-        { AttributeName: TIME_INDEX.partitionKey, AttributeType: 'S' },
-        { AttributeName: TIME_INDEX.sortKey, AttributeType: 'N' },
-      ],
-      KeySchema: [{ AttributeName: schema.partitionKey, KeyType: 'HASH' }],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: TIME_INDEX.name,
-          KeySchema: [
-            { AttributeName: TIME_INDEX.partitionKey, KeyType: 'HASH' },
-            { AttributeName: TIME_INDEX.sortKey, KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'ALL' },
-        },
-      ],
-    }),
-  );
+  // The same table definition the local platform creates.
+  await dynamo.send(new CreateTableCommand(createTableInput({ name: TABLE, global: true, purpose: 'safe-store' })));
   store = new SafeStore(dynamo, TABLE);
 });
 

@@ -48,7 +48,7 @@ export async function createStreams(region: string, endpoint: string, names: Res
   }
 }
 
-function createTableInput(table: ResourceNames['tables'][number]): CreateTableCommandInput {
+export function createTableInput(table: ResourceNames['tables'][number]): CreateTableCommandInput {
   const schema = tableSchema(table);
   const attributes = [{ AttributeName: schema.partitionKey, AttributeType: 'S' as const }];
   if (!schema.timeIndex) {

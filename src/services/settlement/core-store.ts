@@ -7,6 +7,7 @@
  * the counterpart is locked FOR UPDATE. Redelivery is idempotent and returns current states for re-emission.
  */
 import type pg from 'pg';
+import { countByStatus } from '../core-db/counts.js';
 import { compareDecimals } from '../../domain/decimal.js';
 import { pairKey, settlementId, tradeRecordId } from '../../domain/ids.js';
 import type { SettlementInstruction, SettlementState, SettlementStatus } from '../../domain/records.js';
@@ -182,12 +183,11 @@ export class SettlementStore {
 
   /** Settlements per status (every status present, zero when none). */
   async counts(): Promise<Record<SettlementStatus, number>> {
-    const counts: Record<SettlementStatus, number> = { UNMATCHED: 0, SETTLED: 0, MISMATCHED: 0 };
-    const { rows } = await this.pool.query<{ status: SettlementStatus; n: string }>(
-      'SELECT status, count(*) AS n FROM settlements GROUP BY status',
-    );
-    for (const row of rows) counts[row.status] = Number(row.n);
-    return counts;
+    return countByStatus(this.pool, 'SELECT status, count(*) AS n FROM settlements GROUP BY status', [
+      'UNMATCHED',
+      'SETTLED',
+      'MISMATCHED',
+    ]);
   }
 
   private async states(client: pg.ClientBase | pg.Pool, ids: string[]): Promise<SettlementState[]> {

@@ -10,6 +10,7 @@
  * caller that crashed after commit re-emits it.
  */
 import type pg from 'pg';
+import { countByStatus } from '../core-db/counts.js';
 import { decimalsEqual } from '../../domain/decimal.js';
 import { matchKey, settlementId, tradeRecordId } from '../../domain/ids.js';
 import type {
@@ -311,22 +312,21 @@ export class TradeMatchingStore {
 
   /** Trade sides per status (every status present, zero when none). */
   async counts(): Promise<Record<TradeStatus, number>> {
-    const counts: Record<TradeStatus, number> = { UNMATCHED: 0, MATCHED: 0, MISMATCHED: 0, SETTLED: 0 };
-    const { rows } = await this.pool.query<{ status: TradeStatus; n: string }>(
-      'SELECT status, count(*) AS n FROM trade_sides GROUP BY status',
-    );
-    for (const row of rows) counts[row.status] = Number(row.n);
-    return counts;
+    return countByStatus(this.pool, 'SELECT status, count(*) AS n FROM trade_sides GROUP BY status', [
+      'UNMATCHED',
+      'MATCHED',
+      'MISMATCHED',
+      'SETTLED',
+    ]);
   }
 
   /** Settlement statuses of every allocation (for tests and status). */
   async allocationCounts(): Promise<Record<SettlementStatus, number>> {
-    const counts: Record<SettlementStatus, number> = { UNMATCHED: 0, SETTLED: 0, MISMATCHED: 0 };
-    const { rows } = await this.pool.query<{ status: SettlementStatus; n: string }>(
+    return countByStatus(
+      this.pool,
       'SELECT settlement_status AS status, count(*) AS n FROM trade_allocations GROUP BY settlement_status',
+      ['UNMATCHED', 'SETTLED', 'MISMATCHED'],
     );
-    for (const row of rows) counts[row.status] = Number(row.n);
-    return counts;
   }
 
   /** States of the given sides, in the order given (missing ids are skipped), in one round trip. */
