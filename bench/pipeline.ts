@@ -65,8 +65,14 @@ async function writesPerPair(state: LocalState, pairs: number, tableNames: strin
   const region = state.regions[0];
   const dynamo = dynamoClient({ region, endpoint: state.endpoints.regions[region].dynamodb });
   let items = 0;
-  for (const table of tableNames)
-    items += (await dynamo.send(new ScanCommand({ TableName: table, Select: 'COUNT' }))).Count ?? 0;
+  for (const table of tableNames) {
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await dynamo.send(new ScanCommand({ TableName: table, Select: 'COUNT', ExclusiveStartKey: start }));
+      items += page.Count ?? 0;
+      start = page.LastEvaluatedKey;
+    } while (start);
+  }
   dynamo.destroy();
   return { items: items / pairs };
 }
