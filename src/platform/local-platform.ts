@@ -1,4 +1,3 @@
-import { createConnection } from 'node:net';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { AppName } from '../config/apps.js';
 import { deriveNames, type ResourceNames, type TsrConfig } from '../config/model.js';
@@ -13,6 +12,7 @@ import type {
 import { LocalDrills } from './local-drills.js';
 import { ExitCode, UserError } from '../errors.js';
 import { fetchReplicationLag } from '../infra/local/replication/dynamo-link.js';
+import { portAnswers } from '../infra/local/ports.js';
 import { isAlive, type LocalState, type ProcessRecord } from '../infra/local/state.js';
 import { parseServiceId } from '../infra/local/service-fleet.js';
 import { listServices } from './local-services.js';
@@ -27,19 +27,6 @@ import type {
   RoutingControls,
   StageStatus,
 } from './platform.js';
-
-function portAnswers(port: number, timeoutMs = 1_000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    const done = (answer: boolean) => {
-      socket.destroy();
-      resolve(answer);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
 
 async function getJson<T>(url: string, timeoutMs = 3_000): Promise<T> {
   const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });

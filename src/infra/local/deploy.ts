@@ -7,7 +7,7 @@ import type { TsrConfig } from '../../config/model.js';
 import { ExitCode, UserError } from '../../errors.js';
 import { logTail } from './engine-process.js';
 import { findWorkspaceProcesses, terminate } from './processes.js';
-import { isAlive, type LocalState, readState, removeState, workspacePaths } from './state.js';
+import { isAlive, type LocalState, readState, readStateIfValid, removeState, workspacePaths } from './state.js';
 import type { DeployPlan } from './supervisor.js';
 
 const SUPERVISOR_MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'supervisor-main.js');
@@ -120,14 +120,14 @@ async function waitUntilReady(
   for (;;) {
     if (signal?.aborted) {
       await terminate([supervisorPid], 15_000);
-      await cleanUpStale(config.workspace, readStateQuietly(config.workspace));
+      await cleanUpStale(config.workspace, readStateIfValid(config.workspace));
       throw new UserError(
         'deploy interrupted: everything it had started was stopped',
         'run `tsr deploy` again when ready',
         ExitCode.interrupted,
       );
     }
-    const state = readStateQuietly(config.workspace);
+    const state = readStateIfValid(config.workspace);
     if (state && state.supervisor.pid === supervisorPid) {
       if (state.phase && state.phase !== lastPhase) {
         lastPhase = state.phase;
@@ -146,7 +146,7 @@ async function waitUntilReady(
       }
     }
     if (!isAlive(supervisorPid)) {
-      await cleanUpStale(config.workspace, readStateQuietly(config.workspace));
+      await cleanUpStale(config.workspace, readStateIfValid(config.workspace));
       throw new UserError(
         `deploy failed: the control process exited\n--- last lines of ${supervisorLog} ---\n${logTail(supervisorLog)}`,
         'fix the cause shown above and run `tsr deploy` again (nothing was left running)',
@@ -155,7 +155,7 @@ async function waitUntilReady(
     }
     if (Date.now() > deadline) {
       await terminate([supervisorPid], 15_000);
-      await cleanUpStale(config.workspace, readStateQuietly(config.workspace));
+      await cleanUpStale(config.workspace, readStateIfValid(config.workspace));
       throw new UserError(
         `deploy did not finish within ${timeoutMs / 1000} s (stuck at: ${lastPhase})`,
         `see ${supervisorLog}`,
@@ -163,13 +163,5 @@ async function waitUntilReady(
       );
     }
     await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-function readStateQuietly(workspace: string): LocalState | undefined {
-  try {
-    return readState(workspace);
-  } catch {
-    return undefined;
   }
 }

@@ -1,8 +1,8 @@
 import { existsSync, rmSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import type { TsrConfig } from '../../config/model.js';
 import { findWorkspaceProcesses, terminate } from './processes.js';
-import { isAlive, type LocalState, readState, removeState, workspacePaths } from './state.js';
+import { portAnswers } from './ports.js';
+import { isAlive, readStateIfValid, removeState, workspacePaths } from './state.js';
 
 export interface LocalDestroyResult {
   readonly wasDeployed: boolean;
@@ -16,35 +16,11 @@ export interface LocalDestroyResult {
   readonly durationMs: number;
 }
 
-function portAnswers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.setTimeout(500);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
-}
-
-function readStateOrNothing(workspace: string): LocalState | undefined {
-  try {
-    return readState(workspace);
-  } catch {
-    return undefined; // a corrupt state file is not a reason to leave processes running
-  }
-}
-
 /** Stops every process of the local platform (found from the state file and from the OS), optionally wiping data. */
 export async function destroyLocal(config: TsrConfig, { purge = false } = {}): Promise<LocalDestroyResult> {
   const started = Date.now();
   const { workspace } = config;
-  const state = readStateOrNothing(workspace);
+  const state = readStateIfValid(workspace);
   const recorded = state
     ? [state.supervisor.pid, ...state.processes.flatMap((p) => [p.pid, ...(p.childPids ?? [])])]
     : [];

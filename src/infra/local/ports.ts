@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 
 function probe(port: number): Promise<number | undefined> {
   return new Promise((resolve) => {
@@ -43,4 +43,18 @@ export async function allocatePorts(
     if (port !== undefined && !ports.includes(port)) ports.push(port);
   }
   return ports;
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:`port` (an engine that answers, or a port left behind). */
+export function portAnswers(port: number, timeoutMs = 1_000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    const done = (answer: boolean) => {
+      socket.destroy();
+      resolve(answer);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
 }

@@ -90,6 +90,15 @@ export function readState(workspace: string): LocalState | undefined {
   return state as LocalState;
 }
 
+/** The state if there is a valid one; a missing or corrupt file reads as none (cleanup must go on regardless). */
+export function readStateIfValid(workspace: string): LocalState | undefined {
+  try {
+    return readState(workspace);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Atomic write: a reader never sees half a file. */
 export function writeState(state: LocalState): void {
   const file = workspacePaths(state.workspace).state;
