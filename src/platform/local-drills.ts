@@ -13,18 +13,14 @@ import type {
   StreamBacklog,
 } from './capabilities.js';
 import { dynamoClient, kinesisClient } from './clients.js';
+import { requestJson } from './json-request.js';
 import { streamBacklog } from './stream-backlog.js';
 
-async function post<T>(url: string, timeoutMs: number): Promise<T> {
-  const response = await fetch(url, { method: 'POST', signal: AbortSignal.timeout(timeoutMs) });
-  const body = (await response.json()) as T & { error?: string };
-  if (!response.ok)
-    throw new UserError(
-      body.error ?? `${url} answered ${response.status}`,
-      'see `tsr status` and the supervisor log',
-      ExitCode.failure,
-    );
-  return body;
+/** A request to the control process; its refusals are the user's to act on. */
+function post<T>(url: string, timeoutMs: number): Promise<T> {
+  return requestJson<T>(url, { method: 'POST' }, timeoutMs).catch((error: Error) => {
+    throw new UserError(error.message, 'see `tsr status` and the supervisor log', ExitCode.failure);
+  });
 }
 
 /**

@@ -15,6 +15,7 @@ import { fetchReplicationLag } from '../infra/local/replication/dynamo-link.js';
 import { portAnswers } from '../infra/local/ports.js';
 import { isAlive, type LocalState, type ProcessRecord } from '../infra/local/state.js';
 import { parseServiceId } from '../infra/local/service-fleet.js';
+import { requestJson } from './json-request.js';
 import { listServices } from './local-services.js';
 import { ArcRoutingControls } from './arc-routing-controls.js';
 import { LOCAL_CREDENTIALS } from './clients.js';
@@ -27,12 +28,6 @@ import type {
   RoutingControls,
   StageStatus,
 } from './platform.js';
-
-async function getJson<T>(url: string, timeoutMs = 3_000): Promise<T> {
-  const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-  if (!response.ok) throw new Error(`${url} answered ${response.status}`);
-  return (await response.json()) as T;
-}
 
 /** The local target: everything read from the state file the supervisor keeps, and from the engines themselves. */
 export class LocalPlatform implements Platform, DrillCapabilities {
@@ -138,18 +133,20 @@ export class LocalPlatform implements Platform, DrillCapabilities {
           },
         ])
       : Promise.resolve([]);
-    const databases = getJson<ReplicationLag[]>(`${this.state.endpoints.supervisor}/replication/databases`).catch(
-      (error: Error) => [
-        {
-          kind: 'database',
-          resource: '*',
-          from: '*',
-          to: '*',
-          healthy: false,
-          detail: `control process does not answer: ${error.message}`,
-        } as ReplicationLag,
-      ],
-    );
+    const databases = requestJson<ReplicationLag[]>(
+      `${this.state.endpoints.supervisor}/replication/databases`,
+      undefined,
+      3_000,
+    ).catch((error: Error) => [
+      {
+        kind: 'database',
+        resource: '*',
+        from: '*',
+        to: '*',
+        healthy: false,
+        detail: `control process does not answer: ${error.message}`,
+      } as ReplicationLag,
+    ]);
     return [...(await tables), ...(await databases)];
   }
 

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { ExitCode, UserError } from '../errors.js';
 import type { LocalState } from '../infra/local/state.js';
 import type { ServiceSnapshot } from '../infra/local/service-process.js';
+import { requestJson } from './json-request.js';
 
 /** What a service reports on its metrics endpoint (see src/services/runtime/metrics.ts). */
 export interface ServiceMetrics {
@@ -15,20 +16,13 @@ export interface ServiceStatus extends ServiceSnapshot {
   readonly metricsError?: string;
 }
 
-async function request<T>(url: string, init?: RequestInit, timeoutMs = 5_000): Promise<T> {
-  const response = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
-  const body = (await response.json()) as T & { error?: string };
-  if (!response.ok) throw new Error(body.error ?? `${url} answered ${response.status}`);
-  return body;
-}
-
 function supervisor(state: LocalState, path: string): string {
   return `${state.endpoints.supervisor}${path}`;
 }
 
 /** Every service process with its supervisor view (up, restarts) and its own counters. */
 export async function listServices(state: LocalState): Promise<ServiceStatus[]> {
-  const services = await request<ServiceSnapshot[]>(supervisor(state, '/services')).catch((error: Error) => {
+  const services = await requestJson<ServiceSnapshot[]>(supervisor(state, '/services')).catch((error: Error) => {
     throw new UserError(
       `the control process does not answer: ${error.message}`,
       'check `tsr status`; redeploy if it is down',
@@ -41,7 +35,7 @@ export async function listServices(state: LocalState): Promise<ServiceStatus[]> 
       try {
         return {
           ...service,
-          metricsSnapshot: await request<ServiceMetrics>(`${service.metrics}/metrics`, undefined, 2_000),
+          metricsSnapshot: await requestJson<ServiceMetrics>(`${service.metrics}/metrics`, undefined, 2_000),
         };
       } catch (error) {
         return { ...service, metricsError: (error as Error).message };
@@ -51,7 +45,7 @@ export async function listServices(state: LocalState): Promise<ServiceStatus[]> 
 }
 
 export async function restartServices(state: LocalState, filter: string): Promise<string[]> {
-  const { restarted } = await request<{ restarted: string[] }>(
+  const { restarted } = await requestJson<{ restarted: string[] }>(
     supervisor(state, `/services/restart?filter=${encodeURIComponent(filter)}`),
     { method: 'POST' },
     60_000,
@@ -98,7 +92,7 @@ export function generatorEndpoint(state: LocalState): string {
 
 export async function generatorRequest<T>(state: LocalState, path: string, init?: RequestInit): Promise<T> {
   try {
-    return await request<T>(`${generatorEndpoint(state)}${path}`, init);
+    return await requestJson<T>(`${generatorEndpoint(state)}${path}`, init);
   } catch (error) {
     if (error instanceof UserError) throw error;
     throw new UserError(
