@@ -10,7 +10,7 @@ import { chmodSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type AttributeValue, BatchWriteItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import pg from 'pg';
 import { deriveNames } from '../src/config/model.js';
@@ -60,21 +60,11 @@ async function drive(workspace: string, state: LocalState, rate: number, seconds
   }
 }
 
-/** What one pair wrote, counted from the platform after a run. */
-async function writesPerPair(state: LocalState, pairs: number, tableNames: string[]) {
-  const region = state.regions[0];
-  const dynamo = dynamoClient({ region, endpoint: state.endpoints.regions[region].dynamodb });
-  let items = 0;
-  for (const table of tableNames) {
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await dynamo.send(new ScanCommand({ TableName: table, Select: 'COUNT', ExclusiveStartKey: start }));
-      items += page.Count ?? 0;
-      start = page.LastEvaluatedKey;
-    } while (start);
-  }
-  dynamo.destroy();
-  return { items: items / pairs };
+/** Safe-store item writes the primary region's DynamoDB engine acknowledged so far (overwrites included). */
+async function safeStoreWrites(state: LocalState, tableNames: string[]): Promise<number> {
+  const endpoint = state.endpoints.regions[state.regions[0]].dynamodb;
+  const health = (await (await fetch(`${endpoint}/_tsr/health`)).json()) as { itemWrites: Record<string, number> };
+  return tableNames.reduce((sum, table) => sum + (health.itemWrites[table] ?? 0), 0);
 }
 
 /** The engines alone: the same items, records and transactions per pair, written directly and concurrently. */
@@ -180,6 +170,8 @@ export async function benchPipeline(): Promise<void> {
   try {
     const state = JSON.parse(readFileSync(path.join(workspace, 'state.json'), 'utf8')) as LocalState;
     const names = deriveNames(loadConfig({ workspace }, {}));
+    const safeStores = names.tables.filter((t) => t.purpose === 'safe-store').map((t) => t.name);
+    const writesBefore = await safeStoreWrites(state, safeStores);
     // Saturate: offer more than the pipeline can take, measure what reaches its final state per second.
     const sustained = await drive(workspace, state, 150, 15);
     console.log(
@@ -200,18 +192,13 @@ export async function benchPipeline(): Promise<void> {
     const coreIn =
       (services.find((s) => s.id === `trade/core@${primary}`)?.metricsSnapshot?.counters?.in ?? 0) +
       (services.find((s) => s.id === `settlement/core@${primary}`)?.metricsSnapshot?.counters?.in ?? 0);
-    const perPairItems = await writesPerPair(
-      state,
-      sustained.pairs,
-      names.tables.filter((t) => t.purpose === 'safe-store').map((t) => t.name),
-    );
     const perPair = {
-      items: perPairItems.items,
+      items: ((await safeStoreWrites(state, safeStores)) - writesBefore) / sustained.pairs,
       records: records / sustained.pairs,
       transactions: coreIn / sustained.pairs,
     };
     console.log(
-      `writes per pair: ${perPair.items.toFixed(1)} safe-store items, ${perPair.records.toFixed(1)} stream records, ${perPair.transactions.toFixed(1)} core transactions`,
+      `writes per pair: ${perPair.items.toFixed(1)} safe-store item writes, ${perPair.records.toFixed(1)} stream records, ${perPair.transactions.toFixed(1)} core transactions`,
     );
 
     const limit = await ceiling(workspace, state, perPair, 2_000);

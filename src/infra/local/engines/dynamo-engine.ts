@@ -84,6 +84,10 @@ export interface EngineHealth {
   readonly firstSeq: number;
   readonly lastSeq: number;
   readonly feedSize: number;
+  /** Requests served per DynamoDB operation since start: count and total milliseconds (where the engine's time goes). */
+  readonly operations: Readonly<Record<string, { count: number; ms: number }>>;
+  /** Item writes acknowledged per table since start (local writes only, not replicated applies). */
+  readonly itemWrites: Readonly<Record<string, number>>;
 }
 
 export interface DynamoEngineOptions {
@@ -484,6 +488,7 @@ export async function startDynamoEngine(options: DynamoEngineOptions): Promise<D
   for (const [id, ts, origin] of restored?.lastWrites ?? []) lastWrites.set(id, { ts, origin });
 
   const locks = new ItemLocks();
+  const itemWrites = new Map<string, number>();
   const keySchemas = new Map<string, string[]>();
 
   // ---- talking to dynalite directly (replicated applies and bookkeeping bypass the feed) ----
@@ -564,6 +569,7 @@ export async function startDynamoEngine(options: DynamoEngineOptions): Promise<D
 
   // ---- recording ----
   function record(write: PlannedWrite, image: WireItem | undefined, op: ChangeOp): void {
+    itemWrites.set(write.table, (itemWrites.get(write.table) ?? 0) + 1);
     const previous = lastWrites.get(write.id);
     // A local write always follows what this region has seen of the key, so it must win over it.
     const ts = previous ? Math.max(Date.now(), previous.ts + 1) : Date.now();
@@ -782,6 +788,8 @@ export async function startDynamoEngine(options: DynamoEngineOptions): Promise<D
           firstSeq: feed.firstSeq,
           lastSeq: feed.lastSeq,
           feedSize: feed.size,
+          operations: Object.fromEntries(operationStats),
+          itemWrites: Object.fromEntries(itemWrites),
         };
         sendJson(res, 200, health);
         return;
@@ -835,14 +843,28 @@ export async function startDynamoEngine(options: DynamoEngineOptions): Promise<D
   let inFlight = 0;
   let idle: (() => void) | undefined;
 
+  const operationStats = new Map<string, { count: number; ms: number }>();
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if ((req.url ?? '').startsWith(RESERVED_PREFIX)) {
       await handleControl(req, res);
       return;
     }
-    const body = await readBody(req, MAX_BODY_BYTES);
+    const started = performance.now();
     const target = String(req.headers['x-amz-target'] ?? '');
     const operation = target.startsWith(`${API_VERSION}.`) ? target.slice(API_VERSION.length + 1) : '';
+    try {
+      await handleDynamo(req, res, operation);
+    } finally {
+      const stats = operationStats.get(operation || 'other') ?? { count: 0, ms: 0 };
+      stats.count += 1;
+      stats.ms += performance.now() - started;
+      operationStats.set(operation || 'other', stats);
+    }
+  }
+
+  async function handleDynamo(req: IncomingMessage, res: ServerResponse, operation: string): Promise<void> {
+    const body = await readBody(req, MAX_BODY_BYTES);
     if (req.method === 'POST' && operation !== '') {
       // dynalite throws (and would take the process down) on a JSON body that is not an object, e.g. `null`.
       let input: unknown;
