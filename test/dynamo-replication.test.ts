@@ -253,6 +253,29 @@ describe('DynamoDB global tables on the local target: two regions', () => {
     await waitFor('delete in B', async () => ((await getItem(dbB, k)) === undefined ? true : undefined));
   });
 
+  it('answers an UpdateItem with the ReturnValues the caller asked for, whatever the front needs for the feed', async () => {
+    const k = key('returns-1', 3);
+    const update = (ReturnValues?: 'ALL_NEW' | 'ALL_OLD' | 'UPDATED_NEW', n = '1') =>
+      dbA.send(
+        new UpdateItemCommand({
+          TableName: GLOBAL,
+          Key: k,
+          UpdateExpression: 'SET n = :n',
+          ExpressionAttributeValues: { ':n': { N: n } },
+          ReturnValues,
+        }),
+      );
+    expect((await update(undefined, '1')).Attributes).toBeUndefined();
+    expect((await update('ALL_NEW', '2')).Attributes).toEqual({ ...k, n: { N: '2' } });
+    expect((await update('ALL_OLD', '3')).Attributes).toEqual({ ...k, n: { N: '2' } });
+    expect((await update('UPDATED_NEW', '4')).Attributes).toEqual({ n: { N: '4' } });
+    const replicated = await waitFor('last update in B', async () => {
+      const item = await getItem(dbB, k);
+      return item?.n?.N === '4' ? item : undefined;
+    });
+    expect(replicated).toEqual({ ...k, n: { N: '4' } });
+  });
+
   it('does not record failed writes (a failed condition is not a change)', async () => {
     const k = key('cond-1');
     await dbA.send(new PutItemCommand({ TableName: GLOBAL, Item: { ...k, v: { S: 'one' } } }));

@@ -62,6 +62,13 @@ export interface StreamConsumerOptions {
   /** Longest sleep between reads of an idle shard. Default max(500, pollIntervalMs). */
   readonly maxIdleMs?: number;
   /**
+   * A shard empty for this long counts as dormant (a standby region's streams, a quiet night) and is read only every
+   * dormantPollMs: polling dozens of empty shards four times a second costs CPU the busy region needs. Default 10,000.
+   */
+  readonly dormantAfterMs?: number;
+  /** Sleep between reads of a dormant shard. Default max(1,000, maxIdleMs). */
+  readonly dormantPollMs?: number;
+  /**
    * Least time between two GetRecords of one shard, ms. Default 0; on AWS use 200 (Kinesis allows 5 reads per second
    * per shard, shared by every consumer of the stream; beyond it reads fail and back off).
    */
@@ -175,6 +182,8 @@ export class StreamConsumer {
   private readonly batchSize: number;
   private readonly pollIntervalMs: number;
   private readonly maxIdleMs: number;
+  private readonly dormantAfterMs: number;
+  private readonly dormantPollMs: number;
   private readonly minReadIntervalMs: number;
   private readonly leaseDurationMs: number;
   private readonly shardRefreshMs: number;
@@ -203,6 +212,8 @@ export class StreamConsumer {
     this.batchSize = Math.max(1, Math.min(10_000, opts.batchSize ?? 500));
     this.pollIntervalMs = Math.max(1, opts.pollIntervalMs ?? 100);
     this.maxIdleMs = Math.max(this.pollIntervalMs, opts.maxIdleMs ?? 500);
+    this.dormantAfterMs = Math.max(0, opts.dormantAfterMs ?? 10_000);
+    this.dormantPollMs = Math.max(this.maxIdleMs, opts.dormantPollMs ?? 1_000);
     this.minReadIntervalMs = Math.max(0, opts.minReadIntervalMs ?? 0);
     this.leaseDurationMs = Math.max(300, opts.leaseDurationMs ?? 10_000);
     this.shardRefreshMs = opts.shardRefreshMs ?? 30_000;
@@ -524,12 +535,15 @@ export class StreamConsumer {
     let idle = 0;
     let failures = 0;
     let lastReadAt = 0;
+    let lastRecordsAt = Date.now();
     const pause = async (ms: number) => sleep(ms, signal);
 
     while (holding.owned && !this.stopping) {
       if (!this.isActive()) {
         iterator = undefined;
-        await pause(this.pollIntervalMs);
+        // Activation follows a routing control polled about once a second: checking more often gains nothing.
+        await pause(this.maxIdleMs);
+        lastRecordsAt = Date.now();
         continue;
       }
       if (!this.holds(holding)) {
@@ -570,10 +584,14 @@ export class StreamConsumer {
           return;
         }
         iterator = next;
-        await pause(Math.min(this.maxIdleMs, this.pollIntervalMs * 2 ** Math.min(idle++, 10)));
+        const dormant = Date.now() - lastRecordsAt >= this.dormantAfterMs;
+        await pause(
+          dormant ? this.dormantPollMs : Math.min(this.maxIdleMs, this.pollIntervalMs * 2 ** Math.min(idle++, 10)),
+        );
         continue;
       }
       idle = 0;
+      lastRecordsAt = Date.now();
 
       const delivered = await this.deliver(holding, records);
       if (!delivered) {

@@ -29,6 +29,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import dynalite from 'dynalite';
 
 /** A DynamoDB attribute value in its JSON wire form, e.g. `{ "S": "abc" }`. */
@@ -660,13 +661,37 @@ export async function startDynamoEngine(options: DynamoEngineOptions): Promise<D
       await forward(req, body, res);
       return;
     }
+    // An UpdateItem's new image comes back with the answer when asked for (ALL_NEW): one call instead of a write and
+    // a read-back. The caller's own choice of ReturnValues is kept, and Attributes it did not ask for are removed.
+    const askedFor = input.ReturnValues;
+    const imageInAnswer =
+      operation === 'UpdateItem' && (askedFor === undefined || askedFor === 'NONE' || askedFor === 'ALL_NEW');
+    const sent =
+      imageInAnswer && askedFor !== 'ALL_NEW'
+        ? Buffer.from(JSON.stringify({ ...input, ReturnValues: 'ALL_NEW' }))
+        : body;
     const release = await locks.acquire(writes.map((write) => write.id));
     let response: BufferedResponse;
     try {
-      response = await callInner(req.method ?? 'POST', body, forwardableHeaders(req.headers, body.length), req.url);
+      response = await callInner(req.method ?? 'POST', sent, forwardableHeaders(req.headers, sent.length), req.url);
       if (response.status === 200) {
         const skip = operation === 'BatchWriteItem' ? unprocessedIds(response.body) : new Set<string>();
-        for (const write of writes) {
+        if (imageInAnswer) {
+          const answer = JSON.parse(response.body.toString('utf8') || '{}') as Record<string, unknown>;
+          const image = isPlainObject(answer.Attributes) ? (answer.Attributes as WireItem) : undefined;
+          record(writes[0], image, image ? 'put' : 'delete');
+          if (askedFor !== 'ALL_NEW') {
+            delete answer.Attributes;
+            const rewritten = Buffer.from(JSON.stringify(answer));
+            const headers = {
+              ...response.headers,
+              'content-length': String(rewritten.length),
+              'x-amz-crc32': String(crc32(rewritten)),
+            };
+            response = { status: response.status, headers, body: rewritten };
+          }
+        }
+        for (const write of imageInAnswer ? [] : writes) {
           if (skip.has(write.id)) continue;
           if (!write.readBack) {
             record(write, write.image, write.op);
