@@ -97,13 +97,16 @@ export class SettlementStore {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [key]);
-      const { rowCount } = await client.query(
+      // One round trip takes the pair's lock (the INSERT reads from it, so it runs first) and inserts; RETURNING
+      // gives the new row's state, so an instruction without a counterpart needs no further read.
+      const { rows: inserted } = await client.query<SettlementRow>(
         `INSERT INTO settlements (id, pair_key, trade_record_id, sender_id, im_id, broker_id, trade_id, allocation_id,
            security, side, quantity, price, trade_date, settlement_date, account, payload, status, received_at,
            updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'UNMATCHED', $17, now())
-         ON CONFLICT (id) DO NOTHING`,
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'UNMATCHED', $17, now()
+         FROM (SELECT pg_advisory_xact_lock(hashtextextended($2, 0))) AS pair_lock
+         ON CONFLICT (id) DO NOTHING
+         RETURNING ${COLUMNS}`,
         [
           instruction.id,
           key,
@@ -125,7 +128,7 @@ export class SettlementStore {
         ],
       );
       let result: AcceptInstructionResult;
-      if (!rowCount) {
+      if (!inserted.length) {
         result = await this.redelivered(client, instruction);
       } else {
         const { rows } = await client.query<SettlementRow>(
@@ -137,17 +140,19 @@ export class SettlementStore {
           [key, instruction.id],
         );
         const counterpart = rows[0];
+        let sides = [toState(inserted[0])];
         if (counterpart) {
           const reason = settlementDifferences(instruction, counterpart.payload);
-          await client.query(
+          const { rows: updated } = await client.query<SettlementRow>(
             `UPDATE settlements
              SET status = $3, reason = $4, updated_at = now(), counterpart_id = CASE WHEN id = $1 THEN $2 ELSE $1 END
-             WHERE id IN ($1, $2)`,
+             WHERE id IN ($1, $2)
+             RETURNING ${COLUMNS}`,
             [instruction.id, counterpart.id, reason ? 'MISMATCHED' : 'SETTLED', reason ?? null],
           );
+          sides = inOrder(updated, [instruction.id, counterpart.id]);
         }
-        const ids = counterpart ? [instruction.id, counterpart.id] : [instruction.id];
-        result = { outcome: 'new', sides: await this.states(client, ids) };
+        result = { outcome: 'new', sides };
       }
       await client.query('COMMIT');
       return result;
@@ -192,10 +197,15 @@ export class SettlementStore {
 
   private async states(client: pg.ClientBase | pg.Pool, ids: string[]): Promise<SettlementState[]> {
     const { rows } = await client.query<SettlementRow>(`SELECT ${COLUMNS} FROM settlements WHERE id = ANY($1)`, [ids]);
-    const byId = new Map(rows.map((row) => [row.id, row]));
-    return ids.flatMap((id) => {
-      const row = byId.get(id);
-      return row ? [toState(row)] : [];
-    });
+    return inOrder(rows, ids);
   }
+}
+
+/** The states of `rows` in the order of `ids` (ids without a row are skipped). */
+function inOrder(rows: readonly SettlementRow[], ids: readonly string[]): SettlementState[] {
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  return ids.flatMap((id) => {
+    const row = byId.get(id);
+    return row ? [toState(row)] : [];
+  });
 }

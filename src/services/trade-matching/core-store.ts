@@ -172,13 +172,14 @@ export class TradeMatchingStore {
     const id = tradeRecordId(trade);
     const key = matchKey(trade);
     return inTransaction(this.pool, async (client) => {
-      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [key]);
-      // One statement inserts the side and its allocations; no allocation rows means the id already existed.
+      // One statement takes the match key's lock (the side's INSERT reads from it, so it runs first) and inserts the
+      // side and its allocations; no allocation rows means the id already existed.
       const { rowCount } = await client.query(
         `WITH side AS (
            INSERT INTO trade_sides (id, match_key, sender_id, im_id, broker_id, trade_id, side, security, quantity,
              price, trade_date, settlement_date, delivery_instructions, payload, status, received_at, updated_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'UNMATCHED', $15, now())
+           SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'UNMATCHED', $15, now()
+           FROM (SELECT pg_advisory_xact_lock(hashtextextended($2, 0))) AS match_lock
            ON CONFLICT (id) DO NOTHING
            RETURNING id)
          INSERT INTO trade_allocations (trade_side_id, allocation_id, quantity, account, settlement_id,
@@ -266,6 +267,7 @@ export class TradeMatchingStore {
           reason: `no trade ${result.tradeRecordId} for settlement ${result.settlementId}`,
         };
       }
+      // A separate statement, so its snapshot is taken after the row lock: it sees every result committed before.
       const { rows: allocations } = await client.query<AllocationRow>(
         `SELECT ${ALLOCATION_COLUMNS} FROM trade_allocations WHERE trade_side_id = $1`,
         [result.tradeRecordId],
