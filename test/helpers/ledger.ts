@@ -20,6 +20,8 @@ export function readLedger(workspace: string): LedgerPair[] {
 
 export interface LedgerCheck {
   readonly pairs: number;
+  /** Pairs whose every trade side and settlement is in its predicted final state. */
+  readonly final: number;
   readonly trades: { expected: number; wrong: string[] };
   readonly settlements: { expected: number; wrong: string[] };
   /** Every trade side and settlement in the database (a duplicate or stray record shows as a difference). */
@@ -55,7 +57,9 @@ export async function checkLedger(
   const wrongSettlements: string[] = [];
   let expectedTrades = 0;
   let expectedSettlements = 0;
+  let final = 0;
   for (const pair of pairs) {
+    const wrongBefore = wrongTrades.length + wrongSettlements.length;
     for (const [id, status] of Object.entries(pair.expected.tradeStatus)) {
       expectedTrades++;
       if (trades.get(id) !== status)
@@ -68,9 +72,11 @@ export async function checkLedger(
           `${id}: expected ${status}, found ${settlements.get(id) ?? 'nothing'} (${pair.scenario})`,
         );
     }
+    if (wrongTrades.length + wrongSettlements.length === wrongBefore) final++;
   }
   return {
     pairs: pairs.length,
+    final,
     trades: { expected: expectedTrades, wrong: wrongTrades },
     settlements: { expected: expectedSettlements, wrong: wrongSettlements },
     stored: { trades: trades.size, settlements: settlements.size },
