@@ -21,6 +21,7 @@ import { configureGenerator } from '../src/platform/generator-control.js';
 import type { LocalPlatform } from '../src/platform/local-platform.js';
 import { openLocalPlatform } from '../src/platform/open.js';
 import { checkLedger } from '../test/helpers/ledger.js';
+import { cpuBetween, cpuSnapshot, type CpuSnapshot, hopLatencies, summarizeCpu } from './where-time-goes.js';
 
 const RUN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'run.js');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -62,6 +63,7 @@ async function sustainedThroughput(workspace: string, state: LocalState, platfor
   const started = Date.now();
   let last = { at: started, final: (await checkLedger(workspace, state)).final };
   let windowStart: { at: number; final: number } | undefined;
+  let cpuStart: CpuSnapshot | undefined;
   const offered: number[] = [];
   while (Date.now() - started < warmupMs + windowMs) {
     await sleep(periodMs);
@@ -69,13 +71,17 @@ async function sustainedThroughput(workspace: string, state: LocalState, platfor
     const now = { at: Date.now(), final: check.final };
     const completing = ((now.final - last.final) * 1000) / (now.at - last.at);
     const backlog = check.pairs - check.final;
-    const target = Math.max(50, completing * 5);
+    // Enough in flight that no stage waits for work even as latency grows under load (about 15 s of flow).
+    const target = Math.max(100, completing * 15);
     rate = Math.round(Math.min(200, Math.max(2, completing + (target - backlog) / (periodMs / 1000))));
     await configureGenerator(platform, { rate });
-    if (!windowStart && now.at - started >= warmupMs) windowStart = now;
-    else if (windowStart) offered.push(rate);
+    if (!windowStart && now.at - started >= warmupMs) {
+      windowStart = now;
+      cpuStart = cpuSnapshot(state);
+    } else if (windowStart) offered.push(rate);
     last = now;
   }
+  const cpu = cpuStart ? cpuBetween(cpuStart, cpuSnapshot(state), os.availableParallelism()) : undefined;
   tsr(['generator', 'stop', '--workspace', workspace]);
   const end = last;
   const begin = windowStart ?? { at: started, final: 0 };
@@ -85,18 +91,21 @@ async function sustainedThroughput(workspace: string, state: LocalState, platfor
     windowSeconds: (end.at - begin.at) / 1000,
     offeredMedian: offered.sort((a, b) => a - b)[Math.floor(offered.length / 2)] ?? rate,
     pairs,
+    cpu,
   };
 }
 
 /** Runs the generator at `rate` for `seconds`, waits until every pair is final, and reads the latency figures. */
 async function latencyAt(workspace: string, state: LocalState, rate: number, seconds: number) {
   const flags = ['--workspace', workspace];
+  const from = Date.now();
   tsr(['generator', 'start', '--rate', String(rate), ...flags]);
   await sleep(seconds * 1000);
   tsr(['generator', 'stop', ...flags]);
   await drained(workspace, state, 300_000);
   // Confirmations keep arriving after the generator stops: read latency once every pair is final.
-  return (tsr(['generator', 'status', ...flags]) as GeneratorJson).latencyToMatchedMs;
+  const latency = (tsr(['generator', 'status', ...flags]) as GeneratorJson).latencyToMatchedMs;
+  return { latency, hops: await hopLatencies(state, state.environment, from, Date.now()) };
 }
 
 /** Safe-store item writes the primary region's DynamoDB engine acknowledged so far (overwrites included). */
@@ -216,6 +225,18 @@ export async function benchPipeline(): Promise<void> {
     console.log(
       `sustained throughput: ${sustained.pairsPerSecond.toFixed(1)} pairs/s fully final (steady state over ${sustained.windowSeconds.toFixed(0)} s after a 30 s warm-up; offered rate settled at ${sustained.offeredMedian}/s)`,
     );
+    if (sustained.cpu) {
+      const { cpu } = sustained;
+      const perPairMs = (seconds: number) =>
+        ((seconds * 1000) / (sustained.pairsPerSecond * cpu.seconds)).toFixed(0).padStart(4);
+      console.log(
+        `where the CPU went in that window: the platform used ${(cpu.machineShare * 100).toFixed(0)}% of ${os.availableParallelism()} cores, ${perPairMs(cpu.total).trim()} ms CPU per pair`,
+      );
+      for (const [group, seconds] of summarizeCpu(cpu.components))
+        console.log(
+          `  ${perPairMs(seconds)} ms/pair  ${((seconds / cpu.total) * 100).toFixed(0).padStart(3)}%  ${group}`,
+        );
+    }
 
     const services = (
       tsr(['services', 'status', ...flags]) as {
@@ -251,10 +272,15 @@ export async function benchPipeline(): Promise<void> {
     const half = Math.max(1, Math.round(sustained.pairsPerSecond / 2));
     // A fresh generator process, so the latency figures are of this run only (not of the saturating one).
     tsr(['services', 'restart', 'generator', ...flags]);
-    const latency = await latencyAt(workspace, state, half, 30);
+    const { latency, hops } = await latencyAt(workspace, state, half, 30);
     console.log(
       `latency submit → MATCHED confirmation at ${half} pairs/s: ${latency ? `p50 ${latency.p50} ms, p99 ${latency.p99} ms over ${latency.samples}` : 'no samples'} (goal p99 < 2,000 ms)`,
     );
+    console.log('  where it goes: time from submission until each trade-matching stage stored the record (p50 / p99)');
+    for (const hop of hops)
+      console.log(
+        `  ${hop.stage.padEnd(17)} ${String(hop.p50).padStart(5)} / ${String(hop.p99).padStart(5)} ms  (${hop.samples})`,
+      );
   } finally {
     spawnSync(process.execPath, [RUN, 'destroy', '--yes', '--purge', ...flags]);
   }

@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-route53-recovery-cluster';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { ResourceNames, RoutingControlName, SafetyRuleName } from '../config/model.js';
+import type { LOCAL_SIGNER } from './clients.js';
 import { describeError, ExitCode, UserError } from '../errors.js';
 import type { RoutingControls, RoutingControlState, RoutingControlUpdate, RoutingState } from './platform.js';
 
@@ -34,6 +35,8 @@ export interface ArcRoutingControlsOptions {
   readonly names: ResourceNames;
   /** Locally dummy `local`/`local`; undefined on AWS to use the default credential chain. */
   readonly credentials?: ArcCredentials;
+  /** Replaces SigV4 signing (the local ARC cluster checks no signature: LOCAL_SIGNER). */
+  readonly signer?: typeof LOCAL_SIGNER;
   /** Bound on one attempt against one endpoint, in ms. Default 2000. */
   readonly attemptTimeoutMs?: number;
 }
@@ -202,6 +205,7 @@ export class ArcRoutingControls implements RoutingControls {
         endpoint,
         region,
         credentials: opts.credentials,
+        ...(opts.signer ? { signer: opts.signer } : {}),
         // Failover across endpoints replaces the SDK's retries on one endpoint.
         maxAttempts: 1,
         // No connectionTimeout/requestTimeout here: @smithy/node-http-handler 4.14 never clears those timers, which

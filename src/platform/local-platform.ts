@@ -18,7 +18,7 @@ import { parseServiceId } from '../infra/local/service-fleet.js';
 import { requestJson } from './json-request.js';
 import { listServices } from './local-services.js';
 import { ArcRoutingControls } from './arc-routing-controls.js';
-import { LOCAL_CREDENTIALS } from './clients.js';
+import { LOCAL_CREDENTIALS, LOCAL_SIGNER } from './clients.js';
 import type {
   ComponentHealth,
   Platform,
@@ -97,6 +97,7 @@ export class LocalPlatform implements Platform, DrillCapabilities {
       region: this.state.regions[0],
       names: this.names,
       credentials: LOCAL_CREDENTIALS,
+      signer: LOCAL_SIGNER,
     });
     return this.controls;
   }

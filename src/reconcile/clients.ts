@@ -1,7 +1,7 @@
 import { Agent } from 'node:http';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { LOCAL_CREDENTIALS } from '../platform/clients.js';
+import { LOCAL_CREDENTIALS, LOCAL_SIGNER } from '../platform/clients.js';
 
 /**
  * A DynamoDB client for reconciliation: like the services' one, but with connect and request timeouts, so an engine
@@ -14,5 +14,12 @@ export function reconcileDynamoClient(region: string, endpoint?: string): Dynamo
     requestTimeout: 30_000,
   });
   if (!endpoint) return new DynamoDBClient({ region, requestHandler, maxAttempts: 3 });
-  return new DynamoDBClient({ region, endpoint, credentials: LOCAL_CREDENTIALS, requestHandler, maxAttempts: 2 });
+  return new DynamoDBClient({
+    region,
+    endpoint,
+    credentials: LOCAL_CREDENTIALS,
+    signer: LOCAL_SIGNER,
+    requestHandler,
+    maxAttempts: 2,
+  });
 }

@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { AppName } from '../../config/apps.js';
 import { routingControlName, type ResourceNames } from '../../config/model.js';
-import { LOCAL_CREDENTIALS } from '../../platform/clients.js';
+import { LOCAL_CREDENTIALS, LOCAL_SIGNER } from '../../platform/clients.js';
 import { ArcRoutingControls, ArcUnavailableError, type EndpointFailure } from '../../platform/arc-routing-controls.js';
 import type {
   RoutingControls,
@@ -269,6 +269,7 @@ export function routingControlsFor(
   names: ResourceNames,
 ): RoutingControls & { close(): Promise<void> } {
   const credentials = config.target === 'local' ? LOCAL_CREDENTIALS : undefined;
+  const signer = config.target === 'local' ? LOCAL_SIGNER : undefined;
   const endpoints = config.arcEndpoints;
   if (endpoints.some((e) => e.region !== undefined)) {
     return new PerRegionEndpoints(
@@ -279,6 +280,7 @@ export function routingControlsFor(
             region: e.region ?? config.region,
             names,
             credentials,
+            signer,
             attemptTimeoutMs: 1000,
           }),
       ),
@@ -289,6 +291,7 @@ export function routingControlsFor(
     region: config.region,
     names,
     credentials,
+    signer,
     attemptTimeoutMs: 1000,
   });
 }
