@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchPipeline } from './pipeline.js';
 import { benchPlatform } from './platform.js';
+import { benchRotation } from './rotation.js';
 
 /** Benchmarks written as standalone scripts run in their own process. */
 function script(file: string, ...args: string[]): () => Promise<void> {
@@ -22,6 +23,7 @@ const sections: [string, () => Promise<void>][] = [
   ['Pipeline', () => benchPipeline()],
   ['AWS synth', script('synth.ts')],
   ['Reconciliation', script('reconcile.ts')],
+  ['Rotation', () => benchRotation()],
 ];
 const only = process.argv[2];
 

@@ -161,10 +161,10 @@ steps:
       label: three
       failTimes: \${failTimes}
       delayMs: 20
+      mark: target-consuming
       rpo:
         phase: before-replay
         count: 3
-    marks: target-consuming
     onFailure: rollback
   - id: canary
     type: test.record

@@ -4,7 +4,7 @@ import { executeRunbook, type ExecuteResult } from '../runbooks/execute.js';
 
 export default class Rotate extends TsrCommand<typeof Rotate> {
   static override summary = 'Move an app to another region with zero data loss (planned rotation)';
-  static override description = `Runs runbooks/rotate.yaml (DOMAIN §6): preflight → gate ON → swap dns in one atomic batch → wait until the source broker is drained, the streams are idle and replication has caught up (each measured, with a timeout) → queue and app OFF in the source → database switchover → app ON in the target → reconcile and replay → queue ON in the target → canary → gate OFF → report with RTO, unavailability window and RPO.
+  static override description = `Runs runbooks/rotate.yaml (DOMAIN §6): preflight → gate ON → swap dns in one atomic batch → publish the canary pair to the target broker (held there) → wait until the source broker is drained, the streams are idle and replication has caught up (each measured, with a timeout) → queue and app OFF in the source → database switchover → app ON in the target → reconcile and replay → queue ON in the target → canary confirmed → observe when the target accepted again (safe stores) → verify → gate OFF → report with RTO, unavailability window (observed) and RPO.
 
 Every step is journaled: an interrupted rotation can be resumed (\`tsr runbook resume\`) or rolled back (\`tsr runbook rollback\`). Rotating to where the app already runs is a no-op.`;
   static override examples = [

@@ -283,6 +283,10 @@ class Runner {
       mark: (name, at = new Date()) => {
         journal.markers.push({ name, at: at.toISOString(), step: step.id });
       },
+      markerAt: (name) => {
+        const found = journal.markers.find((m) => m.name === name);
+        return found ? new Date(found.at) : undefined;
+      },
       recordRpo: (sample) => {
         journal.rpo.push({ ...sample, step: step.id, at: now() });
       },

@@ -28,7 +28,7 @@ export {
   type StepOutcome,
   type StepType,
 } from './registry.js';
-export { buildReport, MARKERS, renderReport, type RunReport } from './report.js';
+export { buildReport, MARKERS, MEASURES, OBSERVED_MARKERS, renderReport, type RunReport } from './report.js';
 export { BUILTIN_STEP_TYPES, registerStepType, stepRegistry } from './steps/index.js';
 export { checkRoutingBatch } from './steps/routing-control-set.js';
 export { assessReplication, relevantLags } from './steps/wait-replicated.js';

@@ -17,6 +17,7 @@ import {
   type SourcePosition,
 } from './model.js';
 import type { StepRegistry } from './registry.js';
+import { OBSERVED_MARKERS } from './report.js';
 
 /** A runbook with problems; every problem names the file and line. Exit code 2. */
 export class RunbookValidationError extends UserError {
@@ -320,6 +321,13 @@ export function validateRunbook(runbook: LoadedRunbook, registry: StepRegistry):
     for (const mark of [step.marks ?? []].flat()) {
       if (!/^[a-z0-9][a-z0-9-]*$/.test(mark))
         issues.add(at, `marker "${mark}" must be lowercase-with-dashes`, ['marks']);
+      else if (OBSERVED_MARKERS.includes(mark))
+        issues.add(
+          at,
+          `marker "${mark}" is observed, not declared: add an observe.accepting step, which records it when the ` +
+            'inbound gateway actually accepted',
+          ['marks'],
+        );
     }
   });
   return issues.list;

@@ -44,6 +44,8 @@ export interface StepContext {
   detail(text: string): void;
   /** Records a timing marker now (or at `at`): dns-swapped, target-consuming, canary-confirmed, … */
   mark(name: string, at?: Date): void;
+  /** When `name` was first recorded in this run (by any step), or undefined. */
+  markerAt(name: string): Date | undefined;
   /** Records data at risk for the report's RPO (before and after replay). */
   recordRpo(sample: Omit<RpoSample, 'step' | 'at'>): void;
   /** Asks the operator (progress output pauses around it); refuses without a terminal. */

@@ -12,12 +12,44 @@ import type { ParamValue } from './model.js';
 
 /** Marker names the report reads. Steps (or the runbook's `marks:`) record them. */
 export const MARKERS = {
-  /** The dns swap: senders move to the target broker; the source stops accepting. */
+  /** The dns swap batch was applied and read back: senders move to the target broker. */
   dnsSwapped: 'dns-swapped',
-  /** The target's inbound gateway consumes again. */
+  /** The target's queue control was set On (the runbook's action; the gateway notices on its next poll). */
+  targetQueueOpened: 'target-queue-opened',
+  /** Observed: when the source's inbound gateway accepted its last record after the swap (`observe.accepting`). */
+  sourceLastAccepted: 'source-last-accepted',
+  /** Observed: when the target's inbound gateway accepted its first record after the swap (`observe.accepting`). */
   targetConsuming: 'target-consuming',
   /** A canary trade went end to end in the target. */
   canaryConfirmed: 'canary-confirmed',
+  /** A canary sent after the target opened, behind everything held meanwhile, was confirmed: caught up. */
+  backlogFlushed: 'backlog-flushed',
+} as const;
+
+/**
+ * Markers only a step that observes them may record (from the safe stores), never a runbook's `marks:` on the
+ * step that merely asked for it: a control set On is not a gateway accepting.
+ */
+export const OBSERVED_MARKERS: readonly string[] = [MARKERS.targetConsuming, MARKERS.sourceLastAccepted];
+
+/** What each figure of the report measures (also in the markdown). */
+export const MEASURES = {
+  rtoMs: `start of the run → ${MARKERS.canaryConfirmed} (both sides of a canary pair confirmed through the target)`,
+  unavailabilityMs:
+    `${MARKERS.dnsSwapped} → ${MARKERS.targetConsuming}: from the swap until the target's inbound gateway ` +
+    'accepted its first record (its acceptedAt in the target safe store); what senders published meanwhile ' +
+    'waited in a broker',
+  acceptanceGapMs:
+    `${MARKERS.sourceLastAccepted} → ${MARKERS.targetConsuming}: no region accepted anything (last record the ` +
+    'source gateway accepted after the swap → first one the target accepted); only when the source accepted ' +
+    'something after the swap',
+  queueToConsumingMs:
+    `${MARKERS.targetQueueOpened} → ${MARKERS.targetConsuming}: how long the target gateway took to consume once ` +
+    'its queue control was On',
+  catchUpMs:
+    `${MARKERS.dnsSwapped} → ${MARKERS.backlogFlushed}: until a canary sent once the target consumed, behind ` +
+    'everything held meanwhile, was confirmed (the held backlog is processed)',
+  rpo: 'records accepted before the switch and missing afterwards, counted by reconciliation before and after replay',
 } as const;
 
 export interface StepTiming {
@@ -58,8 +90,14 @@ export interface RunReport {
   readonly markers: Readonly<Record<string, string>>;
   /** Start of the run → canary confirmed in the target. */
   readonly rtoMs?: number;
-  /** dns swapped → target consuming again. */
+  /** dns swapped → first record the target's inbound gateway accepted (observed). See MEASURES. */
   readonly unavailabilityMs?: number;
+  /** Last record the source accepted after the swap → first one the target accepted (observed). */
+  readonly acceptanceGapMs?: number;
+  /** Target queue control On → first record the target accepted. */
+  readonly queueToConsumingMs?: number;
+  /** dns swapped → the held backlog is processed (a canary behind it confirmed). */
+  readonly catchUpMs?: number;
   readonly rpo: { readonly beforeReplay?: RpoFigure; readonly afterReplay?: RpoFigure };
   /** Why a figure is missing, and similar remarks. */
   readonly notes: readonly string[];
@@ -119,6 +157,14 @@ export function buildReport(journal: RunJournal): RunReport {
     ].filter(Boolean);
     notes.push(`Unavailability window: not measured (no ${missing.join(' or ')} marker)`);
   }
+  const lastSource = at(MARKERS.sourceLastAccepted);
+  const opened = at(MARKERS.targetQueueOpened);
+  const flushed = at(MARKERS.backlogFlushed);
+  if (consuming !== undefined && lastSource === undefined)
+    notes.push(
+      `Acceptance gap: not measured (no ${MARKERS.sourceLastAccepted} marker: the source accepted nothing after ` +
+        'the swap, or could not be read)',
+    );
   const rpo = { beforeReplay: rpoFigure(journal, 'before-replay'), afterReplay: rpoFigure(journal, 'after-replay') };
   if (!rpo.beforeReplay && !rpo.afterReplay) notes.push('RPO: not measured (no step reported data at risk)');
   if (journal.steps.some((s) => s.attempts > 1)) notes.push('Some steps ran more than once (the run was resumed).');
@@ -137,6 +183,9 @@ export function buildReport(journal: RunJournal): RunReport {
     markers,
     rtoMs: canary === undefined ? undefined : canary - started,
     unavailabilityMs: swapped === undefined || consuming === undefined ? undefined : consuming - swapped,
+    acceptanceGapMs: lastSource === undefined || consuming === undefined ? undefined : consuming - lastSource,
+    queueToConsumingMs: opened === undefined || consuming === undefined ? undefined : consuming - opened,
+    catchUpMs: swapped === undefined || flushed === undefined ? undefined : flushed - swapped,
     rpo,
     notes,
   };
@@ -181,12 +230,15 @@ export function renderReport(report: RunReport): string {
     `Parameters: ${params || '(none)'}`,
     `Started ${report.startedAt}${report.endedAt ? `, ended ${report.endedAt} (${duration(report.durationMs)})` : ''}`,
     '',
-    '| measure | value |',
-    '|---|---|',
-    `| RTO (start → ${MARKERS.canaryConfirmed}) | ${duration(report.rtoMs)} |`,
-    `| Unavailability (${MARKERS.dnsSwapped} → ${MARKERS.targetConsuming}) | ${duration(report.unavailabilityMs)} |`,
-    `| RPO before replay | ${cell(rpoText(report.rpo.beforeReplay))} |`,
-    `| RPO after replay | ${cell(rpoText(report.rpo.afterReplay))} |`,
+    '| measure | value | what it measures |',
+    '|---|---|---|',
+    `| RTO | ${duration(report.rtoMs)} | ${MEASURES.rtoMs} |`,
+    `| Unavailability window | ${duration(report.unavailabilityMs)} | ${MEASURES.unavailabilityMs} |`,
+    `| Acceptance gap | ${duration(report.acceptanceGapMs)} | ${MEASURES.acceptanceGapMs} |`,
+    `| Queue On → consuming | ${duration(report.queueToConsumingMs)} | ${MEASURES.queueToConsumingMs} |`,
+    `| Catch-up | ${duration(report.catchUpMs)} | ${MEASURES.catchUpMs} |`,
+    `| RPO before replay | ${cell(rpoText(report.rpo.beforeReplay))} | ${MEASURES.rpo} |`,
+    `| RPO after replay | ${cell(rpoText(report.rpo.afterReplay))} | what is still missing after replay |`,
     '',
     '## Steps',
     '',

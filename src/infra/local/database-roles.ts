@@ -110,7 +110,15 @@ export async function switchoverWriter(options: {
   // 3. Reverse: readers drop their subscriptions to the old writer; the new writer publishes; everyone else subscribes.
   for (const reader of readers) await withClient(reader, password, database, (c) => dropSubscriptions(c, false));
   await withClient(to, password, database, ensurePublication);
-  await withClient(from, password, database, (c) => allowWrites(c, database));
+  await withClient(from, password, database, async (c) => {
+    await allowWrites(c, database);
+    // Sessions opened while writes were stopped (a pool reconnecting after step 1) keep read-only as their default
+    // for good: end them, so that when this region is the writer again its services do not fail every write with
+    // "cannot execute INSERT in a read-only transaction" until their pooled connections happen to be replaced.
+    await c.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
+    );
+  });
   for (const reader of [from, ...others]) await subscribe(reader, to, database, password, false);
   return { caughtUpLsn: lsn };
 }

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import mqtt from 'mqtt';
 import { z } from 'zod';
 import type { AppName } from '../../config/apps.js';
@@ -206,77 +206,184 @@ export const reconcileStep = defineStepType({
   },
 });
 
-/**
- * `canary`: a matching trade pair goes end to end through the target region. For trade matching the MATCHED
- * confirmations must come back from the target's broker; for settlement, the SETTLED ones (they pass through the
- * settlement app wherever its dns is ON).
- */
-export const canary = defineStepType({
-  type: 'canary',
-  summary: 'Send a canary trade pair through the target region and wait for its confirmation',
-  params: z.object({ app: z.enum(['trade', 'settlement']), region: z.string() }).strict(),
-  requiresTimeout: true,
-  check: (p, env) => checkRegions(env, [p.region], p.app),
-  describe: (p) => `a canary pair through ${p.region}, confirmed ${p.app === 'trade' ? 'MATCHED' : 'SETTLED'}`,
-  async run(ctx, p) {
-    const controls = await ctx.platform.routingControls().list();
-    const tradeRegion =
-      p.app === 'trade'
-        ? p.region
-        : ctx.platform.config.regions.find((r) => controls.find((c) => c.name === `trade-dns-${r}`)?.state === 'On');
-    if (!tradeRegion) throw new Error('no trade dns control is ON: senders have nowhere to publish');
-    const expected = p.app === 'trade' ? 'MATCHED' : 'SETTLED';
-    const tradeId = `canary-${randomUUID().slice(0, 8)}`;
-    const base = {
-      imId: 'CANARY-IM',
-      brokerId: 'CANARY-BRK',
-      tradeId,
-      side: 'B',
-      security: 'CANARY',
-      quantity: 100,
-      price: '1.00',
-      tradeDate: new Date().toISOString().slice(0, 10),
-      settlementDate: new Date(Date.now() + 86_400_000).toISOString().slice(0, 10),
-      deliveryInstructions: 'canary',
-      allocations: [{ allocationId: 1, quantity: 100, account: 'CANARY-ACC' }],
-    };
-    const sides = [
-      { ...base, senderId: base.imId },
-      { ...base, senderId: base.brokerId },
-    ];
-    const ids = new Set(sides.map((s) => `${s.senderId}-${s.imId}-${s.brokerId}-${tradeId}`));
-    const client = await mqtt.connectAsync(ctx.platform.endpoints(tradeRegion).broker, {
-      clientId: `canary-${tradeId}`,
-      reconnectPeriod: 1_000,
+/** The canary pair of a run: the same ids for every step (and every attempt) of the run, so re-sending dedupes. */
+function canaryPair(runId: string) {
+  const tradeId = `canary-${createHash('sha256').update(runId).digest('hex').slice(0, 8)}`;
+  const base = {
+    imId: 'CANARY-IM',
+    brokerId: 'CANARY-BRK',
+    tradeId,
+    side: 'B',
+    security: 'CANARY',
+    quantity: 100,
+    price: '1.00',
+    tradeDate: new Date().toISOString().slice(0, 10),
+    settlementDate: new Date(Date.now() + 86_400_000).toISOString().slice(0, 10),
+    deliveryInstructions: 'canary',
+    allocations: [{ allocationId: 1, quantity: 100, account: 'CANARY-ACC' }],
+  };
+  const sides = [
+    { ...base, senderId: base.imId },
+    { ...base, senderId: base.brokerId },
+  ];
+  const ids = new Set(sides.map((side) => `${side.senderId}-${side.imId}-${side.brokerId}-${tradeId}`));
+  // A persistent session (clean: false) of this client id keeps the confirmations between canary.send and canary.
+  return { tradeId, sides, ids, clientId: `canary-${tradeId}` };
+}
+
+/** Region whose broker senders use for trades: the target for trade, wherever trade's dns is On for settlement. */
+async function tradeRegionFor(ctx: StepContext, app: AppName, region: string): Promise<string> {
+  if (app === 'trade') return region;
+  const controls = await ctx.platform.routingControls().list();
+  const found = ctx.platform.config.regions.find(
+    (r) => controls.find((c) => c.name === `trade-dns-${r}`)?.state === 'On',
+  );
+  if (!found) throw new Error('no trade dns control is ON: senders have nowhere to publish');
+  return found;
+}
+
+/** Connects, with the message listener in place before the broker can deliver what it held for the session. */
+async function connect(
+  url: string,
+  options: mqtt.IClientOptions,
+  onMessage?: (topic: string, payload: Buffer) => void,
+): Promise<mqtt.MqttClient> {
+  const client = mqtt.connect(url, { reconnectPeriod: 1_000, ...options });
+  if (onMessage) client.on('message', onMessage);
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve());
+    client.once('error', (error) => {
+      client.end(true);
+      reject(error);
     });
+  });
+  // Later errors: the client reconnects by itself; the step's timeout bounds the wait.
+  client.on('error', () => undefined);
+  return client;
+}
+
+/** Drops the canary's persistent session (and what the broker holds for it). */
+async function forgetSession(url: string, clientId: string): Promise<void> {
+  const client = await connect(url, { clientId, clean: true });
+  await client.endAsync();
+}
+
+const canaryParams = z
+  .object({
+    app: z.enum(['trade', 'settlement']),
+    region: z.string(),
+    /**
+     * The pair was already published by a `canary.send` step of this run (e.g. right after the dns swap, so that it
+     * waits at the head of the target broker's queue rather than behind everything senders published meanwhile):
+     * only wait for its confirmations.
+     */
+    sent: z.boolean().default(false),
+  })
+  .strict();
+
+/**
+ * `canary.send`: publishes the run's canary pair to the broker senders use now, with a persistent session subscribed
+ * to the confirmations, so a later `canary` step (`sent: true`) receives them even if they come before it starts.
+ * With `forget: true` (its rollback), drops that session.
+ */
+export const canarySend = defineStepType({
+  type: 'canary.send',
+  summary: 'Publish the run’s canary trade pair now; a later canary step (sent: true) waits for its confirmation',
+  params: z
+    .object({ app: z.enum(['trade', 'settlement']), region: z.string(), forget: z.boolean().default(false) })
+    .strict(),
+  defaultTimeoutMs: 30_000,
+  check: (p, env) => checkRegions(env, [p.region], p.app),
+  describe: (p) =>
+    p.forget
+      ? `drop the canary's confirmation session`
+      : `a canary pair for ${p.app} in ${p.region}, published now (confirmed by a later canary step)`,
+  async run(ctx, p) {
+    const pair = canaryPair(ctx.runId);
+    const url = ctx.platform.endpoints(await tradeRegionFor(ctx, p.app as AppName, p.region)).broker;
+    if (p.forget) {
+      await forgetSession(url, pair.clientId);
+      return { detail: `dropped session ${pair.clientId}` };
+    }
+    const client = await connect(url, { clientId: pair.clientId, clean: false });
     try {
-      const confirmed = new Set<string>();
-      const done = new Promise<void>((resolve, reject) => {
-        ctx.signal.addEventListener('abort', () => reject(new Error('canary not confirmed in time')), { once: true });
-        client.on('message', (_topic, payload) => {
-          const message = JSON.parse(payload.toString('utf8')) as { tradeRecordId?: string; status?: string };
-          if (message.tradeRecordId && ids.has(message.tradeRecordId) && message.status === expected)
-            confirmed.add(message.tradeRecordId);
-          ctx.detail(`${confirmed.size}/2 sides ${expected}`);
-          if (confirmed.size === ids.size) resolve();
-        });
-      });
       await client.subscribeAsync(ctx.platform.names.topics.tmOutConfirmations, { qos: 1 });
       const sentAt = Date.now();
-      for (const side of sides)
+      for (const side of pair.sides)
         await client.publishAsync(
           ctx.platform.names.topics.tmInTrades,
           JSON.stringify({ ...side, submittedAt: sentAt }),
           { qos: 1 },
         );
-      ctx.detail(`canary ${tradeId} sent to ${tradeRegion}`);
+    } finally {
+      await client.endAsync();
+    }
+    return { detail: `canary ${pair.tradeId} sent to ${url}`, result: { tradeId: pair.tradeId, url } };
+  },
+});
+
+/**
+ * `canary`: a matching trade pair goes end to end through the target region. For trade matching the MATCHED
+ * confirmations must come back from the target's broker; for settlement, the SETTLED ones (they pass through the
+ * settlement app wherever its dns is ON). With `sent: true` the pair is the one a `canary.send` step published.
+ */
+export const canary = defineStepType({
+  type: 'canary',
+  summary: 'Send a canary trade pair through the target region and wait for its confirmation',
+  params: canaryParams,
+  requiresTimeout: true,
+  check: (p, env) => checkRegions(env, [p.region], p.app),
+  describe: (p) =>
+    `${p.sent ? 'the canary pair sent earlier' : 'a canary pair'} through ${p.region}, confirmed ` +
+    `${p.app === 'trade' ? 'MATCHED' : 'SETTLED'}`,
+  async run(ctx, p) {
+    const url = ctx.platform.endpoints(await tradeRegionFor(ctx, p.app as AppName, p.region)).broker;
+    const expected = p.app === 'trade' ? 'MATCHED' : 'SETTLED';
+    const pair = p.sent ? canaryPair(ctx.runId) : { ...canaryPair(randomUUID()), clientId: undefined };
+    const started = Date.now();
+    const confirmed = new Set<string>();
+    let resolveDone!: () => void;
+    const done = new Promise<void>((resolve, reject) => {
+      resolveDone = resolve;
+      ctx.signal.addEventListener('abort', () => reject(new Error('canary not confirmed in time')), { once: true });
+    });
+    const onMessage = (_topic: string, payload: Buffer) => {
+      let message: { tradeRecordId?: string; status?: string };
+      try {
+        message = JSON.parse(payload.toString('utf8')) as typeof message;
+      } catch {
+        return;
+      }
+      if (message.tradeRecordId && pair.ids.has(message.tradeRecordId) && message.status === expected)
+        confirmed.add(message.tradeRecordId);
+      ctx.detail(`${confirmed.size}/2 sides ${expected}`);
+      if (confirmed.size === pair.ids.size) resolveDone();
+    };
+    const client = await connect(
+      url,
+      pair.clientId ? { clientId: pair.clientId, clean: false } : { clientId: `canary-${pair.tradeId}` },
+      onMessage,
+    );
+    try {
+      await client.subscribeAsync(ctx.platform.names.topics.tmOutConfirmations, { qos: 1 });
+      if (!p.sent) {
+        const sentAt = Date.now();
+        for (const side of pair.sides)
+          await client.publishAsync(
+            ctx.platform.names.topics.tmInTrades,
+            JSON.stringify({ ...side, submittedAt: sentAt }),
+            { qos: 1 },
+          );
+        ctx.detail(`canary ${pair.tradeId} sent to ${url}`);
+      } else ctx.detail(`waiting for canary ${pair.tradeId} (sent earlier) to be ${expected}`);
       await done;
       return {
-        detail: `canary ${tradeId}: both sides ${expected} in ${Date.now() - sentAt} ms`,
-        result: { tradeId, region: tradeRegion },
+        detail: `canary ${pair.tradeId}: both sides ${expected} ${Date.now() - started} ms after this step started`,
+        result: { tradeId: pair.tradeId, url },
       };
     } finally {
       await client.endAsync(true);
+      if (pair.clientId) await forgetSession(url, pair.clientId).catch(() => undefined);
     }
   },
 });
@@ -287,5 +394,6 @@ export const DRILL_STEP_TYPES = [
   databaseSwitchover,
   databaseFailover,
   reconcileStep,
+  canarySend,
   canary,
 ];

@@ -1,6 +1,7 @@
 import { StepRegistry, type StepType } from '../registry.js';
 import { approve } from './approve.js';
 import { DRILL_STEP_TYPES } from './drills.js';
+import { observeAccepting } from './observe-accepting.js';
 import { preflight } from './preflight.js';
 import { routingControlSet } from './routing-control-set.js';
 import { pause, sleep } from './sleep.js';
@@ -19,6 +20,7 @@ export const BUILTIN_STEP_TYPES: readonly StepType[] = [
   sleep,
   pause,
   ...DRILL_STEP_TYPES,
+  observeAccepting,
 ];
 
 /** The shared registry the engine and the `tsr runbook` commands use by default. */

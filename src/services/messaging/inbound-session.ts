@@ -38,6 +38,9 @@ export interface InboundSessionOptions {
 
 interface Pending extends InboundMessage {
   readonly messageId?: number;
+  /** The connection it came in on: it is acknowledged there (only), whether or not our SUBACK has arrived yet. */
+  readonly connection: number;
+  readonly socket: Socket;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -149,7 +152,8 @@ export class InboundSession {
             resolve();
             return;
           case 'publish':
-            return this.receive(packet, connection);
+            // A persistent session gets what the broker held right after CONNACK, before our SUBACK.
+            return this.receive(packet, connection, socket);
           default:
             return; // pingresp and acknowledgements of our own packets need no action
         }
@@ -178,11 +182,17 @@ export class InboundSession {
     if (!socket.destroyed) socket.write(mqttPacket.generate(packet));
   }
 
-  private receive(packet: IPublishPacket, connection: number): void {
+  private receive(packet: IPublishPacket, connection: number, socket: Socket): void {
     if (connection !== this.connection) return;
     this.received++;
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-    this.pending.push({ topic: packet.topic, payload, messageId: packet.qos > 0 ? packet.messageId : undefined });
+    this.pending.push({
+      topic: packet.topic,
+      payload,
+      messageId: packet.qos > 0 ? packet.messageId : undefined,
+      connection,
+      socket,
+    });
     const max = this.options.maxBatch ?? 250;
     if (this.pending.length >= max) this.scheduleFlush(0);
     else this.scheduleFlush(this.options.lingerMs ?? 5);
@@ -205,15 +215,16 @@ export class InboundSession {
   private async flushLoop(): Promise<void> {
     try {
       while (this.pending.length) {
-        const connection = this.connection;
-        const socket = this.socket;
         const batch = this.pending.splice(0, this.options.maxBatch ?? 250);
         await this.handleWithRetry(batch);
-        // Acknowledge on the connection the messages came in on; after a reconnect the broker redelivers them.
-        if (socket && connection === this.connection) {
-          for (const message of batch)
-            if (message.messageId !== undefined) this.write(socket, { cmd: 'puback', messageId: message.messageId });
-          this.acknowledged += batch.length;
+        // Acknowledge on the connection the messages came in on, if it is still the current one; after a reconnect
+        // the broker redelivers them. (Not `this.socket`: it is set only at SUBACK, and messages the broker held for
+        // the session arrive before that; acknowledging them nowhere left them in flight at the broker for good.)
+        for (const message of batch) {
+          if (message.connection !== this.connection || message.socket.destroyed) continue;
+          if (message.messageId !== undefined)
+            this.write(message.socket, { cmd: 'puback', messageId: message.messageId });
+          this.acknowledged++;
         }
       }
     } finally {
