@@ -1,25 +1,100 @@
+import { Args } from '@oclif/core';
+import { APPS, type AppName } from '../config/apps.js';
+import type { TsrConfig } from '../config/model.js';
+import { ExitCode } from '../errors.js';
 import { TsrCommand } from '../lib/base-command.js';
-import { drillArgs, drillFlags, drillParams } from '../lib/drill-flags.js';
+import { drillFlags, drillParams } from '../lib/drill-flags.js';
+import { openPlatform } from '../platform/open.js';
 import { executeRunbook, type ExecuteResult } from '../runbooks/execute.js';
 
+/**
+ * After a regional loss every app that was active there must be recovered. Settlement goes first: trade's outbound
+ * gateway sends settlement instructions to settlement's active region, so once settlement runs in the target, what
+ * trade held for it (and what trade's replay re-sends) is delivered at once.
+ */
+export const FAILOVER_ORDER: readonly AppName[] = ['settlement', 'trade'];
+
+/** Per app, the region whose dns control is ON (undefined when unreadable). */
+async function activeRegions(config: TsrConfig): Promise<Partial<Record<AppName, string>> | undefined> {
+  try {
+    const platform = await openPlatform(config);
+    try {
+      const controls = await platform.routingControls().list();
+      const on = (app: AppName) =>
+        config.regions.find((r) => controls.some((c) => c.name === `${app}-dns-${r}` && c.state === 'On'));
+      return Object.fromEntries(APPS.map((a) => [a, on(a)]));
+    } finally {
+      await platform.close();
+    }
+  } catch {
+    return undefined;
+  }
+}
+
 export default class Failover extends TsrCommand<typeof Failover> {
-  static override summary = 'Recover an app in another region after losing its region (disaster recovery)';
+  static override summary = 'Recover an app (or every app: all) in another region after losing its region (DR)';
   static override description = `Runs runbooks/failover.yaml (DOMAIN §6): assumes the source is impaired, so it skips the drain waits, forces the database writer over (the last replicated state wins), turns the target on, reconciles and replays from upstream safe stores, and runs a canary. The report states the data at risk: records accepted in the source that the target never saw, before and after replay.
 
-Drill it for real on the local target: \`tsr chaos region-down us-east-1\`, then \`tsr failover trade --to us-west-2\`.`;
+After losing a region, fail over EVERY app that was active there: \`tsr failover all --to <region>\` runs the runbook for settlement, then for trade (each with its own journal, lock and report; an app already active in the target is a no-op). Settlement goes first so that settlement instructions trade holds for it are delivered at once. Failing over one app while the other is still active in the same source region prints a warning naming the command for the other one: until then, trade's settlement instructions are held (durably, in trade's outbound safe store; delayed, not lost) and settlement results cannot come back.
+
+The RPO counts what this app accepted and lost; records the other app's outbound gateway still holds for it (its broker was unreachable) are excluded and named in the report's "Data at risk".
+
+Drill it for real on the local target: \`tsr chaos region-down us-east-1\`, then \`tsr failover all --to us-west-2\`.`;
   static override examples = [
+    '<%= config.bin %> failover all --to us-west-2 --yes',
     '<%= config.bin %> failover trade --to secondary --dry-run',
-    '<%= config.bin %> failover trade --to us-west-2 --yes',
+    '<%= config.bin %> failover settlement --to us-west-2 --yes',
   ];
-  static override args = drillArgs;
+  static override args = {
+    app: Args.string({
+      description: 'the app to recover, or all (settlement, then trade)',
+      required: true,
+      options: ['trade', 'settlement', 'all'],
+    }),
+  };
   static override flags = drillFlags;
 
-  async run(): Promise<ExecuteResult> {
-    return executeRunbook(this.loadConfig(), 'failover', drillParams(this.args.app, this.flags), {
+  private execute(app: AppName): Promise<ExecuteResult> {
+    return executeRunbook(this.loadConfig(), 'failover', drillParams(app, this.flags), {
       dryRun: this.flags['dry-run'],
       yes: this.flags.yes,
       json: this.jsonEnabled(),
       log: (text) => this.log(text),
     });
+  }
+
+  async run(): Promise<ExecuteResult | { runs: { app: AppName; result: ExecuteResult }[] }> {
+    const config = this.loadConfig();
+    if (this.args.app !== 'all') {
+      const app = this.args.app as AppName;
+      const before = this.flags['dry-run'] ? undefined : await activeRegions(config);
+      const source = this.flags.from ?? before?.[app];
+      const others = APPS.filter((a) => a !== app && source !== undefined && before?.[a] === source);
+      for (const other of others) {
+        // stderr also with --json (oclif's warn() is silent then): a script must see it too.
+        process.stderr.write(
+          `Warning: ` +
+            `${other} is also active in ${source}: after losing ${source}, fail it over too ` +
+            `(\`${this.config.bin} failover ${other} --to ${this.flags.to}\`, or \`${this.config.bin} failover all\`). ` +
+            `Until then records between ${app} and ${other} wait (held, not lost).\n`,
+        );
+      }
+      return this.execute(app);
+    }
+    const runs: { app: AppName; result: ExecuteResult }[] = [];
+    let exitCode: number = ExitCode.ok;
+    for (const app of FAILOVER_ORDER) {
+      if (!this.jsonEnabled()) this.log(`\n== failover ${app} ==`);
+      process.exitCode = undefined;
+      const result = await this.execute(app);
+      runs.push({ app, result });
+      // Read back what executeRunbook set (a cast: TypeScript keeps the `undefined` assigned above).
+      const code = Number((process.exitCode as number | string | undefined) ?? ExitCode.ok);
+      if (code !== ExitCode.ok && exitCode === ExitCode.ok) exitCode = code;
+      // Interrupted (Ctrl-C) or refused (no confirmation): the operator stopped; do not go on to the next app.
+      if (code === ExitCode.interrupted || code === ExitCode.refused) break;
+    }
+    process.exitCode = exitCode;
+    return { runs };
   }
 }

@@ -10,7 +10,7 @@
  * A pair is counted once: when the left record lies in the window, the left side owns the match.
  */
 import type { RecordRef, StoreReader } from './store-reader.js';
-import { toRef } from './store-reader.js';
+import { inFlightSince, toRef } from './store-reader.js';
 
 export interface Side {
   readonly reader: StoreReader;
@@ -30,6 +30,8 @@ export interface ComparisonResult {
   readonly matched: number;
   /** In left, in the window, and nowhere on the right. */
   readonly missing: readonly string[];
+  /** The part of `missing` the left side holds undelivered (forwarded=false): delayed upstream, not lost. */
+  readonly held: readonly string[];
   /** On the right, in the window, and nowhere on the left. */
   readonly extra: readonly string[];
   readonly statusDiffers: readonly StatusDiff[];
@@ -197,16 +199,17 @@ export class Comparison {
 
   /**
    * Reads again, once, the candidates younger than `graceMs` (still in flight to the next stage, or still being
-   * replicated), after waiting until they are that old.
+   * replicated), after waiting until they are that old. Young counts from inFlightSince: a held record delivered
+   * just now keeps its old acceptedAt but is as much in flight as one accepted just now.
    */
   async settleYoung(graceMs: number, now = Date.now()): Promise<void> {
     if (this.failed) return;
     for (const side of ['left', 'right'] as const) {
-      const young = this.candidates[side].filter((r) => r.acceptedAt > now - graceMs);
+      const young = this.candidates[side].filter((r) => inFlightSince(r) > now - graceMs);
       if (!young.length) continue;
-      const wait = Math.max(...young.map((r) => r.acceptedAt)) + graceMs - Date.now();
+      const wait = Math.max(...young.map(inFlightSince)) + graceMs - Date.now();
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      const old = this.candidates[side].filter((r) => r.acceptedAt <= now - graceMs);
+      const old = this.candidates[side].filter((r) => inFlightSince(r) <= now - graceMs);
       this.candidates[side] = old;
       for (let i = 0; i < young.length; i += CHECK_BATCH) {
         await this.check({ side, refs: young.slice(i, i + CHECK_BATCH) });
@@ -224,6 +227,12 @@ export class Comparison {
       rightCount: this.rightCount,
       matched: this.matched,
       missing: this.failed ? [] : this.candidates.left.map((r) => r.id).sort(),
+      held: this.failed
+        ? []
+        : this.candidates.left
+            .filter((r) => r.forwarded !== true)
+            .map((r) => r.id)
+            .sort(),
       extra: this.failed ? [] : this.candidates.right.map((r) => r.id).sort(),
       statusDiffers: this.failed ? [] : [...this.statusDiffs].sort((a, b) => a.id.localeCompare(b.id)),
       failure: this.failure,

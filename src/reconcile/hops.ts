@@ -33,6 +33,12 @@ export interface Hop {
    */
   readonly statusCompared: boolean;
   readonly replay: ReplayTarget;
+  /**
+   * Upstream also counts records it accepted but holds (forwarded=false: the downstream broker was unreachable, see
+   * services/pipeline/outbound.ts). They are due downstream, so they are reported (as held) until delivered, and a
+   * replay delivers them.
+   */
+  readonly includeHeld?: boolean;
 }
 
 export function stageLabel(ref: StageRef): string {
@@ -58,6 +64,7 @@ export function hopsFor(env: string, apps: readonly AppName[], names: ResourceNa
       kinds: new Set([kind]),
       statusCompared: false,
       replay: { via: 'broker', topic },
+      includeHeld: true,
     });
     for (let i = 0; i + 1 < STAGES.length; i++) {
       const from = STAGES[i];

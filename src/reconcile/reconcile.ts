@@ -137,7 +137,9 @@ export async function compareWindow(
       hop.name,
       {
         reader: readers.get(leftKey) as StoreReader,
-        accept: (r: RecordRef) => r.forwarded === true && (!kinds || kinds.has(r.kind)),
+        accept: (r: RecordRef) =>
+          (r.forwarded === true || (hop.includeHeld === true && r.origin === 'accepted')) &&
+          (!kinds || kinds.has(r.kind)),
       },
       {
         reader: readers.get(rightKey) as StoreReader,
@@ -158,6 +160,7 @@ export async function compareWindow(
         downstream: { table: tableOf(env, hop.to), region: toRegion, count: res.rightCount },
         matched: res.matched,
         missing: res.missing,
+        ...(res.held.length ? { held: res.held } : {}),
         extra: res.extra,
         statusDiffers: res.statusDiffers,
         statusCompared: hop.statusCompared,

@@ -22,7 +22,7 @@ function hopRow(h: HopReport): string[] {
     h.name,
     `${h.upstream.count} @${h.upstream.region}`,
     `${h.downstream.count} @${h.downstream.region}`,
-    String(h.missing.length),
+    h.held?.length ? `${h.missing.length} (${h.held.length} held upstream)` : String(h.missing.length),
     String(h.extra.length),
     statusCell(h, h.statusCompared),
   ];
@@ -42,10 +42,17 @@ function tableRow(t: TableRegionReport): string[] {
 
 function idLines(
   name: string,
-  gaps: { missing: readonly string[]; extra: readonly string[]; statusDiffers: readonly StatusDiff[] },
+  gaps: {
+    missing: readonly string[];
+    held?: readonly string[];
+    extra: readonly string[];
+    statusDiffers: readonly StatusDiff[];
+  },
 ): string[] {
   const lines: string[] = [];
   if (gaps.missing.length) lines.push(`${name}\n  missing: ${gaps.missing.join(', ')}`);
+  if (gaps.held?.length)
+    lines.push(`${name}\n  held upstream (broker unreachable, not yet delivered): ${gaps.held.join(', ')}`);
   if (gaps.extra.length) lines.push(`${name}\n  extra: ${gaps.extra.join(', ')}`);
   if (gaps.statusDiffers.length) {
     lines.push(

@@ -13,6 +13,11 @@ export interface HopReport {
   readonly matched: number;
   /** Forwarded upstream in the window and never accepted downstream. */
   readonly missing: readonly string[];
+  /**
+   * The part of `missing` the upstream outbound gateway still holds (accepted, durably stored, not yet delivered:
+   * the downstream broker was unreachable). Delayed, not lost; a replay delivers them.
+   */
+  readonly held?: readonly string[];
   /** Accepted downstream in the window and never forwarded upstream (the upstream store lost its record). */
   readonly extra: readonly string[];
   readonly statusDiffers: readonly StatusDiff[];

@@ -21,6 +21,16 @@ export interface RecordRef {
   readonly acceptedAt: number;
   readonly origin?: string;
   readonly forwarded?: boolean;
+  /**
+   * When a held record was finally forwarded (services/pipeline/outbound.ts redeliverHeld); absent otherwise. It keeps
+   * its original acceptedAt (its window), so this is when it started travelling to the next stage.
+   */
+  readonly forwardedAt?: number;
+}
+
+/** Since when a record has been on its way to the next stage: what the grace period of a candidate gap counts from. */
+export function inFlightSince(ref: RecordRef): number {
+  return Math.max(ref.acceptedAt, ref.forwardedAt ?? 0);
 }
 
 const NAMES = {
@@ -30,8 +40,9 @@ const NAMES = {
   '#at': TIME_INDEX.sortKey,
   '#origin': 'origin',
   '#fwd': 'forwarded',
+  '#fwdAt': 'forwardedAt',
 };
-const PROJECTION = '#id, #kind, #status, #at, #origin, #fwd';
+const PROJECTION = '#id, #kind, #status, #at, #origin, #fwd, #fwdAt';
 const BATCH_GET_LIMIT = 100;
 
 export function toRef(item: Record<string, AttributeValue>): RecordRef {
@@ -42,6 +53,7 @@ export function toRef(item: Record<string, AttributeValue>): RecordRef {
     acceptedAt: Number(item.acceptedAt?.N ?? NaN),
     origin: item.origin?.S,
     forwarded: item.forwarded?.BOOL,
+    ...(item.forwardedAt?.N !== undefined ? { forwardedAt: Number(item.forwardedAt.N) } : {}),
   };
 }
 

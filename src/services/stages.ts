@@ -15,9 +15,11 @@ import {
 import { InboundSession } from './messaging/inbound-session.js';
 import { BrokerPublisher } from './messaging/publisher.js';
 import { acceptInboundBatch, type InboundRoute } from './pipeline/gateway.js';
-import { publishBatch } from './pipeline/outbound.js';
+import { publishBatch, redeliverHeld, UnreachableRegions } from './pipeline/outbound.js';
+import type { PipelineRecord } from './pipeline/records.js';
 import { passThrough } from './pipeline/stage-io.js';
 import { ActiveRegionResolver, type ServiceConfig } from './runtime/index.js';
+import { safeStoreTable } from '../config/model.js';
 import { settlementCoreBatch } from './settlement/core.js';
 import { SettlementStore } from './settlement/core-store.js';
 import { settlementEgressBatch } from './settlement/egress.js';
@@ -154,19 +156,35 @@ async function outboundGateway(context: ServiceContext): Promise<RunningService>
   };
   const publisher = publisherFor(context, `${app}-outbound`, logger);
   const t = names.topics;
-  return runStreamStage(context, (records) =>
-    publishBatch(io, publisher, records, (record) =>
-      app === 'trade'
-        ? tradeOutboundRoute(record, config.region, activeRegion, {
-            confirmations: t.tmOutConfirmations,
-            settlements: t.stInSettlements,
-          })
-        : settlementOutboundRoute(record, config.region, activeRegion, {
-            results: t.tmInSettlements,
-            rejections: t.stOutRejections,
-          }),
-    ),
-  );
+  const route = (record: PipelineRecord) =>
+    app === 'trade'
+      ? tradeOutboundRoute(record, config.region, activeRegion, {
+          confirmations: t.tmOutConfirmations,
+          settlements: t.stInSettlements,
+        })
+      : settlementOutboundRoute(record, config.region, activeRegion, {
+          results: t.tmInSettlements,
+          rejections: t.stOutRejections,
+        });
+  // Records for the other app's broker that cannot be reached are held in the safe store instead of blocking the
+  // shard (issue #5, see pipeline/outbound.ts); this loop delivers them once it can, also after a restart.
+  const unreachable = new UnreachableRegions();
+  const options = { ownRegion: config.region, unreachable, logger };
+  const store = { dynamo: context.dynamo, table: safeStoreTable(config.environment, app, 'outbound-gateway') };
+  let held = 0;
+  let running: Promise<unknown> | undefined;
+  const retry = setInterval(() => {
+    running ??= redeliverHeld(io, store, publisher, route, options)
+      .then((r) => (held = r.left))
+      .catch((error: unknown) => logger.warn({ err: (error as Error).message }, 'redelivering held records failed'))
+      .finally(() => (running = undefined));
+  }, 2_000);
+  context.closers.push(async () => {
+    clearInterval(retry);
+    await running;
+  });
+  context.metrics.gauge('held', () => held);
+  return runStreamStage(context, (records) => publishBatch(io, publisher, records, route, options));
 }
 
 /** Starts the stage this process is configured for. */

@@ -133,9 +133,19 @@ function missingIntoInbound(report: ReconcileReport, app: AppName): number {
 }
 
 /**
+ * Missing records the other app's outbound gateway still holds for this app (accepted there, durably stored, not yet
+ * delivered because this app's broker was unreachable): delayed, not lost by this app. A replay delivers them.
+ */
+function heldUpstream(report: ReconcileReport): number {
+  return report.hops.reduce((n, h) => n + (h.held?.length ?? 0), 0);
+}
+
+/**
  * `reconcile`: compares every hop and region for a recent window, replays gaps, and records the RPO. While the
  * target's queue control is still OFF, messages the other app sent to the target broker wait there (delayed, not
- * lost): they count as held, not missing, as long as the broker's own backlog covers them.
+ * lost): they count as held, not missing, as long as the broker's own backlog covers them. Likewise records the
+ * other app's outbound gateway holds for this app (see heldUpstream) are not counted: the RPO is what THIS app
+ * accepted and lost; the report's detail says what a figure excludes.
  */
 export const reconcileStep = defineStepType({
   type: 'reconcile',
@@ -150,6 +160,11 @@ export const reconcileStep = defineStepType({
       requireComplete: z.boolean().default(true),
       /** A later verification re-checks without replacing the RPO the first reconciliation measured. */
       recordRpo: z.boolean().default(true),
+      /**
+       * After a replay, how long the re-check waits for the pipeline to catch up (it stops as soon as nothing is
+       * missing): longer where a backlog is still draining (held records, a broker queue just opened).
+       */
+      verifyTimeout: durationSchema.default('30s'),
     })
     .strict(),
   requiresTimeout: true,
@@ -165,32 +180,51 @@ export const reconcileStep = defineStepType({
       region: p.region,
       onProgress: (m: string) => ctx.detail(m),
     };
-    // Measure first; replay only when something is missing beyond what the closed queue holds back.
+    // Measure first; replay only when something is missing beyond what is merely delayed: what the closed queue
+    // holds back at the broker, and (while the queue is closed) what the other app's gateway still holds for this
+    // app (its retry loop delivers it; replayed now it would only wait at the broker too).
     const measured = await reconcile(ctx.platform, options);
-    let held = 0;
-    if (!queueOn) {
+    const upstreamBefore = heldUpstream(measured);
+    const heldAtBroker = async (r: ReconcileReport): Promise<number> => {
+      if (queueOn) return 0;
       const depth = (await drills(ctx.platform).brokerQueueDepth(app, p.region)).depth ?? 0;
-      held = Math.min(missingIntoInbound(measured, app), depth);
-    }
+      // Records still held upstream never reached the broker: they must not be counted twice.
+      return Math.min(Math.max(0, missingIntoInbound(r, app) - heldUpstream(r)), depth);
+    };
+    const heldBefore = await heldAtBroker(measured);
+    const delayed = heldBefore + (queueOn ? 0 : upstreamBefore);
     const report =
-      p.replay && measured.totals.missing > held
-        ? await reconcile(ctx.platform, { ...options, replay: true, verifyTimeoutMs: 30_000 })
+      p.replay && measured.totals.missing > delayed
+        ? await reconcile(ctx.platform, { ...options, replay: true, verifyTimeoutMs: p.verifyTimeout })
         : measured;
     const after = report.replay?.after ?? report;
-    const before = Math.max(0, measured.totals.missing - held);
-    const remaining = Math.max(0, after.totals.missing - held);
+    const upstreamAfter = heldUpstream(after);
+    const held = report === measured ? heldBefore : await heldAtBroker(after);
+    const before = Math.max(0, measured.totals.missing - heldBefore - upstreamBefore);
+    const remaining = Math.max(0, after.totals.missing - held - upstreamAfter);
+    const other = app === 'trade' ? 'settlement' : 'trade';
+    const excluded = (n: number) =>
+      n ? `excludes ${n} record(s) the ${other} outbound gateway holds for ${app} (delayed, not lost)` : undefined;
     if (p.recordRpo) {
       ctx.recordRpo({
         phase: 'before-replay',
         count: before,
         scope: app,
-        detail: `window ${report.window.from} → ${report.window.to}`,
+        detail: [`window ${report.window.from} → ${report.window.to}`, excluded(upstreamBefore)]
+          .filter(Boolean)
+          .join('; '),
       });
       ctx.recordRpo({
         phase: 'after-replay',
         count: remaining,
         scope: app,
-        detail: held ? `${held} more held by the ${p.region} broker until its queue opens` : undefined,
+        detail:
+          [
+            held ? `${held} more held by the ${p.region} broker until its queue opens` : undefined,
+            excluded(upstreamAfter),
+          ]
+            .filter(Boolean)
+            .join('; ') || undefined,
       });
     }
     if (!report.complete && p.requireComplete)
@@ -200,7 +234,7 @@ export const reconcileStep = defineStepType({
     if (remaining > 0)
       throw new Error(`${remaining} records still missing after replay; see \`tsr reconcile --since ${p.since}\``);
     return {
-      detail: `missing ${before} → ${remaining}, replayed ${report.replay?.injected ?? 0}${held ? `, ${held} held by the broker` : ''}`,
+      detail: `missing ${before} → ${remaining}, replayed ${report.replay?.injected ?? 0}${held ? `, ${held} held by the broker` : ''}${upstreamAfter ? `, ${upstreamAfter} held by ${other}` : ''}`,
       result: { totals: after.totals, replayed: report.replay?.injected ?? 0, heldByBroker: held },
     };
   },

@@ -18,6 +18,8 @@ export interface PublisherOptions {
  */
 export class BrokerPublisher {
   private readonly clients = new Map<string, MqttClient>();
+  /** Per region: when its client was created, and whether it ever connected. */
+  private readonly since = new Map<string, { createdAt: number; connected: boolean }>();
 
   constructor(private readonly options: PublisherOptions) {}
 
@@ -35,11 +37,27 @@ export class BrokerPublisher {
       username: this.options.username,
       password: this.options.password,
     });
+    const since = { createdAt: Date.now(), connected: false };
+    this.since.set(region, since);
+    client.on('connect', () => (since.connected = true));
     client.on('error', (error) =>
       this.options.logger.warn({ region, err: error.message }, 'publisher connection error'),
     );
     this.clients.set(region, client);
     return client;
+  }
+
+  /**
+   * True while connected; false once known down (it was connected and lost the connection, or it has not connected
+   * within a publish timeout); undefined before the first publish to the region or while first connecting.
+   */
+  isConnected(region: string): boolean | undefined {
+    const client = this.clients.get(region);
+    const since = this.since.get(region);
+    if (!client || !since) return undefined;
+    if (client.connected) return true;
+    if (since.connected || Date.now() - since.createdAt > (this.options.timeoutMs ?? 5_000)) return false;
+    return undefined;
   }
 
   async publish(region: string, topic: string, messages: readonly (string | Buffer)[]): Promise<void> {
@@ -63,5 +81,6 @@ export class BrokerPublisher {
   async close(): Promise<void> {
     await Promise.all([...this.clients.values()].map((c) => c.endAsync(true)));
     this.clients.clear();
+    this.since.clear();
   }
 }
