@@ -3,7 +3,7 @@ import type { SafeStoreItem } from '../runtime/safe-store.js';
 import { forEachKeyGroup } from './concurrency.js';
 import { rejectionRecord } from './gateway.js';
 import type { PipelineRecord } from './records.js';
-import { item, type StageIO } from './stage-io.js';
+import { item, type StageIO, storeAndForward } from './stage-io.js';
 
 /** What a core does with one record: note it as accepted, emit what it decided, or refuse it with a reason. */
 export interface CoreOutcomes {
@@ -16,7 +16,7 @@ export interface CoreOutcomes {
 
 /**
  * The bookkeeping both cores share: records of one partition key in order (keys concurrently), then one safe-store
- * write of everything accepted and created, then one forward of what was emitted — before the checkpoint.
+ * write of everything accepted and created together with one forward of what was emitted, before the checkpoint.
  */
 export async function coreBatch(
   io: StageIO,
@@ -49,8 +49,7 @@ export async function coreBatch(
     concurrency,
     (record) => decide(record, outcomes),
   );
-  await io.putAll(items);
-  await io.forward(emitted);
+  await storeAndForward(io, items, emitted);
   // Counted once the batch is done: a retried batch is not counted twice.
   io.counters.in += records.length;
   io.counters.out += emitted.length;

@@ -1,7 +1,7 @@
 import type { ParseResult } from '../../domain/validation.js';
 import type { Rejection } from '../../domain/records.js';
 import type { PipelineRecord, RecordKind } from './records.js';
-import { item, type StageIO } from './stage-io.js';
+import { item, type StageIO, storeAndForward } from './stage-io.js';
 
 /** How an inbound gateway turns one topic's messages into records. */
 export interface InboundRoute<T> {
@@ -55,8 +55,8 @@ export async function acceptInboundBatch(
     ...records.map((r) => item(io, r, 'accepted', true, 'ACCEPTED')),
     ...rejections.map((r) => item(io, rejectionRecord(r, acceptedAt), 'created', false, 'REJECTED')),
   ];
-  // Independent writes, both required before the acknowledgement: run them together.
-  await Promise.all([io.putAll(items), records.length ? io.forward(records) : undefined]);
+  // Both required before the acknowledgement.
+  await storeAndForward(io, items, records);
   io.counters.in += messages.length;
   io.counters.out += records.length;
   io.counters.rejected += rejections.length;

@@ -1,6 +1,6 @@
 import type { SettlementResult, SettlementState } from '../../domain/records.js';
 import type { PipelineRecord } from '../pipeline/records.js';
-import { item, type StageIO } from '../pipeline/stage-io.js';
+import { item, type StageIO, storeAndForward } from '../pipeline/stage-io.js';
 
 /** The result trade matching needs for one decided settlement instruction. */
 export function settlementResult(state: SettlementState): SettlementResult {
@@ -21,8 +21,11 @@ export async function settlementEgressBatch(io: StageIO, records: PipelineRecord
       ? { ...record, kind: 'settlement-result', body: settlementResult(record.body as SettlementState) }
       : record,
   );
-  await io.putAll(forwarded.map((r) => item(io, r, 'accepted', true)));
-  await io.forward(forwarded);
+  await storeAndForward(
+    io,
+    forwarded.map((r) => item(io, r, 'accepted', true)),
+    forwarded,
+  );
   // Counted once the batch is done: a retried batch is not counted twice.
   io.counters.in += records.length;
   io.counters.out += forwarded.length;

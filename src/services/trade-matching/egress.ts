@@ -2,7 +2,7 @@ import { pairKey, settlementId } from '../../domain/ids.js';
 import type { SettlementInstruction, TradeSideState } from '../../domain/records.js';
 import type { SafeStoreItem } from '../runtime/safe-store.js';
 import type { PipelineRecord } from '../pipeline/records.js';
-import { item, type StageIO } from '../pipeline/stage-io.js';
+import { item, type StageIO, storeAndForward } from '../pipeline/stage-io.js';
 
 /** One settlement instruction per allocation of a MATCHED trade side (DOMAIN §3). */
 export function settlementInstructions(side: TradeSideState): SettlementInstruction[] {
@@ -51,8 +51,7 @@ export async function tradeEgressBatch(io: StageIO, records: PipelineRecord[]): 
       forwarded.push(created);
     }
   }
-  await io.putAll(items);
-  await io.forward(forwarded);
+  await storeAndForward(io, items, forwarded);
   // Counted once the batch is done: a retried batch is not counted twice.
   io.counters.in += records.length;
   io.counters.out += forwarded.length;
