@@ -89,7 +89,7 @@ async function sustainedThroughput(workspace: string, state: LocalState, platfor
   const cpu = cpuStart ? cpuBetween(cpuStart, cpuSnapshot(state), os.availableParallelism()) : undefined;
   tsr(['generator', 'stop', '--workspace', workspace]);
   const end = last;
-  const begin = windowStart ?? first;
+  const begin = windowStart ?? { at: started, final: first.final, pairs: first.pairs };
   const pairs = (await drained(workspace, state, 300_000)) - pairsBefore;
   const seconds = (end.at - begin.at) / 1000;
   return {
@@ -173,7 +173,7 @@ async function ceiling(
     await each.query('CREATE TABLE IF NOT EXISTS bench_ceiling (id text PRIMARY KEY, payload jsonb)');
   const pool = pools[0];
   // A stream of its own (shaped like the pipeline's): records put on a stage's stream would be consumed by it.
-  const stream = `${names.environment}-bench-ceiling`;
+  const stream = `${state.environment}-bench-ceiling`;
   await kinesis.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 2 }));
   while (
     (await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: stream }))).StreamDescriptionSummary

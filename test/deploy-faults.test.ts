@@ -125,7 +125,11 @@ describe('local deploy: bad input and faults', () => {
     expect(stale.stderr).toContain('control process');
 
     const again = await runJson<{ outcome: string }>(['deploy', '--workspace', dir]);
-    expect(again.result.code).toBe(0);
+    // With its stderr, so a failure says why the redeploy was refused.
+    expect({ code: again.result.code, stderr: again.result.code ? again.result.stderr : '' }).toEqual({
+      code: 0,
+      stderr: '',
+    });
     expect(again.json.outcome).toBe('started');
   }, 120_000);
 });
