@@ -84,23 +84,21 @@ export function cpuBetween(before: CpuSnapshot, after: CpuSnapshot, cores: numbe
   };
 }
 
-/** Groups of components as a reader thinks of them: the engines, our services, the load generator. */
+/** Groups of components as a reader thinks of them, by the start of the component's name (first match wins). */
+const GROUPS: readonly [prefix: string, group: string][] = [
+  ['service generator', 'generator (the load, not the platform)'],
+  ['engine dynamodb', 'DynamoDB engines (dynalite, both regions)'],
+  ['engine kinesis', 'Kinesis engines (kinesalite)'],
+  ['postgres', 'PostgreSQL (both regions)'],
+  ['engine broker', 'MQTT brokers'],
+  ['service', 'our services (10 per region)'],
+  ['', 'replication link, ARC, supervisor'],
+];
+
 export function summarizeCpu(components: readonly [string, number][]): [string, number][] {
   const groups = new Map<string, number>();
   for (const [name, seconds] of components) {
-    const group = name.startsWith('service generator')
-      ? 'generator (the load, not the platform)'
-      : name.startsWith('engine dynamodb')
-        ? 'DynamoDB engines (dynalite, both regions)'
-        : name.startsWith('engine kinesis')
-          ? 'Kinesis engines (kinesalite)'
-          : name.startsWith('postgres')
-            ? 'PostgreSQL (both regions)'
-            : name.startsWith('engine broker')
-              ? 'MQTT brokers'
-              : name.startsWith('service')
-                ? 'our services (10 per region)'
-                : 'replication link, ARC, supervisor';
+    const group = GROUPS.find(([prefix]) => name.startsWith(prefix))?.[1] as string;
     groups.set(group, (groups.get(group) ?? 0) + seconds);
   }
   return [...groups].sort((a, b) => b[1] - a[1]);

@@ -194,17 +194,17 @@ test("a failure on the gateway's own broker fails the batch and stores nothing",
 test('redeliverHeld delivers held records once the broker is back, keeping their window and stamping forwardedAt', async () => {
   const unreachable = new UnreachableRegions(60_000);
   const options = { ownRegion: OWN, unreachable, logger };
-  // Still down: nothing is delivered, nothing is lost, and nothing is even tried (the connection is known down).
-  expect(publisher.isConnected(OTHER)).toBe(false);
-  expect(
-    await redeliverHeld(
+  const redeliver = (opts: typeof options & { max?: number }) =>
+    redeliverHeld(
       io,
       { dynamo, table: TABLE },
       publisher,
       route(() => OTHER),
-      options,
-    ),
-  ).toEqual({
+      opts,
+    );
+  // Still down: nothing is delivered, nothing is lost, and nothing is even tried (the connection is known down).
+  expect(publisher.isConnected(OTHER)).toBe(false);
+  expect(await redeliver(options)).toEqual({
     delivered: 0,
     left: 3,
   });
@@ -215,16 +215,7 @@ test('redeliverHeld delivers held records once the broker is back, keeping their
   const { ids, result } = await receive(otherBroker.endpoint, 'st/in/settlements', 3, async () => {
     // The publisher reconnects on its own (reconnectPeriod 1 s); a pass that is too early just leaves them held.
     for (let i = 0; i < 10; i++) {
-      const pass = await redeliverHeld(
-        io,
-        { dynamo, table: TABLE },
-        publisher,
-        route(() => OTHER),
-        {
-          ...options,
-          max: 2, // two publishes: chunks
-        },
-      );
+      const pass = await redeliver({ ...options, max: 2 }); // two publishes: chunks
       if (pass.delivered) return pass;
       await new Promise((r) => setTimeout(r, 500));
     }
@@ -245,15 +236,7 @@ test('redeliverHeld delivers held records once the broker is back, keeping their
   expect(Number(ref?.forwardedAt?.N)).toBeGreaterThanOrEqual(before);
   // Nothing is left in the held partition.
   expect(await readHeld({ dynamo, table: TABLE }, OWN)).toEqual([]);
-  expect(
-    await redeliverHeld(
-      io,
-      { dynamo, table: TABLE },
-      publisher,
-      route(() => OTHER),
-      options,
-    ),
-  ).toEqual({
+  expect(await redeliver(options)).toEqual({
     delivered: 0,
     left: 0,
   });

@@ -3,6 +3,7 @@ import mqtt from 'mqtt';
 import { z } from 'zod';
 import type { AppName } from '../../config/apps.js';
 import { ExitCode, UserError } from '../../errors.js';
+import { tradeRecordId } from '../../domain/ids.js';
 import type { DrillCapabilities } from '../../platform/capabilities.js';
 import type { Platform } from '../../platform/platform.js';
 import { reconcile, resolveWindow, type ReconcileReport } from '../../reconcile/index.js';
@@ -260,7 +261,7 @@ function canaryPair(runId: string) {
     { ...base, senderId: base.imId },
     { ...base, senderId: base.brokerId },
   ];
-  const ids = new Set(sides.map((side) => `${side.senderId}-${side.imId}-${side.brokerId}-${tradeId}`));
+  const ids = new Set(sides.map(tradeRecordId));
   // A persistent session (clean: false) of this client id keeps the confirmations between canary.send and canary.
   return { tradeId, sides, ids, clientId: `canary-${tradeId}` };
 }

@@ -1,4 +1,4 @@
-import { type AttributeValue, type DynamoDBClient, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { Logger } from 'pino';
 import { TIME_INDEX } from '../../config/table-schema.js';
 import { mapConcurrent } from '../runtime/retry.js';
@@ -87,6 +87,24 @@ function heldMarker(io: StageIO, record: PipelineRecord, stored: SafeStoreItem):
   };
 }
 
+/** Entries grouped by the broker and topic their record goes to, with each record's message, in order. */
+function byDestination<T>(
+  entries: readonly T[],
+  route: (record: PipelineRecord) => Destination,
+  recordOf: (entry: T) => PipelineRecord,
+): { region: string; topic: string; messages: string[]; entries: T[] }[] {
+  const groups = new Map<string, { region: string; topic: string; messages: string[]; entries: T[] }>();
+  for (const entry of entries) {
+    const { region, topic, message } = route(recordOf(entry));
+    const key = `${region} ${topic}`;
+    const group = groups.get(key) ?? { region, topic, messages: [], entries: [] };
+    group.messages.push(message);
+    group.entries.push(entry);
+    groups.set(key, group);
+  }
+  return [...groups.values()];
+}
+
 /**
  * An outbound gateway's batch: publish every record (QoS 1, acknowledged by the broker), grouped by broker and
  * topic, then record it in the safe store. Only then is the batch checkpointed; a crash in between republishes,
@@ -100,20 +118,12 @@ export async function publishBatch(
   route: (record: PipelineRecord) => Destination,
   options: PublishOptions = {},
 ): Promise<void> {
-  const groups = new Map<string, { region: string; topic: string; messages: string[]; records: PipelineRecord[] }>();
-  for (const record of records) {
-    const { region, topic, message } = route(record);
-    const key = `${region} ${topic}`;
-    const group = groups.get(key) ?? { region, topic, messages: [], records: [] };
-    group.messages.push(message);
-    group.records.push(record);
-    groups.set(key, group);
-  }
+  const groups = byDestination(records, route, (record) => record);
   const { ownRegion, unreachable } = options;
   const canHold = (region: string) => ownRegion !== undefined && region !== ownRegion;
   const held: PipelineRecord[] = [];
   const results = await Promise.allSettled(
-    [...groups.values()].map(async (g) => {
+    groups.map(async (g) => {
       // A broker that just failed is not tried again by every batch (each try waits for a timeout); the retry
       // loop probes it.
       if (canHold(g.region) && knownDown(publisher, g.region, unreachable)) return 'held';
@@ -122,10 +132,10 @@ export async function publishBatch(
     }),
   );
   let ownFailure: unknown;
-  [...groups.values()].forEach((g, i) => {
+  groups.forEach((g, i) => {
     const result = results[i];
     if (result.status === 'fulfilled') {
-      if (result.value === 'held') held.push(...g.records);
+      if (result.value === 'held') held.push(...g.entries);
       else unreachable?.reachable(g.region);
       return;
     }
@@ -135,10 +145,10 @@ export async function publishBatch(
     }
     unreachable?.failed(g.region);
     options.logger?.warn(
-      { region: g.region, topic: g.topic, records: g.records.length, err: (result.reason as Error)?.message },
+      { region: g.region, topic: g.topic, records: g.entries.length, err: (result.reason as Error)?.message },
       'broker unreachable: records held in the safe store for redelivery',
     );
-    held.push(...g.records);
+    held.push(...g.entries);
   });
   // Nothing stored, nothing checkpointed: the whole batch is retried (at least once), as before.
   if (ownFailure !== undefined) throw ownFailure;
@@ -160,25 +170,10 @@ export interface HeldStore {
 /** The markers of records this region's gateway still holds (one Query on the index partition HELD_BUCKET). */
 export async function readHeld(store: HeldStore, region: string): Promise<SafeStoreItem[]> {
   const markers: SafeStoreItem[] = [];
-  let startKey: Record<string, AttributeValue> | undefined;
-  do {
-    const page = await store.dynamo.send(
-      new QueryCommand({
-        TableName: store.table,
-        IndexName: TIME_INDEX.name,
-        KeyConditionExpression: '#bucket = :held',
-        ExpressionAttributeNames: { '#bucket': TIME_INDEX.partitionKey },
-        ExpressionAttributeValues: { ':held': { S: HELD_BUCKET } },
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    for (const raw of page.Items ?? []) {
-      const marker = SafeStore.fromAttributes(raw);
-      // Replicated markers of another region's gateway are that gateway's (or reconciliation's) to deliver.
-      if (marker.region === region) markers.push(marker);
-    }
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
+  for await (const marker of new SafeStore(store.dynamo, store.table).queryBucket(HELD_BUCKET)) {
+    // Replicated markers of another region's gateway are that gateway's (or reconciliation's) to deliver.
+    if (marker.region === region) markers.push(marker);
+  }
   return markers;
 }
 
@@ -196,28 +191,19 @@ export async function redeliverHeld(
 ): Promise<{ delivered: number; left: number }> {
   const markers = await readHeld(store, io.region);
   if (!markers.length) return { delivered: 0, left: 0 };
-  const groups = new Map<string, { region: string; topic: string; messages: string[]; markers: SafeStoreItem[] }>();
-  for (const marker of markers) {
-    const record = marker.payload as PipelineRecord;
-    const { region, topic, message } = route(record);
-    const key = `${region} ${topic}`;
-    const group = groups.get(key) ?? { region, topic, messages: [], markers: [] };
-    group.messages.push(message);
-    group.markers.push(marker);
-    groups.set(key, group);
-  }
+  const groups = byDestination(markers, route, (marker) => marker.payload as PipelineRecord);
   // Everything that can be delivered goes in this pass, `max` records per publish (and store round).
   const max = Math.max(1, options.max ?? 500);
   let delivered = 0;
-  for (const g of groups.values()) {
-    for (let i = 0; i < g.markers.length; i += max) {
+  for (const g of groups) {
+    for (let i = 0; i < g.entries.length; i += max) {
       const ok = await deliverChunk(io, store, publisher, g.region, g.topic, {
         messages: g.messages.slice(i, i + max),
-        markers: g.markers.slice(i, i + max),
+        markers: g.entries.slice(i, i + max),
         options,
       });
       if (!ok) break;
-      delivered += Math.min(max, g.markers.length - i);
+      delivered += Math.min(max, g.entries.length - i);
     }
   }
   return { delivered, left: markers.length - delivered };

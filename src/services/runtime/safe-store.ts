@@ -278,28 +278,39 @@ export class SafeStore {
     if (!(toMs > fromMs)) return;
     const firstMinute = Math.floor(fromMs / 60_000) * 60_000;
     for (let minute = firstMinute; minute < toMs; minute += 60_000) {
-      const bucket = timeBucket(minute);
-      const low = Math.max(fromMs, minute);
-      const high = Math.min(toMs, minute + 60_000) - 1;
-      let startKey: Record<string, AttributeValue> | undefined;
-      do {
-        const page = await this.queryWithRetry({
-          TableName: this.tableName,
-          IndexName: TIME_INDEX.name,
-          KeyConditionExpression: '#bucket = :bucket AND #at BETWEEN :low AND :high',
-          ExpressionAttributeNames: { '#bucket': TIME_INDEX.partitionKey, '#at': TIME_INDEX.sortKey },
-          ExpressionAttributeValues: {
-            ':bucket': { S: bucket },
-            ':low': { N: String(low) },
-            ':high': { N: String(high) },
-          },
-          ExclusiveStartKey: startKey,
-          Limit: opts.pageSize,
-        });
-        for (const raw of page.Items ?? []) yield SafeStore.fromAttributes(raw);
-        startKey = page.LastEvaluatedKey;
-      } while (startKey);
+      const range = { low: Math.max(fromMs, minute), high: Math.min(toMs, minute + 60_000) - 1 };
+      yield* this.queryBucket(timeBucket(minute), { ...opts, range });
     }
+  }
+
+  /**
+   * Every item of one `by-time` index partition (a minute bucket, or another partition such as held records), oldest
+   * first, optionally only those accepted within `range` (inclusive); paged with LastEvaluatedKey.
+   */
+  async *queryBucket(
+    bucket: string,
+    opts: { pageSize?: number; range?: { low: number; high: number } } = {},
+  ): AsyncGenerator<StoredItem> {
+    const { range } = opts;
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.queryWithRetry({
+        TableName: this.tableName,
+        IndexName: TIME_INDEX.name,
+        KeyConditionExpression: range ? '#bucket = :bucket AND #at BETWEEN :low AND :high' : '#bucket = :bucket',
+        ExpressionAttributeNames: range
+          ? { '#bucket': TIME_INDEX.partitionKey, '#at': TIME_INDEX.sortKey }
+          : { '#bucket': TIME_INDEX.partitionKey },
+        ExpressionAttributeValues: {
+          ':bucket': { S: bucket },
+          ...(range ? { ':low': { N: String(range.low) }, ':high': { N: String(range.high) } } : {}),
+        },
+        ExclusiveStartKey: startKey,
+        Limit: opts.pageSize,
+      });
+      for (const raw of page.Items ?? []) yield SafeStore.fromAttributes(raw);
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
   }
 
   /** Counts the items of a window (reads them through queryWindow). */
