@@ -157,7 +157,9 @@ export class TradeGenerator {
     return {
       runId: this.runId,
       rate: this.settings.rate,
-      enabled: this.deps.enabled(),
+      // Still generating while a batch is in flight: `tsr generator stop` waits for it, so the counts it returns
+      // include every pair that reaches the ledger.
+      enabled: this.deps.enabled() || this.busy,
       targetRegion: this.deps.targetRegion(),
       degraded: this.deps.degraded(),
       pairsSent: this.pairsSent,
