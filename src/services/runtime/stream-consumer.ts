@@ -29,6 +29,7 @@ import {
   type Shard,
 } from '@aws-sdk/client-kinesis';
 import type { Logger } from 'pino';
+import { CheckpointPipeline } from './checkpoint-pipeline.js';
 import { backoffDelay, errorName, sleep } from './retry.js';
 
 export const SHARD_END = 'SHARD_END';
@@ -103,8 +104,16 @@ export interface ConsumerMetrics {
   readonly recordsIn: number;
   readonly batches: number;
   readonly handlerErrors: number;
+  /** GetRecords calls, and how many of them found nothing (the price of polling for low latency). */
+  readonly reads: number;
+  readonly emptyReads: number;
   readonly leasesTaken: number;
   readonly leasesLost: number;
+  /**
+   * Where a checkpointed record's time went, summed over records (ms): waiting in the stream (arrival until the read
+   * that returned it), in the handler, and in the checkpoint write of its batch. Divide by recordsIn for a mean.
+   */
+  readonly recordMs: { readonly inStream: number; readonly handling: number; readonly checkpointing: number };
   readonly shardsOwned: readonly string[];
   readonly shards: Readonly<Record<string, ShardMetrics>>;
 }
@@ -127,6 +136,13 @@ interface Holding {
   /** Aborted when the lease is lost or the consumer stops: wakes every sleep of the shard loop. */
   readonly wake: AbortController;
   loop?: Promise<void>;
+}
+
+/** A batch the handler finished, waiting for its checkpoint. */
+interface HandledBatch {
+  readonly records: readonly ConsumedRecord[];
+  readonly readAt: number;
+  readonly handledAt: number;
 }
 
 interface MutableShardMetrics {
@@ -200,7 +216,16 @@ export class StreamConsumer {
   private shardsListedAt = 0;
   private readonly holdings = new Map<string, Holding>();
   private readonly shardMetrics = new Map<string, MutableShardMetrics>();
-  private totals = { recordsIn: 0, batches: 0, handlerErrors: 0, leasesTaken: 0, leasesLost: 0 };
+  private totals = {
+    recordsIn: 0,
+    batches: 0,
+    handlerErrors: 0,
+    reads: 0,
+    emptyReads: 0,
+    leasesTaken: 0,
+    leasesLost: 0,
+  };
+  private readonly recordMs = { inStream: 0, handling: 0, checkpointing: 0 };
 
   constructor(opts: StreamConsumerOptions) {
     this.kinesis = opts.kinesis;
@@ -275,6 +300,7 @@ export class StreamConsumer {
       running: this.running,
       active: this.isActive(),
       ...this.totals,
+      recordMs: { ...this.recordMs },
       shardsOwned: owned.sort(),
       shards,
     };
@@ -537,9 +563,20 @@ export class StreamConsumer {
     let lastReadAt = 0;
     let lastRecordsAt = Date.now();
     const pause = async (ms: number) => sleep(ms, signal);
+    const checkpoints = new CheckpointPipeline<HandledBatch>(
+      (sequenceNumber) => this.checkpoint(holding, sequenceNumber),
+      (batches) => batches.forEach((batch) => this.count(metrics, batch)),
+    );
 
     while (holding.owned && !this.stopping) {
+      if (checkpoints.failure) {
+        // A checkpoint write failed or found the lease gone: read again from the last one written (at-least-once).
+        if ((await checkpoints.settle()) === 'lost') break;
+        iterator = undefined;
+      }
       if (!this.isActive()) {
+        // Parked with every handled batch checkpointed, so a drain check sees where this stage really is.
+        await checkpoints.settle();
         iterator = undefined;
         // Activation follows a routing control polled about once a second: checking more often gains nothing.
         await pause(this.maxIdleMs);
@@ -553,7 +590,11 @@ export class StreamConsumer {
       }
       let batch;
       try {
-        if (!iterator) iterator = await this.iteratorFrom(shardId, holding.checkpoint);
+        if (!iterator) {
+          // From the newest checkpoint: never behind one still being written.
+          if ((await checkpoints.settle()) === 'lost') break;
+          iterator = await this.iteratorFrom(shardId, holding.checkpoint);
+        }
         const wait = lastReadAt + this.minReadIntervalMs - Date.now();
         if (wait > 0) await pause(wait);
         lastReadAt = Date.now();
@@ -572,11 +613,18 @@ export class StreamConsumer {
         await pause(backoffDelay(failures++, { baseMs: 100, maxMs: 5000 }));
         continue;
       }
+      const readAt = Date.now();
+      this.totals.reads++;
       metrics.millisBehindLatest = batch.MillisBehindLatest;
       const records = (batch.Records ?? []).map(toConsumedRecord);
       const next = batch.NextShardIterator;
       if (records.length === 0) {
+        this.totals.emptyReads++;
         if (!next) {
+          if ((await checkpoints.settle()) !== 'written') {
+            iterator = undefined;
+            continue;
+          }
           await this.checkpoint(holding, SHARD_END);
           this.logger?.info({ shardId }, 'shard closed and fully read');
           if (holding.owned && !this.crashed) await this.release(holding).catch(() => undefined);
@@ -594,34 +642,38 @@ export class StreamConsumer {
       lastRecordsAt = Date.now();
 
       const delivered = await this.deliver(holding, records);
+      const handledAt = Date.now();
       if (!delivered) {
         // Lost the lease, stopped, crashed or deactivated mid-retry: nothing is checkpointed.
         iterator = undefined;
         continue;
       }
-      const last = records[records.length - 1];
-      const written = await this.checkpoint(holding, last.sequenceNumber);
-      if (written === 'lost') return;
-      if (written === 'failed') {
-        // Could not record progress: read this batch again from the checkpoint (at-least-once).
-        iterator = undefined;
-        continue;
-      }
-      // Counted once checkpointed: a batch read again after a lost lease or failed checkpoint counts once.
-      metrics.recordsIn += records.length;
-      metrics.batches++;
-      metrics.lastBatchAt = new Date().toISOString();
-      if (last.approximateArrivalTimestamp) {
-        metrics.lastRecordAgeMs = Math.max(0, Date.now() - last.approximateArrivalTimestamp.getTime());
-      }
-      this.totals.recordsIn += records.length;
-      this.totals.batches++;
+      checkpoints.add(records[records.length - 1].sequenceNumber, { records, readAt, handledAt });
+      // Without a next iterator the shard ended with this batch: reading again from its checkpoint finds SHARD_END.
       iterator = next;
-      if (!iterator) {
-        // The shard ended with this batch: the next round sees SHARD_END through an empty read.
-        iterator = await this.iteratorFrom(shardId, holding.checkpoint).catch(() => undefined);
-      }
     }
+    // Finish the checkpoints in hand before the lease is released (stop) or passed on.
+    await checkpoints.settle();
+  }
+
+  /** Counts a batch once its checkpoint is written: a batch read again after a lost lease or failed write counts once. */
+  private count(metrics: MutableShardMetrics, { records, readAt, handledAt }: HandledBatch): void {
+    const now = Date.now();
+    for (const record of records) {
+      const arrived = record.approximateArrivalTimestamp?.getTime();
+      if (arrived !== undefined) this.recordMs.inStream += Math.max(0, readAt - arrived);
+    }
+    this.recordMs.handling += (handledAt - readAt) * records.length;
+    this.recordMs.checkpointing += (now - handledAt) * records.length;
+    const last = records[records.length - 1];
+    metrics.recordsIn += records.length;
+    metrics.batches++;
+    metrics.lastBatchAt = new Date(now).toISOString();
+    if (last.approximateArrivalTimestamp) {
+      metrics.lastRecordAgeMs = Math.max(0, now - last.approximateArrivalTimestamp.getTime());
+    }
+    this.totals.recordsIn += records.length;
+    this.totals.batches++;
   }
 
   private async iteratorFrom(shardId: string, checkpoint: string | undefined): Promise<string> {
