@@ -2,7 +2,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import type { LocalState } from '../src/infra/local/state.js';
+import { loadConfig } from '../src/config/load.js';
+import { generatorStatus } from '../src/platform/generator-control.js';
 import type { ServiceStatus } from '../src/platform/local-services.js';
+import { openLocalPlatform } from '../src/platform/open.js';
 import { eventually, runJson, runTsr, tempWorkspace } from './helpers/cli.js';
 import { checkLedger, type LedgerCheck } from './helpers/ledger.js';
 
@@ -79,6 +82,20 @@ describe('pipeline: trade matching and settlement end to end', () => {
     expect(at('settlement', 'outbound-gateway').out).toBe(check.settlements.expected);
     // The standby region did no work.
     expect(counters[`trade/core@${state.regions[1]}`].in).toBe(0);
+
+    // Latency to MATCHED is measured for each confirmed side, and can be asked for a later window only (a bench's
+    // figures after its warm-up): none were received after now.
+    const platform = await openLocalPlatform(loadConfig({ workspace }, {}));
+    try {
+      const status = await generatorStatus(platform);
+      const latency = status.latencyToMatchedMs;
+      expect(latency?.samples).toBeGreaterThan(0);
+      expect(latency?.samples).toBeLessThanOrEqual(status.confirmations.MATCHED);
+      expect(latency?.p99).toBeGreaterThanOrEqual(latency?.p50 ?? Infinity);
+      expect((await generatorStatus(platform, { latencySince: Date.now() })).latencyToMatchedMs).toBeUndefined();
+    } finally {
+      await platform.close();
+    }
   }, 240_000);
 
   it('turns bad input into REJECTED records with reasons, without blocking what follows', async () => {

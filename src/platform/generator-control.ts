@@ -43,8 +43,13 @@ export function configureGenerator(platform: LocalPlatform, settings: GeneratorS
   });
 }
 
-export function generatorStatus(platform: LocalPlatform): Promise<GeneratorStatus> {
-  return generatorRequest<GeneratorStatus>(platform.state, '/status');
+/** @param options.latencySince latency figures of the confirmations received since then (epoch ms) only */
+export function generatorStatus(
+  platform: LocalPlatform,
+  options: { latencySince?: number } = {},
+): Promise<GeneratorStatus> {
+  const query = options.latencySince ? `?latencySince=${Math.round(options.latencySince)}` : '';
+  return generatorRequest<GeneratorStatus>(platform.state, `/status${query}`);
 }
 
 /** The generator polls its control about every second; wait until it has seen the change. */

@@ -31,16 +31,20 @@ export interface GeneratorDeps {
   readonly logger: Logger;
 }
 
-/** A bounded sample of latencies for percentiles (the most recent 20,000). */
+/** A bounded sample of latencies for percentiles (the most recent 20,000), each with when it was measured. */
 class LatencySample {
-  private readonly values: number[] = [];
+  private readonly values: { at: number; ms: number }[] = [];
   add(ms: number): void {
-    this.values.push(ms);
+    this.values.push({ at: Date.now(), ms });
     if (this.values.length > 20_000) this.values.shift();
   }
-  summary(): { p50: number; p99: number; samples: number } | undefined {
-    if (!this.values.length) return undefined;
-    const sorted = [...this.values].sort((a, b) => a - b);
+  /** Percentiles of the confirmations received at or after `sinceMs` (all kept ones without it). */
+  summary(sinceMs = 0): { p50: number; p99: number; samples: number } | undefined {
+    const sorted = this.values
+      .filter((value) => value.at >= sinceMs)
+      .map((value) => value.ms)
+      .sort((a, b) => a - b);
+    if (!sorted.length) return undefined;
     const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))];
     return { p50: at(50), p99: at(99), samples: sorted.length };
   }
@@ -153,7 +157,8 @@ export class TradeGenerator {
     if (status === 'MATCHED' && message.submittedAt) this.latency.add(Date.now() - message.submittedAt);
   }
 
-  status() {
+  /** @param latencySinceMs latency of the confirmations received since then only (e.g. after a warm-up) */
+  status(latencySinceMs?: number) {
     return {
       runId: this.runId,
       rate: this.settings.rate,
@@ -166,7 +171,7 @@ export class TradeGenerator {
       messagesSent: this.messagesSent,
       byScenario: this.byScenario,
       confirmations: this.confirmations,
-      latencyToMatchedMs: this.latency.summary(),
+      latencyToMatchedMs: this.latency.summary(latencySinceMs),
       ledger: this.ledger,
     };
   }

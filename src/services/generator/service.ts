@@ -17,7 +17,8 @@ const DEFAULT_RATE = Number(process.env.TSR_GENERATOR_RATE ?? 10);
 /**
  * The generator process: obeys the trade-generator routing control, publishes to the region whose trade dns
  * control is ON, listens for confirmations on every region's broker, and serves its status and live settings on
- * 127.0.0.1:TSR_METRICS_PORT (`GET /status`, `GET /metrics`, `GET /health`, `POST /config {"rate": N}`).
+ * 127.0.0.1:TSR_METRICS_PORT (`GET /status[?latencySince=<epoch ms>]`, `GET /metrics`, `GET /health`,
+ * `POST /config {"rate": N}`).
  */
 export async function startGeneratorService(config: ServiceConfig): Promise<RunningService> {
   const logger = serviceLogger(config);
@@ -70,9 +71,11 @@ export async function startGeneratorService(config: ServiceConfig): Promise<Runn
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
-    const route = (req.url ?? '/').split('?')[0];
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const route = url.pathname;
     if (req.method === 'GET' && (route === '/status' || route === '/metrics')) {
-      const status = generator.status();
+      const since = Number(url.searchParams.get('latencySince') ?? '');
+      const status = generator.status(Number.isFinite(since) && since > 0 ? since : undefined);
       return reply(200, { ...status, counters: { out: status.messagesSent }, gauges: {} });
     }
     if (req.method === 'GET' && route === '/health') return reply(200, { ok: true });
