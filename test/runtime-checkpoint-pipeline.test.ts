@@ -78,4 +78,32 @@ describe('checkpoints written behind the reader', () => {
     calls[1].finish(new Error('connection reset'));
     expect(await pipeline.settle()).toBe('failed');
   });
+
+  it('starts writes at least the interval apart and covers what was handled meanwhile with one write', async () => {
+    const { calls, write } = controllableWrites();
+    const startedAt: number[] = [];
+    const written: string[][] = [];
+    const pipeline = new CheckpointPipeline<string>(
+      (sequenceNumber) => (startedAt.push(Date.now()), write(sequenceNumber)),
+      (batches) => written.push(batches),
+      150,
+    );
+
+    pipeline.add('1', 'a');
+    await tick();
+    calls[0].finish('written');
+    await tick();
+    pipeline.add('2', 'b');
+    pipeline.add('3', 'c');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Still inside the interval: the second write has not started.
+    expect(calls).toHaveLength(1);
+    const settled = pipeline.settle();
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(calls.map((c) => c.sequenceNumber)).toEqual(['1', '3']);
+    calls[1].finish('written');
+    expect(await settled).toBe('written');
+    expect(startedAt[1] - startedAt[0]).toBeGreaterThanOrEqual(149);
+    expect(written).toEqual([['a'], ['b', 'c']]);
+  });
 });

@@ -74,6 +74,11 @@ export interface StreamConsumerOptions {
    * per shard, shared by every consumer of the stream; beyond it reads fail and back off).
    */
   readonly minReadIntervalMs?: number;
+  /**
+   * Least time between two checkpoint writes of one shard, ms. Default 0. Checkpoints are written behind the reader,
+   * so this costs no latency; it bounds what a crash delivers again (at least once, and every handler idempotent).
+   */
+  readonly checkpointIntervalMs?: number;
   /** Lease validity. Default 10,000; renewed every third of it. */
   readonly leaseDurationMs?: number;
   /** How often the shard list is refreshed (reshards). Default 30,000. */
@@ -201,6 +206,7 @@ export class StreamConsumer {
   private readonly dormantAfterMs: number;
   private readonly dormantPollMs: number;
   private readonly minReadIntervalMs: number;
+  private readonly checkpointIntervalMs: number;
   private readonly leaseDurationMs: number;
   private readonly shardRefreshMs: number;
   private readonly isActive: () => boolean;
@@ -240,6 +246,7 @@ export class StreamConsumer {
     this.dormantAfterMs = Math.max(0, opts.dormantAfterMs ?? 10_000);
     this.dormantPollMs = Math.max(this.maxIdleMs, opts.dormantPollMs ?? 1_000);
     this.minReadIntervalMs = Math.max(0, opts.minReadIntervalMs ?? 0);
+    this.checkpointIntervalMs = Math.max(0, opts.checkpointIntervalMs ?? 0);
     this.leaseDurationMs = Math.max(300, opts.leaseDurationMs ?? 10_000);
     this.shardRefreshMs = opts.shardRefreshMs ?? 30_000;
     this.isActive = opts.isActive ?? (() => true);
@@ -566,6 +573,7 @@ export class StreamConsumer {
     const checkpoints = new CheckpointPipeline<HandledBatch>(
       (sequenceNumber) => this.checkpoint(holding, sequenceNumber),
       (batches) => batches.forEach((batch) => this.count(metrics, batch)),
+      this.checkpointIntervalMs,
     );
 
     while (holding.owned && !this.stopping) {
