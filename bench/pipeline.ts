@@ -37,7 +37,6 @@ function tsr(args: string[]): unknown {
   return JSON.parse(result.stdout);
 }
 
-
 /** Waits until every pair the generator sent is in its predicted final state. */
 async function drained(workspace: string, state: LocalState, limitMs: number): Promise<number> {
   const deadline = Date.now() + limitMs;

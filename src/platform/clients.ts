@@ -30,13 +30,14 @@ export interface ClientTarget {
   readonly endpoint?: string;
 }
 
-function localOptions(target: ClientTarget) {
+/** Options for any of our SDK clients: AWS defaults, or a local engine's endpoint without credentials or signing. */
+export function clientOptions(target: ClientTarget) {
   // The middleware chain is built once per command type instead of on every send (about a fifth of a call's CPU);
   // safe because nothing here changes a client's middleware stack after its first request.
-  if (!target.endpoint) return { region: target.region, cacheMiddleware: true };
+  const common = { region: target.region, cacheMiddleware: true };
+  if (!target.endpoint) return common;
   return {
-    region: target.region,
-    cacheMiddleware: true,
+    ...common,
     endpoint: target.endpoint,
     credentials: LOCAL_CREDENTIALS,
     signer: LOCAL_SIGNER,
@@ -47,9 +48,9 @@ function localOptions(target: ClientTarget) {
 }
 
 export function kinesisClient(target: ClientTarget): KinesisClient {
-  return new KinesisClient(localOptions(target));
+  return new KinesisClient(clientOptions(target));
 }
 
 export function dynamoClient(target: ClientTarget): DynamoDBClient {
-  return new DynamoDBClient(localOptions(target));
+  return new DynamoDBClient(clientOptions(target));
 }

@@ -1,7 +1,7 @@
 import { Agent } from 'node:http';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { LOCAL_CREDENTIALS, LOCAL_SIGNER } from '../platform/clients.js';
+import { clientOptions } from '../platform/clients.js';
 
 /**
  * A DynamoDB client for reconciliation: like the services' one, but with connect and request timeouts, so an engine
@@ -13,15 +13,5 @@ export function reconcileDynamoClient(region: string, endpoint?: string): Dynamo
     connectionTimeout: 3_000,
     requestTimeout: 30_000,
   });
-  // Middleware built once per command type, as for every client of ours (see platform/clients.ts).
-  if (!endpoint) return new DynamoDBClient({ region, requestHandler, maxAttempts: 3, cacheMiddleware: true });
-  return new DynamoDBClient({
-    region,
-    cacheMiddleware: true,
-    endpoint,
-    credentials: LOCAL_CREDENTIALS,
-    signer: LOCAL_SIGNER,
-    requestHandler,
-    maxAttempts: 2,
-  });
+  return new DynamoDBClient({ ...clientOptions({ region, endpoint }), requestHandler, maxAttempts: endpoint ? 2 : 3 });
 }

@@ -1,3 +1,5 @@
+import { sleep } from './retry.js';
+
 /**
  * The checkpoints of one shard, written behind its reader: the reader hands over each handled batch and reads on at
  * once instead of waiting for the lease-table write (a round trip per hop that every record used to wait for). At
@@ -34,7 +36,9 @@ export class CheckpointPipeline<Batch> {
   /** Queues the checkpoint after a handled batch (its last sequence number) and returns at once. */
   add(sequenceNumber: string, batch: Batch): void {
     if (this.problem) return; // the reader reads again from the last checkpoint written
-    this.wanted = { sequenceNumber, batches: [...(this.wanted?.batches ?? []), batch] };
+    this.wanted ??= { sequenceNumber, batches: [] };
+    this.wanted.sequenceNumber = sequenceNumber;
+    this.wanted.batches.push(batch);
     this.inFlight ??= this.drain();
   }
 
@@ -51,7 +55,7 @@ export class CheckpointPipeline<Batch> {
     try {
       while (this.wanted && !this.problem) {
         const wait = this.lastWriteAt + this.minIntervalMs - Date.now();
-        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        if (wait > 0) await sleep(wait); // never yield otherwise: the first write starts with the batch that asked
         this.lastWriteAt = Date.now();
         const { sequenceNumber, batches } = this.wanted;
         this.wanted = undefined;
