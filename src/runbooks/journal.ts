@@ -79,6 +79,8 @@ export interface RunJournal {
   events: RunEvent[];
   steps: StepRecord[];
   rollback: StepRecord[];
+  /** The runbook's finally steps, as they ran when the run last ended in any way but success. */
+  finally?: StepRecord[];
   markers: Marker[];
   rpo: RpoSample[];
 }

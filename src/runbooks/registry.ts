@@ -25,8 +25,8 @@ export interface StepContext {
   readonly runId: string;
   readonly runbook: string;
   readonly stepId: string;
-  /** 'rollback' while the step runs as part of a rollback. */
-  readonly phase: 'run' | 'rollback';
+  /** 'rollback' while the step runs as part of a rollback; 'finally' while it restores safety after a run. */
+  readonly phase: 'run' | 'rollback' | 'finally';
   /** The run's resolved parameters (app, source, target, …). */
   readonly params: Readonly<Record<string, ParamValue>>;
   /** What the run is locked on (usually the app). */

@@ -86,6 +86,8 @@ export interface RunReport {
   readonly durationMs?: number;
   readonly steps: readonly StepTiming[];
   readonly rollback: readonly StepTiming[];
+  /** The runbook's finally steps, when the run ended in any way but success and they ran. */
+  readonly finally: readonly StepTiming[];
   /** First time each marker was recorded. */
   readonly markers: Readonly<Record<string, string>>;
   /** Start of the run → canary confirmed in the target. */
@@ -168,6 +170,19 @@ export function buildReport(journal: RunJournal): RunReport {
   const rpo = { beforeReplay: rpoFigure(journal, 'before-replay'), afterReplay: rpoFigure(journal, 'after-replay') };
   if (!rpo.beforeReplay && !rpo.afterReplay) notes.push('RPO: not measured (no step reported data at risk)');
   if (journal.steps.some((s) => s.attempts > 1)) notes.push('Some steps ran more than once (the run was resumed).');
+  const restored = (journal.finally ?? []).filter((s) => s.status !== 'skipped');
+  const notRestored = restored.filter((s) => s.status !== 'completed');
+  if (notRestored.length) {
+    notes.push(
+      `SAFETY NOT RESTORED: finally step${notRestored.length === 1 ? '' : 's'} ` +
+        `${notRestored.map((s) => `${s.id} (${s.title}: ${s.error ?? s.status})`).join(', ')} did not complete; ` +
+        'do it by hand now',
+    );
+  } else if (restored.length) {
+    notes.push(
+      `The run did not complete; its finally steps restored safety: ${restored.map((s) => s.title).join(', ')}.`,
+    );
+  }
 
   return {
     runId: journal.runId,
@@ -180,6 +195,7 @@ export function buildReport(journal: RunJournal): RunReport {
     durationMs: journal.endedAt ? Date.parse(journal.endedAt) - started : undefined,
     steps: journal.steps.map(timing),
     rollback: journal.rollback.map(timing),
+    finally: restored.map(timing),
     markers,
     rtoMs: canary === undefined ? undefined : canary - started,
     unavailabilityMs: swapped === undefined || consuming === undefined ? undefined : consuming - swapped,
@@ -245,6 +261,7 @@ export function renderReport(report: RunReport): string {
     ...stepTable(report.steps, false),
   ];
   if (report.rollback.length) lines.push('', '## Rollback', '', ...stepTable(report.rollback, true));
+  if (report.finally.length) lines.push('', '## Finally (restoring safety)', '', ...stepTable(report.finally, false));
   const markers = Object.entries(report.markers);
   if (markers.length) lines.push('', '## Markers', '', ...markers.map(([name, at]) => `- ${name}: ${at}`));
   const rpoDetails = [...(report.rpo.beforeReplay?.details ?? []), ...(report.rpo.afterReplay?.details ?? [])];
