@@ -37,8 +37,11 @@ export interface Marker {
 
 /** Records accepted before the switch and missing after it, as a step measured them. */
 export interface RpoSample {
-  readonly phase: 'before-replay' | 'after-replay';
+  /** lost-in-region: what only a lost region held, which no replay can bring back (from the generator's ledger). */
+  readonly phase: 'before-replay' | 'after-replay' | 'lost-in-region';
   readonly count: number;
+  /** The count could not be measured (lost-in-region without a ledger). */
+  readonly unknown?: boolean;
   /** What was compared (e.g. "trade inbound→ingestion"); samples of one phase and scope replace each other. */
   readonly scope?: string;
   /** Acceptance time of the oldest and newest missing record (ISO). */

@@ -95,6 +95,22 @@ export const preflight = defineStepType({
       stagesDown.length === 0,
       () => `${p.app} services down in ${p.target}: ${stagesDown.map((s) => s.stage).join(', ')}`,
     );
+    if (p.app !== 'trade' && controls) {
+      // Settlement's inputs and its canary come through trade: they enter wherever trade's dns control is On.
+      const tradeRegion = status.regions.find((r) =>
+        controls.some((c) => c.name === `trade-dns-${r}` && c.state === 'On'),
+      );
+      check(
+        `trade (the way into ${p.app}) is up in ${tradeRegion ?? '?'}`,
+        tradeRegion !== undefined && down(tradeRegion).length === 0,
+        () =>
+          tradeRegion === undefined
+            ? 'no trade-dns control is On: nothing can reach settlement'
+            : `trade is still active in ${tradeRegion}, which has components down (${downList(down(tradeRegion))}): ` +
+              `${p.app}'s canary goes through trade. Fail trade over first: \`tsr failover trade --to ${p.target}\`, ` +
+              `or \`tsr failover all --to ${p.target}\` (trade, then ${p.app})`,
+      );
+    }
     if (p.checkSource && p.source) {
       check(
         `components in ${p.source} up`,
