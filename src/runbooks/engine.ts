@@ -48,6 +48,17 @@ export function exitCodeFor(status: RunStatus, intent: 'run' | 'rollback' = 'run
   return status === 'completed' ? ExitCode.ok : ExitCode.failure;
 }
 
+/**
+ * The exit code of a run: as exitCodeFor, but a run that failed because a check refused before anything changed
+ * (a preflight) is "refused" (5), like a safety rule, so scripts can tell "not allowed now" from "broke".
+ */
+export function runExitCode(journal: RunJournal): number {
+  const failed = journal.steps.find((s) => s.status === 'failed' && !s.continued);
+  const changedNothing = journal.steps.every((s) => s === failed || !mayHaveEffects(s) || s.type === 'check.preflight');
+  if (journal.status === 'failed' && failed?.refused && changedNothing) return ExitCode.refused;
+  return exitCodeFor(journal.status);
+}
+
 /** Inquirer on a terminal; without one, refuses and names the flag. */
 export const terminalPrompter: Prompter = {
   async confirm(message: string): Promise<boolean> {
@@ -304,7 +315,8 @@ class Runner {
     };
     const started = Date.now();
     Object.assign(record, { status: 'running', startedAt: now(), title: step.title, attempts: record.attempts + 1 });
-    for (const key of ['endedAt', 'durationMs', 'detail', 'error', 'result', 'continued'] as const) delete record[key];
+    for (const key of ['endedAt', 'durationMs', 'detail', 'error', 'result', 'continued', 'refused'] as const)
+      delete record[key];
     this.save();
     this.progress.stepStart(view);
 
@@ -372,6 +384,7 @@ class Runner {
       } else {
         record.status = 'failed';
         record.error = describeError(error);
+        if (error instanceof UserError && error.exitCode === ExitCode.refused) record.refused = true;
       }
     } finally {
       clearTimeout(timer);

@@ -3,7 +3,7 @@ import { UserError } from '../errors.js';
 import { onInterrupt } from '../lib/interrupt.js';
 import { openPlatform } from '../platform/open.js';
 import { loadRunbook } from './catalog.js';
-import { exitCodeFor, runRunbook, type RunResult } from './engine.js';
+import { runExitCode, runRunbook, type RunResult } from './engine.js';
 import { planRunbook, planSummary, renderPlan } from './plan.js';
 
 export type ExecuteResult =
@@ -56,7 +56,7 @@ export async function executeRunbook(
         signal,
       }),
     );
-    process.exitCode = exitCodeFor(result.journal.status);
+    process.exitCode = runExitCode(result.journal);
     return { dryRun: false, ...result };
   } finally {
     await platform.close();

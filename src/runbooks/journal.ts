@@ -26,6 +26,8 @@ export interface StepRecord {
   attempts: number;
   /** Failed, but the runbook said onFailure: continue. */
   continued?: boolean;
+  /** Failed because a check refused to go ahead (a safety condition), not because something broke. */
+  refused?: boolean;
 }
 
 /** A timing marker: when something observable happened (dns-swapped, target-consuming, canary-confirmed, …). */

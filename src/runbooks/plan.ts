@@ -94,7 +94,8 @@ export async function planRunbook(
       if (typeof problem === 'string') issues.add([...at, 'params'], problem);
       else issues.add([...at, 'params'], problem.message, problem.path);
     }
-    const timeoutMs = typeof timeout === 'string' ? parseDuration(timeout) : type.defaultTimeoutMs;
+    const timeoutMs =
+      typeof timeout === 'string' ? parseDuration(timeout) : (type.timeoutFor?.(parsed.data) ?? type.defaultTimeoutMs);
     if (typeof timeout === 'string' && timeoutMs === undefined) {
       issues.add(at, `timeout "${timeout}" is not a duration`, ['timeout']);
     }

@@ -82,6 +82,8 @@ export interface StepType<P = unknown> {
   readonly requiresTimeout?: boolean;
   /** Used when the runbook gives no timeout (steps that do not require one). */
   readonly defaultTimeoutMs?: number;
+  /** Like defaultTimeoutMs, from the step's parameters (a step told to wait up to N needs more than N). */
+  timeoutFor?(params: P): number;
   /** The step asks the operator: live progress output pauses while it runs. */
   readonly interactive?: boolean;
   /**
