@@ -1,5 +1,5 @@
 /**
- * Reconciliation (DOMAIN §7): for a window, compare what each stage forwarded with what the next stage accepted,
+ * Reconciliation (docs/domain.md#reconciliation-and-replay): for a window, compare what each stage forwarded with what the next stage accepted,
  * along every hop of the chosen apps, and each safe store with its copy in every other region; optionally replay
  * what is missing (see replay.ts). Runbooks call `reconcile(platform, options)` as a step; `tsr reconcile` renders it.
  *

@@ -1,5 +1,5 @@
 /**
- * Routing controls as services obey them (DOMAIN.md §5): poll about every second, try every cluster endpoint (the
+ * Routing controls as services obey them (docs/domain.md#routing-controls-and-safety-rules): poll about every second, try every cluster endpoint (the
  * RoutingControls implementation does), and when no endpoint answers keep the last known state and report
  * degraded: never a silent flip. Before the first answer a gate is OFF and degraded.
  */
