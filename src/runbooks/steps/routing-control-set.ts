@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ResourceNames } from '../../config/model.js';
 import { ExitCode, UserError } from '../../errors.js';
-import { closeNames } from '../../platform/arc-routing-controls.js';
+import { closeNames } from '../../clients/arc-routing-controls.js';
 import type { RoutingControlState, RoutingControlUpdate } from '../../platform/platform.js';
 import { type CheckProblem, defineStepType } from '../registry.js';
 

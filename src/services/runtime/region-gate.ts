@@ -6,14 +6,14 @@
 import type { Logger } from 'pino';
 import type { AppName } from '../../config/apps.js';
 import { routingControlName, type ResourceNames } from '../../config/model.js';
-import { LOCAL_CREDENTIALS, LOCAL_SIGNER } from '../../platform/clients.js';
-import { ArcRoutingControls, ArcUnavailableError, type EndpointFailure } from '../../platform/arc-routing-controls.js';
+import { LOCAL_CREDENTIALS, LOCAL_SIGNER } from '../../clients/aws-clients.js';
+import { ArcRoutingControls, ArcUnavailableError, type EndpointFailure } from '../../clients/arc-routing-controls.js';
 import type {
   RoutingControls,
   RoutingControlState,
   RoutingControlUpdate,
   RoutingState,
-} from '../../platform/platform.js';
+} from '../../clients/types.js';
 import { describeError } from '../../errors.js';
 import { sleep } from './retry.js';
 import type { ServiceConfig } from './service-config.js';
