@@ -5,6 +5,7 @@ import { MIGRATIONS, runMigrations } from '../../src/services/core-db/migrations
 import { TradeMatchingStore } from '../../src/services/trade-matching/core-store.js';
 import { setupReplicatedDatabase } from '../../src/infra/local/postgres-replication.js';
 import { startTestPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { eventually } from '../helpers/eventually.js';
 
 let server: TestPostgres;
 let pool: pg.Pool;
@@ -142,12 +143,14 @@ describe('migrations under logical replication', () => {
       client.release();
       const readerStore = new TradeMatchingStore(pools[1]);
       const expected = await writerStore.getTradeSide('IM1-IM1-BRK1-T-1');
-      const deadline = Date.now() + 10_000;
       let replicated = await readerStore.getTradeSide('IM1-IM1-BRK1-T-1');
-      while (JSON.stringify(replicated) !== JSON.stringify(expected) && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        replicated = await readerStore.getTradeSide('IM1-IM1-BRK1-T-1');
-      }
+      await eventually(
+        async () => {
+          replicated = await readerStore.getTradeSide('IM1-IM1-BRK1-T-1');
+          return JSON.stringify(replicated) === JSON.stringify(expected);
+        },
+        { timeoutMs: 10_000, intervalMs: 100 },
+      ).catch(() => undefined); // the assertion shows the difference
       expect(replicated).toEqual(expected);
       expect(replicated?.status).toBe('MATCHED');
       // The reader holds both nodes' migration records; the subscription's workers report no errors.

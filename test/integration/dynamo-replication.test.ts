@@ -626,7 +626,7 @@ describe('DynamoDB global tables on the local target: three regions', () => {
         await clients[r].send(
           new PutItemCommand({ TableName: GLOBAL, Item: { ...key('three-way'), v: { S: regions[r] } } }),
         );
-        await new Promise((resolve) => setTimeout(resolve, 5));
+        await new Promise((resolve) => setTimeout(resolve, 5)); // distinct timestamps: the last writer wins
       }
     } finally {
       await resumeReplication(link.endpoint);

@@ -3,6 +3,7 @@ import { startBrokerEngine } from '../../src/infra/local/engines/broker-engine.j
 import type { StartedEngine } from '../../src/infra/local/engines/server-util.js';
 import { InboundSession } from '../../src/services/messaging/inbound-session.js';
 import { BrokerPublisher } from '../../src/services/messaging/publisher.js';
+import { eventually } from '../helpers/eventually.js';
 
 const TOPIC = 'tm/in/trades';
 const CLIENT_ID = 'tm-inbound-test';
@@ -67,10 +68,10 @@ describe('InboundSession on the real broker', () => {
       expect(await backlog()).toBe(2);
 
       open();
-      const deadline = Date.now() + 5_000;
-      while ((accepted.length < 2 || (await backlog()) > 0) && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 25));
-      }
+      await eventually(async () => accepted.length >= 2 && (await backlog()) === 0, {
+        timeoutMs: 5_000,
+        what: 'both held messages accepted and the backlog empty',
+      });
       expect(accepted.sort()).toEqual(['{"held":1}', '{"held":2}']);
       expect(await backlog()).toBe(0);
       expect(session.acknowledged).toBe(2);

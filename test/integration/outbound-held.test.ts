@@ -28,6 +28,7 @@ import {
 import type { PipelineRecord } from '../../src/services/pipeline/records.js';
 import { newCounters, type StageIO } from '../../src/services/pipeline/stage-io.js';
 import { SafeStore } from '../../src/services/runtime/safe-store.js';
+import { eventually } from '../helpers/eventually.js';
 
 const OWN = 'us-west-2';
 const OTHER = 'us-east-1';
@@ -108,8 +109,8 @@ async function receive(endpoint: string, topic: string, count: number, during: (
   await client.subscribeAsync(topic, { qos: 1 });
   try {
     const result = await during();
-    for (const until = Date.now() + 5_000; ids.length < count && Date.now() < until;)
-      await new Promise((r) => setTimeout(r, 20));
+    // Fewer than `count` after 5 s: the caller's assertion on the ids shows what did arrive.
+    await eventually(() => ids.length >= count, { timeoutMs: 5_000, intervalMs: 20 }).catch(() => undefined);
     return { ids: ids.sort(), result };
   } finally {
     await client.endAsync(true);
@@ -214,12 +215,13 @@ test('redeliverHeld delivers held records once the broker is back, keeping their
   const before = Date.now();
   const { ids, result } = await receive(otherBroker.endpoint, 'st/in/settlements', 3, async () => {
     // The publisher reconnects on its own (reconnectPeriod 1 s); a pass that is too early just leaves them held.
-    for (let i = 0; i < 10; i++) {
-      const pass = await redeliver({ ...options, max: 2 }); // two publishes: chunks
-      if (pass.delivered) return pass;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    return undefined;
+    return eventually(
+      async () => {
+        const pass = await redeliver({ ...options, max: 2 }); // two publishes: chunks
+        return pass.delivered ? pass : undefined;
+      },
+      { timeoutMs: 5_000, intervalMs: 500, what: 'a pass that delivers' },
+    ).catch(() => undefined);
   });
   expect(result).toEqual({ delivered: 3, left: 0 });
   // At least once: the publish that timed out in the first test may be resent by the client once it reconnects

@@ -29,11 +29,17 @@ describe('pipeline: trade matching and settlement end to end', () => {
     await runTsr(['destroy', '--yes', '--purge', ...flags]);
   }, 60_000);
 
-  const generate = async (seconds: number, during?: () => Promise<void>) => {
+  /** Load until the generator has sent `pairs` (`during` runs once a fifth of them are out), then stop it. */
+  const generate = async (pairs: number, during?: () => Promise<void>) => {
     expect((await runTsr(['generator', 'start', '--rate', '15', ...flags])).code).toBe(0);
-    await new Promise((r) => setTimeout(r, 1_500));
+    const sentAtLeast = (n: number) =>
+      eventually(
+        async () => (await runJson<{ pairsSent: number }>(['generator', 'status', ...flags])).json.pairsSent >= n,
+        { timeoutMs: 120_000, intervalMs: 250, what: `${n} pairs sent` },
+      );
+    await sentAtLeast(Math.ceil(pairs / 5));
     await during?.();
-    await new Promise((r) => setTimeout(r, seconds * 1000));
+    await sentAtLeast(pairs);
     const stopped = await runJson<{ pairsSent: number; enabled: boolean }>(['generator', 'stop', ...flags]);
     expect(stopped.json.enabled).toBe(false);
     return stopped.json;
@@ -61,7 +67,7 @@ describe('pipeline: trade matching and settlement end to end', () => {
     (await runJson<{ services: ServiceStatus[] }>(['services', 'status', ...flags])).json.services;
 
   it('brings every generated pair to its predicted state, and the stage counts agree', async () => {
-    const sent = await generate(5);
+    const sent = await generate(75);
     expect(sent.pairsSent).toBeGreaterThan(40);
     const check = await settled();
     expect(check.pairs).toBe(sent.pairsSent);
@@ -176,7 +182,7 @@ describe('pipeline: trade matching and settlement end to end', () => {
       'settlement/ingestion',
       'settlement/core',
     ].map((s) => `${s}@${state.regions[0]}`);
-    await generate(5, async () => {
+    await generate(75, async () => {
       const running = await services();
       for (const id of victims) {
         const pid = running.find((s) => s.id === id)?.pid;

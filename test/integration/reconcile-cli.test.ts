@@ -12,6 +12,7 @@ import { dynamoClient } from '../../src/clients/aws-clients.js';
 import type { ReconcileReport } from '../../src/reconcile/index.js';
 import { runJson, runTsr, tempWorkspace } from '../helpers/cli.js';
 import { checkLedger } from '../helpers/ledger.js';
+import type { ReplicationLag } from '../../src/clients/types.js';
 import { eventually } from '../helpers/eventually.js';
 
 /**
@@ -59,7 +60,10 @@ describe('tsr reconcile on the local platform', () => {
     expect(result.code).toBe(0);
     state = JSON.parse(readFileSync(path.join(workspace, 'state.json'), 'utf8'));
     expect((await runTsr(['generator', 'start', '--rate', '20', ...flags])).code).toBe(0);
-    await new Promise((r) => setTimeout(r, 2_000));
+    await eventually(
+      async () => (await runJson<{ pairsSent: number }>(['generator', 'status', ...flags])).json.pairsSent >= 30,
+      { timeoutMs: 60_000, what: '30 pairs sent' },
+    );
     expect((await runTsr(['generator', 'stop', ...flags])).code).toBe(0);
     await eventually(
       async () => {
@@ -140,8 +144,15 @@ describe('tsr reconcile on the local platform', () => {
       }),
     });
     expect(apply.ok).toBe(true);
-    // Let the replicated deletes reach us-west-2.
-    await new Promise((r) => setTimeout(r, 2_000));
+    // The replicated deletes have reached us-west-2 once nothing waits to be applied there.
+    await eventually(
+      async () => {
+        const lags = (await runJson<{ replication: ReplicationLag[] }>(['status', ...flags])).json.replication;
+        const into = lags.filter((l) => l.kind === 'table' && l.to === 'us-west-2');
+        return into.length > 0 && into.every((l) => l.healthy && l.lagMs === 0 && !l.pending);
+      },
+      { timeoutMs: 30_000, what: 'replication into us-west-2 caught up' },
+    );
 
     const damaged = await reconcileJson('--show-ids');
     expect(damaged.result.code).toBe(6);

@@ -3,6 +3,8 @@ import path from 'node:path';
 import type { LocalState } from '../../src/infra/local/state.js';
 import { runJson, runTsr, tempWorkspace } from '../helpers/cli.js';
 import { checkLedger } from '../helpers/ledger.js';
+import type { GeneratorStatus } from '../../src/platform/generator-control.js';
+import { eventually } from '../helpers/eventually.js';
 
 interface RunJson {
   dryRun: false;
@@ -27,7 +29,10 @@ describe('rotation end to end', () => {
 
   it('rotates trade to the secondary under load with RPO 0, and refuses a second rotation there as a no-op', async () => {
     expect((await runTsr(['generator', 'start', '--rate', '8', ...flags])).code).toBe(0);
-    await new Promise((r) => setTimeout(r, 2_000));
+    await eventually(
+      async () => (await runJson<GeneratorStatus>(['generator', 'status', ...flags])).json.pairsSent >= 10,
+      { timeoutMs: 60_000, what: 'load flowing (10 pairs sent)' },
+    );
     const rotated = await runJson<RunJson>(['rotate', 'trade', '--to', 'secondary', '--yes', ...flags]);
     await runTsr(['generator', 'stop', ...flags]);
     expect(rotated.json.journal.status).toBe('completed');
@@ -55,12 +60,14 @@ describe('rotation end to end', () => {
     expect(status.json.writers.trade).toBe('us-west-2');
 
     // Nothing lost: every generated pair reaches its predicted state, read from the new writer.
-    const deadline = Date.now() + 180_000;
     let check = await checkLedger(workspace, state, 'us-west-2');
-    while ((check.trades.wrong.length || check.settlements.wrong.length) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 1_000));
-      check = await checkLedger(workspace, state, 'us-west-2');
-    }
+    await eventually(
+      async () => {
+        check = await checkLedger(workspace, state, 'us-west-2');
+        return check.trades.wrong.length === 0 && check.settlements.wrong.length === 0;
+      },
+      { timeoutMs: 180_000, intervalMs: 1_000, what: 'every pair in its predicted state' },
+    ).catch(() => undefined); // the assertions below show what is wrong
     expect(check.trades.wrong.slice(0, 5)).toEqual([]);
     expect(check.settlements.wrong.slice(0, 5)).toEqual([]);
     expect(check.pairs).toBeGreaterThan(10);

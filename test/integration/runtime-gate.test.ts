@@ -86,12 +86,14 @@ test('a gate keeps its last state and reports degraded while no endpoint answers
 
   // One endpoint lost: the others answer, nothing changes.
   await own.stopEndpoint(0);
+  // Nothing to observe: the state must NOT change over a couple of polls (pollMs 200).
   await new Promise((r) => setTimeout(r, 500));
   expect(gate.state()).toMatchObject({ on: true, degraded: false });
 
   // Every endpoint lost: keeps On, degraded, with the reason.
   await own.close();
   await eventually(() => gate.state().degraded, { timeoutMs: 3000, what: 'degraded' });
+  // Nothing to observe: it must keep On over the next polls, not flip.
   await new Promise((r) => setTimeout(r, 600));
   expect(gate.state()).toMatchObject({ on: true, degraded: true, lastKnown: 'On' });
   expect(gate.state().lastError).toMatch(/no ARC cluster endpoint answered/);

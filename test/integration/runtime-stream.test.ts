@@ -35,6 +35,15 @@ let kinesis: KinesisClient;
 let dynamo: DynamoDBClient;
 const consumers: StreamConsumer[] = [];
 
+/**
+ * Waits until `c` has read every shard again and found nothing new (empty reads): after that, a record delivered
+ * twice would already have shown. An observable condition instead of a fixed pause.
+ */
+async function drainedAgain(c: StreamConsumer): Promise<void> {
+  const before = c.metrics().emptyReads;
+  await eventually(() => c.metrics().emptyReads >= before + 2, { what: 'an empty read of every shard' });
+}
+
 let streamCount = 0;
 async function newStream(shards = 2): Promise<string> {
   const name = `rt-stream-${++streamCount}`;
@@ -158,7 +167,7 @@ test('5,000 records over 2 shards are consumed exactly once, in order per partit
   await eventually(() => sink.total >= 5000, { timeoutMs: 30_000, what: 'all 5,000 records' });
   const consumed = Date.now();
   // Let a straggler (a duplicate) show itself if there were one.
-  await new Promise((r) => setTimeout(r, 200));
+  await drainedAgain(c);
 
   expect(sink.total).toBe(5000);
   expect(shardsSeen.size).toBe(2);
@@ -201,7 +210,7 @@ test('stop finishes and checkpoints; a restart resumes from the checkpoint witho
   await producer.put(messages(20, 50)); // 1,000
   const sink = new Sink();
   const handler = async (records: ConsumedRecord[]) => {
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 5)); // handler work, so that stop() finds a batch in progress
     sink.add(records);
   };
   const first = consumer({ streamName: stream, workerId: 'w-restart', handler, batchSize: 50 });
@@ -218,7 +227,7 @@ test('stop finishes and checkpoints; a restart resumes from the checkpoint witho
   const second = consumer({ streamName: stream, workerId: 'w-restart', handler, batchSize: 50 });
   await second.start();
   await eventually(() => sink.total >= 2000, { what: 'the rest' });
-  await new Promise((r) => setTimeout(r, 200));
+  await drainedAgain(second);
   expect(sink.total).toBe(2000);
   for (let k = 0; k < 20; k++) expect(sink.byKey.get(`key-${k}`)).toEqual(Array.from({ length: 100 }, (_, n) => n));
 });
@@ -265,7 +274,7 @@ test('a handler that throws gets the same batch again; nothing is skipped', asyn
   });
   await c.start();
   await eventually(() => sink.total >= 300, { what: 'all 300 records' });
-  await new Promise((r) => setTimeout(r, 200));
+  await drainedAgain(c);
   expect(sink.total).toBe(300);
   const failed = calls.find((call) => call.threw)!;
   const retried = calls.filter((call) => call.shardId === failed.shardId && !call.threw)[0];
@@ -351,6 +360,7 @@ test('a worker that lost its lease mid-batch never checkpoints it and drops the 
   );
   release();
   await eventually(() => c.metrics().leasesLost === 1, { what: 'the loss to be noticed' });
+  // Nothing to observe: the point is that the consumer does NOT write the lease back during its next renewals.
   await new Promise((r) => setTimeout(r, 600));
   const item = await lease(stream, shardId);
   expect(item?.owner).toBe('intruder');
@@ -479,7 +489,7 @@ test('the producer retries only the entries Kinesis refused, and gives up after 
     const c = consumer({ streamName: stream, workerId: 'w-throttled', handler: async (r) => sink.add(r) });
     await c.start();
     await eventually(() => sink.total >= 1000, { what: 'all 1,000 records' });
-    await new Promise((r) => setTimeout(r, 200));
+    await drainedAgain(c);
     expect(sink.total).toBe(1000);
     expect(sink.distinct()).toBe(1000);
 

@@ -1,4 +1,5 @@
 import { type CheckpointOutcome, CheckpointPipeline } from '../../src/services/runtime/checkpoint-pipeline.js';
+import { eventually } from '../helpers/eventually.js';
 
 /** A checkpoint write the test completes by hand, to hold it in flight while the reader goes on. */
 function controllableWrites() {
@@ -95,11 +96,11 @@ describe('checkpoints written behind the reader', () => {
     await tick();
     pipeline.add('2', 'b');
     pipeline.add('3', 'c');
+    // Nothing to observe: inside the 150 ms interval the second write must NOT have started.
     await new Promise((resolve) => setTimeout(resolve, 50));
-    // Still inside the interval: the second write has not started.
     expect(calls).toHaveLength(1);
     const settled = pipeline.settle();
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    await eventually(() => calls.length === 2, { timeoutMs: 2_000, what: 'the second write, after the interval' });
     expect(calls.map((c) => c.sequenceNumber)).toEqual(['1', '3']);
     calls[1].finish('written');
     expect(await settled).toBe('written');
