@@ -2,7 +2,9 @@ import { Flags } from '@oclif/core';
 import { TsrCommand } from '../lib/base-command.js';
 import { withPhaseProgress } from '../lib/phase-progress.js';
 import { renderDeployment } from '../lib/render-status.js';
+import type { AwsDeploymentResult } from '../infra/aws/orchestrate.js';
 import { DEPLOY_PHASES, deployLocal, type LocalDeployResult } from '../infra/local/deploy.js';
+import type { LocalState } from '../infra/local/state.js';
 import { onInterrupt } from '../lib/interrupt.js';
 
 const PHASE_TITLES: Record<(typeof DEPLOY_PHASES)[number], string> = {
@@ -14,6 +16,15 @@ const PHASE_TITLES: Record<(typeof DEPLOY_PHASES)[number], string> = {
   'starting services': 'Start every service of both apps in every region, and the generator',
   ready: 'Platform ready',
 };
+
+/** What `tsr deploy --json` prints for the local target. */
+export interface DeployOutput {
+  readonly outcome: LocalDeployResult['outcome'];
+  readonly durationMs: number;
+  readonly workspace: string;
+  readonly endpoints: LocalState['endpoints'];
+  readonly processes: LocalState['processes'];
+}
 
 export default class Deploy extends TsrCommand<typeof Deploy> {
   static override summary = 'Stand up the two-region platform (local engines by default, or AWS)';
@@ -33,7 +44,7 @@ Target aws synthesizes the CDKTF stacks and applies them with terraform or tofu 
     }),
   };
 
-  async run(): Promise<unknown> {
+  async run(): Promise<DeployOutput | AwsDeploymentResult> {
     const config = this.loadConfig();
     if (config.target === 'aws') {
       const { AwsDeploymentError, runAwsDeployment } = await import('../infra/aws/orchestrate.js');

@@ -7,6 +7,9 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const RUN = path.join(ROOT, 'bin', 'run.js');
 
+/** What a command's `--json` prints: the resolved type of its `run()`, e.g. `ResultOf<typeof Status>`. */
+export type ResultOf<C extends { prototype: { run(): Promise<unknown> } }> = Awaited<ReturnType<C['prototype']['run']>>;
+
 export interface CliResult {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;

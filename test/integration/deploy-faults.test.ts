@@ -3,8 +3,10 @@ import { createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { findWorkspaceProcesses } from '../../src/infra/local/processes.js';
 import { isAlive, type LocalState } from '../../src/infra/local/state.js';
-import { runJson, runTsr, tempWorkspace } from '../helpers/cli.js';
+import { runJson, runTsr, tempWorkspace, type ResultOf } from '../helpers/cli.js';
 import { eventually } from '../helpers/eventually.js';
+import type Status from '../../src/commands/status.js';
+import type { DeployOutput } from '../../src/commands/deploy.js';
 
 /** Bad input and faults around deploy: each ends with a clear message, a non-zero exit and nothing left running. */
 describe('local deploy: bad input and faults', () => {
@@ -103,18 +105,14 @@ describe('local deploy: bad input and faults', () => {
   // Two full deploys (21 service processes each) while another suite loads the other core: well over 120 s seen in CI.
   it('reports a crashed engine, detects a dead control process, and redeploys over a stale state', async () => {
     const dir = workspace();
-    const deployed = await runJson<{ outcome: string }>(['deploy', '--workspace', dir]);
+    const deployed = await runJson<DeployOutput>(['deploy', '--workspace', dir]);
     expect(deployed.result.code).toBe(0);
     const state = JSON.parse(readFileSync(path.join(dir, 'state.json'), 'utf8')) as LocalState;
 
     const kinesis = state.processes.find((p) => p.id === 'kinesis@us-west-2');
     process.kill(kinesis?.pid as number, 'SIGKILL');
     await eventually(async () => !isAlive(kinesis?.pid), { timeoutMs: 5_000, what: 'kinesis gone' });
-    const status = await runJson<{ healthy: boolean; components: { name: string; region?: string; up: boolean }[] }>([
-      'status',
-      '--workspace',
-      dir,
-    ]);
+    const status = await runJson<ResultOf<typeof Status>>(['status', '--workspace', dir]);
     expect(status.result.code).toBe(4);
     expect(status.json.healthy).toBe(false);
     expect(status.json.components.find((c) => c.name === 'kinesis' && c.region === 'us-west-2')?.up).toBe(false);
@@ -128,7 +126,7 @@ describe('local deploy: bad input and faults', () => {
     expect(stale.code).toBe(3);
     expect(stale.stderr).toContain('control process');
 
-    const again = await runJson<{ outcome: string }>(['deploy', '--workspace', dir]);
+    const again = await runJson<DeployOutput>(['deploy', '--workspace', dir]);
     // With its stderr, so a failure says why the redeploy was refused.
     expect({ code: again.result.code, stderr: again.result.code ? again.result.stderr : '' }).toEqual({
       code: 0,

@@ -2,16 +2,16 @@ import { cpSync, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RegionUpResult } from '../../src/commands/chaos/region-up.js';
 import type { LocalState } from '../../src/infra/local/state.js';
-import type { GeneratorStatus } from '../../src/platform/generator-control.js';
-import type { RunJournal, RunReport } from '../../src/runbooks/index.js';
-import { runJson, runTsr, tempWorkspace } from '../helpers/cli.js';
+import { runJson, runTsr, tempWorkspace, type ResultOf } from '../helpers/cli.js';
 import { checkLedger, readLedger } from '../helpers/ledger.js';
 import { eventually } from '../helpers/eventually.js';
+import type Rotate from '../../src/commands/rotate.js';
+import type Status from '../../src/commands/status.js';
+import type RoutingControlList from '../../src/commands/routing-control/list.js';
+import type GeneratorStop from '../../src/commands/generator/stop.js';
 
-interface RunJson {
-  journal: RunJournal;
-  report: RunReport;
-}
+/** A runbook run (not a dry run), as `tsr rotate/failover --json` prints it. */
+type RunJson = Extract<ResultOf<typeof Rotate>, { dryRun: false }>;
 
 const PRIMARY = 'us-east-1';
 const SECONDARY = 'us-west-2';
@@ -40,7 +40,7 @@ describe('disaster recovery as the README tells it', () => {
 
   /** Every routing control's state, by name. */
   const controls = async () => {
-    const list = await runJson<{ controls: { name: string; state: string }[] }>(['routing-control', 'list', ...flags]);
+    const list = await runJson<ResultOf<typeof RoutingControlList>>(['routing-control', 'list', ...flags]);
     return Object.fromEntries(list.json.controls.map((c) => [c.name, c.state]));
   };
 
@@ -82,7 +82,7 @@ describe('disaster recovery as the README tells it', () => {
     // Load flowing end to end before the loss (a user watches `tsr generator status`).
     await eventually(
       async () => {
-        const status = (await runJson<GeneratorStatus>(['generator', 'status', ...flags])).json;
+        const status = (await runJson<ResultOf<typeof GeneratorStop>>(['generator', 'status', ...flags])).json;
         return status.pairsSent >= 100 && (status.confirmations.SETTLED ?? 0) > 0;
       },
       { timeoutMs: 90_000, what: 'settled confirmations under load' },
@@ -118,7 +118,7 @@ describe('disaster recovery as the README tells it', () => {
       expect(result.report.rtoMs).toBeGreaterThan(0);
     }
     await expectActiveIn(SECONDARY);
-    expect((await runJson<{ writers: Record<string, string> }>(['status', ...flags])).json.writers).toEqual({
+    expect((await runJson<ResultOf<typeof Status>>(['status', ...flags])).json.writers).toEqual({
       trade: SECONDARY,
       settlement: SECONDARY,
     });
@@ -185,7 +185,7 @@ describe('disaster recovery as the README tells it', () => {
       expect(back.json.report.rpo.afterReplay?.count).toBe(0);
     }
     await expectActiveIn(PRIMARY);
-    expect((await runJson<{ writers: Record<string, string> }>(['status', ...flags])).json.writers).toEqual({
+    expect((await runJson<ResultOf<typeof Status>>(['status', ...flags])).json.writers).toEqual({
       trade: PRIMARY,
       settlement: PRIMARY,
     });

@@ -11,8 +11,10 @@ import { isAlive, type LocalState } from '../../src/infra/local/state.js';
 import { findWorkspaceProcesses } from '../../src/infra/local/processes.js';
 import { dynamoClient, kinesisClient, LOCAL_CREDENTIALS } from '../../src/clients/aws-clients.js';
 import type { PlatformStatus } from '../../src/platform/platform.js';
-import { runJson, runTsr, tempWorkspace } from '../helpers/cli.js';
+import { runJson, runTsr, tempWorkspace, type ResultOf } from '../helpers/cli.js';
 import { eventually } from '../helpers/eventually.js';
+import type RoutingControlGet from '../../src/commands/routing-control/get.js';
+import type { DeployOutput } from '../../src/commands/deploy.js';
 
 /**
  * The whole local platform, deployed and destroyed through the CLI as a user would, checked with real clients
@@ -26,7 +28,7 @@ describe('local platform: deploy, status, routing controls, replication, destroy
   let state: LocalState;
 
   beforeAll(async () => {
-    const { result, json } = await runJson<{ outcome: string }>(['deploy', ...flags]);
+    const { result, json } = await runJson<DeployOutput>(['deploy', ...flags]);
     expect(result.code).toBe(0);
     expect(json.outcome).toBe('started');
     state = JSON.parse(readFileSync(path.join(workspace, 'state.json'), 'utf8'));
@@ -161,7 +163,12 @@ describe('local platform: deploy, status, routing controls, replication, destroy
     const { RoutingControlState } = await client.send(new GetRoutingControlStateCommand({ RoutingControlArn: arn }));
     client.destroy();
     expect(RoutingControlState).toBe('On');
-    const get = await runJson<{ state: string }>(['routing-control', 'get', 'trade-dns-us-east-1', ...flags]);
+    const get = await runJson<ResultOf<typeof RoutingControlGet>>([
+      'routing-control',
+      'get',
+      'trade-dns-us-east-1',
+      ...flags,
+    ]);
     expect(get.json.state).toBe('Off');
   });
 
@@ -172,12 +179,17 @@ describe('local platform: deploy, status, routing controls, replication, destroy
     const gated = await runTsr(['routing-control', 'set', 'trade-app-us-west-2=On', ...flags]);
     expect(gated.code).toBe(5);
     expect(gated.stderr).toContain('trade-gate-queue-and-app');
-    const { json } = await runJson<{ state: string }>(['routing-control', 'get', 'trade-dns-us-west-2', ...flags]);
+    const { json } = await runJson<ResultOf<typeof RoutingControlGet>>([
+      'routing-control',
+      'get',
+      'trade-dns-us-west-2',
+      ...flags,
+    ]);
     expect(json.state).toBe('On');
   });
 
   it('treats a second deploy as harmless', async () => {
-    const { result, json } = await runJson<{ outcome: string }>(['deploy', ...flags]);
+    const { result, json } = await runJson<DeployOutput>(['deploy', ...flags]);
     expect(result.code).toBe(0);
     expect(json.outcome).toBe('already-running');
   });
@@ -195,10 +207,15 @@ describe('local platform: deploy, status, routing controls, replication, destroy
     expect(status.code).toBe(3);
     expect(status.stderr).toContain('not deployed');
 
-    const again = await runJson<{ outcome: string }>(['deploy', ...flags]);
+    const again = await runJson<DeployOutput>(['deploy', ...flags]);
     expect(again.json.outcome).toBe('started');
     // Data survived (no --purge): the routing control state set above is still there.
-    const { json } = await runJson<{ state: string }>(['routing-control', 'get', 'trade-dns-us-west-2', ...flags]);
+    const { json } = await runJson<ResultOf<typeof RoutingControlGet>>([
+      'routing-control',
+      'get',
+      'trade-dns-us-west-2',
+      ...flags,
+    ]);
     expect(json.state).toBe('On');
   }, 120_000);
 });

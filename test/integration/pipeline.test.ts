@@ -4,11 +4,12 @@ import mqtt from 'mqtt';
 import type { LocalState } from '../../src/infra/local/state.js';
 import { loadConfig } from '../../src/config/load.js';
 import { generatorStatus } from '../../src/platform/generator-control.js';
-import type { ServiceStatus } from '../../src/platform/local-services.js';
 import { openLocalPlatform } from '../../src/platform/open.js';
-import { runJson, runTsr, tempWorkspace } from '../helpers/cli.js';
+import { runJson, runTsr, tempWorkspace, type ResultOf } from '../helpers/cli.js';
 import { checkLedger, type LedgerCheck } from '../helpers/ledger.js';
 import { eventually } from '../helpers/eventually.js';
+import type ServicesStatus from '../../src/commands/services/status.js';
+import type GeneratorStop from '../../src/commands/generator/stop.js';
 
 /**
  * Trades flow from the generator through the ten services and end in exactly the states docs/domain.md predicts —
@@ -34,13 +35,14 @@ describe('pipeline: trade matching and settlement end to end', () => {
     expect((await runTsr(['generator', 'start', '--rate', '15', ...flags])).code).toBe(0);
     const sentAtLeast = (n: number) =>
       eventually(
-        async () => (await runJson<{ pairsSent: number }>(['generator', 'status', ...flags])).json.pairsSent >= n,
+        async () =>
+          (await runJson<ResultOf<typeof GeneratorStop>>(['generator', 'status', ...flags])).json.pairsSent >= n,
         { timeoutMs: 120_000, intervalMs: 250, what: `${n} pairs sent` },
       );
     await sentAtLeast(Math.ceil(pairs / 5));
     await during?.();
     await sentAtLeast(pairs);
-    const stopped = await runJson<{ pairsSent: number; enabled: boolean }>(['generator', 'stop', ...flags]);
+    const stopped = await runJson<ResultOf<typeof GeneratorStop>>(['generator', 'stop', ...flags]);
     expect(stopped.json.enabled).toBe(false);
     return stopped.json;
   };
@@ -64,7 +66,7 @@ describe('pipeline: trade matching and settlement end to end', () => {
     });
 
   const services = async () =>
-    (await runJson<{ services: ServiceStatus[] }>(['services', 'status', ...flags])).json.services;
+    (await runJson<ResultOf<typeof ServicesStatus>>(['services', 'status', ...flags])).json.services;
 
   it('brings every generated pair to its predicted state, and the stage counts agree', async () => {
     const sent = await generate(75);

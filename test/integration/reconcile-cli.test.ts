@@ -10,10 +10,12 @@ import {
 import type { LocalState } from '../../src/infra/local/state.js';
 import { dynamoClient } from '../../src/clients/aws-clients.js';
 import type { ReconcileReport } from '../../src/reconcile/index.js';
-import { runJson, runTsr, tempWorkspace } from '../helpers/cli.js';
+import { runJson, runTsr, tempWorkspace, type ResultOf } from '../helpers/cli.js';
 import { checkLedger } from '../helpers/ledger.js';
-import type { ReplicationLag } from '../../src/clients/types.js';
 import { eventually } from '../helpers/eventually.js';
+import type Status from '../../src/commands/status.js';
+import type GeneratorStop from '../../src/commands/generator/stop.js';
+import type { DeployOutput } from '../../src/commands/deploy.js';
 
 /**
  * `tsr reconcile` against the real local platform, deployed through the CLI: clean traffic reconciles clean; records
@@ -56,12 +58,13 @@ describe('tsr reconcile on the local platform', () => {
 
   beforeAll(async () => {
     const started = Date.now();
-    const { result } = await runJson<{ outcome: string }>(['deploy', ...flags]);
+    const { result } = await runJson<DeployOutput>(['deploy', ...flags]);
     expect(result.code).toBe(0);
     state = JSON.parse(readFileSync(path.join(workspace, 'state.json'), 'utf8'));
     expect((await runTsr(['generator', 'start', '--rate', '20', ...flags])).code).toBe(0);
     await eventually(
-      async () => (await runJson<{ pairsSent: number }>(['generator', 'status', ...flags])).json.pairsSent >= 30,
+      async () =>
+        (await runJson<ResultOf<typeof GeneratorStop>>(['generator', 'status', ...flags])).json.pairsSent >= 30,
       { timeoutMs: 60_000, what: '30 pairs sent' },
     );
     expect((await runTsr(['generator', 'stop', ...flags])).code).toBe(0);
@@ -147,7 +150,7 @@ describe('tsr reconcile on the local platform', () => {
     // The replicated deletes have reached us-west-2 once nothing waits to be applied there.
     await eventually(
       async () => {
-        const lags = (await runJson<{ replication: ReplicationLag[] }>(['status', ...flags])).json.replication;
+        const lags = (await runJson<ResultOf<typeof Status>>(['status', ...flags])).json.replication;
         const into = lags.filter((l) => l.kind === 'table' && l.to === 'us-west-2');
         return into.length > 0 && into.every((l) => l.healthy && l.lagMs === 0 && !l.pending);
       },

@@ -1,16 +1,16 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { LocalState } from '../../src/infra/local/state.js';
-import { runJson, runTsr, tempWorkspace } from '../helpers/cli.js';
+import { runJson, runTsr, tempWorkspace, type ResultOf } from '../helpers/cli.js';
 import { checkLedger } from '../helpers/ledger.js';
-import type { GeneratorStatus } from '../../src/platform/generator-control.js';
 import { eventually } from '../helpers/eventually.js';
+import type Rotate from '../../src/commands/rotate.js';
+import type Status from '../../src/commands/status.js';
+import type RoutingControlList from '../../src/commands/routing-control/list.js';
+import type GeneratorStop from '../../src/commands/generator/stop.js';
 
-interface RunJson {
-  dryRun: false;
-  journal: { status: string; steps: { id: string; status: string }[] };
-  report: { rpo: { beforeReplay?: { count: number }; afterReplay?: { count: number } }; rtoMs?: number };
-}
+/** A rotation that ran (not a dry run), as `tsr rotate --json` prints it. */
+type RunJson = Extract<ResultOf<typeof Rotate>, { dryRun: false }>;
 
 /** A planned rotation on the real local platform, under load: zero loss, every pair in its predicted state. */
 describe('rotation end to end', () => {
@@ -30,7 +30,8 @@ describe('rotation end to end', () => {
   it('rotates trade to the secondary under load with RPO 0, and refuses a second rotation there as a no-op', async () => {
     expect((await runTsr(['generator', 'start', '--rate', '8', ...flags])).code).toBe(0);
     await eventually(
-      async () => (await runJson<GeneratorStatus>(['generator', 'status', ...flags])).json.pairsSent >= 10,
+      async () =>
+        (await runJson<ResultOf<typeof GeneratorStop>>(['generator', 'status', ...flags])).json.pairsSent >= 10,
       { timeoutMs: 60_000, what: 'load flowing (10 pairs sent)' },
     );
     const rotated = await runJson<RunJson>(['rotate', 'trade', '--to', 'secondary', '--yes', ...flags]);
@@ -44,7 +45,7 @@ describe('rotation end to end', () => {
     expect(rotated.json.report.rtoMs).toBeGreaterThan(0);
 
     // The routing controls and the database writer moved.
-    const controls = await runJson<{ controls: { name: string; state: string }[] }>([
+    const controls = await runJson<ResultOf<typeof RoutingControlList>>([
       'routing-control',
       'list',
       '--app',
@@ -56,7 +57,7 @@ describe('rotation end to end', () => {
       .map((c) => c.name)
       .sort();
     expect(on).toEqual(['trade-app-us-west-2', 'trade-dns-us-west-2', 'trade-queue-us-west-2']);
-    const status = await runJson<{ writers: Record<string, string> }>(['status', ...flags]);
+    const status = await runJson<ResultOf<typeof Status>>(['status', ...flags]);
     expect(status.json.writers.trade).toBe('us-west-2');
 
     // Nothing lost: every generated pair reaches its predicted state, read from the new writer.
