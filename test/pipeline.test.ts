@@ -25,7 +25,7 @@ describe('pipeline: trade matching and settlement end to end', () => {
   }, 180_000);
 
   afterAll(async () => {
-    await runTsr(['destroy', '--yes', '--purge', ...flags]);
+    await runTsr(['destroy', '--purge', '--confirm', 'dev', ...flags]);
   }, 60_000);
 
   const generate = async (seconds: number, during?: () => Promise<void>) => {
