@@ -1,7 +1,8 @@
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
 import { loadConfig, splitList } from '../config/load.js';
 import type { TsrConfig } from '../config/model.js';
-import { UserError } from '../errors.js';
+import { ExitCode } from '../errors.js';
+import { asUserError, errorJson } from './errors-out.js';
 
 /** Flags every command that touches a platform shares. Each can also come from a TSR_* variable or tsr.config.yaml. */
 export const configFlags = {
@@ -67,15 +68,19 @@ export abstract class TsrCommand<T extends typeof Command> extends Command {
   }
 
   protected override async catch(error: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
-    if (error instanceof UserError) {
-      process.exitCode = error.exitCode;
-      if (this.jsonEnabled()) {
-        this.logJson({ error: { message: error.message, fix: error.fix, exitCode: error.exitCode } });
-        return;
-      }
-      const fix = error.fix ? `\nFix: ${error.fix}` : '';
+    const userError = asUserError(error, `${this.config.bin} ${this.id?.replaceAll(':', ' ') ?? ''}`.trim());
+    if (this.jsonEnabled()) {
+      // Every error as {error: {message, fix, exitCode}}: never oclif's dump of its own internals.
+      const exitCode = userError?.exitCode ?? error.oclif?.exit ?? ExitCode.failure;
+      process.exitCode = exitCode;
+      this.logJson(errorJson(userError ?? error, exitCode));
+      return;
+    }
+    if (userError) {
+      process.exitCode = userError.exitCode;
+      const fix = userError.fix ? `\nFix: ${userError.fix}` : '';
       // Errors.error prints "Error: message" without a stack for user errors.
-      throw new Errors.CLIError(`${error.message}${fix}`, { exit: error.exitCode });
+      throw new Errors.CLIError(`${userError.message}${fix}`, { exit: userError.exitCode });
     }
     return super.catch(error);
   }
