@@ -107,7 +107,7 @@ describe('failover end to end', () => {
     // 1. Trade alone first: it warns that settlement was active in the lost region too, and completes anyway,
     //    because settlement instructions for the dead broker are held instead of blocking the confirmations.
     mark('region down');
-    const trade = await runJson<RunJson>(['failover', 'trade', '--to', SECONDARY, '--yes', ...flags]);
+    const trade = await runJson<RunJson>(['failover', 'trade', '--to', SECONDARY, '--confirm', 'dev', ...flags]);
     mark(`trade failed over: ${stepsOf(trade.json)}`);
     expect(trade.result.stderr).toContain(`settlement is also active in ${PRIMARY}`);
     expect(trade.json.journal.status).toBe('completed');
@@ -143,7 +143,8 @@ describe('failover end to end', () => {
       'all',
       '--to',
       SECONDARY,
-      '--yes',
+      '--confirm',
+      'dev',
       ...flags,
     ]);
     mark(
@@ -221,7 +222,7 @@ describe('failover end to end', () => {
     expect(result.lostPairs.size).toBeLessThan(result.check.pairs / 2);
 
     // 4. The lost region comes back and rejoins as a replica of the secondary.
-    expect((await runTsr(['chaos', 'region-up', PRIMARY, ...flags])).code).toBe(0);
+    expect((await runTsr(['chaos', 'region-up', PRIMARY, '--yes', ...flags])).code).toBe(0);
     const rejoinDeadline = Date.now() + 60_000;
     let lagging: string[] = ['not measured'];
     let writers: Record<string, string> = {};
