@@ -1,5 +1,5 @@
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
-import { loadConfig, splitList } from '../config/load.js';
+import { type ResolvedConfig, resolveConfig, splitList } from '../config/load.js';
 import type { TsrConfig } from '../config/model.js';
 import { ExitCode } from '../errors.js';
 import { asUserError, errorJson } from './errors-out.js';
@@ -57,8 +57,13 @@ export abstract class TsrCommand<T extends typeof Command> extends Command {
 
   /** The configuration from defaults, config file, TSR_* variables and the config flags. */
   protected loadConfig(): TsrConfig {
+    return this.resolveConfig().config;
+  }
+
+  /** The configuration with the source of every setting. */
+  protected resolveConfig(): ResolvedConfig {
     const flags = this.flags as ConfigFlagValues;
-    return loadConfig({
+    return resolveConfig({
       configFile: flags.config,
       environment: flags.env,
       regions: flags.regions === undefined ? undefined : splitList(flags.regions),
