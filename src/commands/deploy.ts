@@ -61,7 +61,7 @@ Target aws synthesizes the CDKTF stacks and applies them with terraform or tofu 
     );
     if (!this.jsonEnabled()) {
       if (result.outcome === 'already-running') this.log(`Already deployed in ${config.workspace}; nothing to do.`);
-      this.log(renderDeployment(result.state, result.durationMs));
+      this.log(this.withContext(renderDeployment(result.state, result.durationMs)));
     }
     return {
       outcome: result.outcome,

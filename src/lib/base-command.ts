@@ -1,8 +1,9 @@
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
 import { type ResolvedConfig, resolveConfig, splitList } from '../config/load.js';
 import type { TsrConfig } from '../config/model.js';
-import { ExitCode } from '../errors.js';
+import { ExitCode, UserError } from '../errors.js';
 import { asUserError, errorJson } from './errors-out.js';
+import { type ContextFlags, withContext } from './next-command.js';
 
 /** Flags every command that touches a platform shares. Each can also come from a TSR_* variable or tsr.config.yaml. */
 export const configFlags = {
@@ -11,17 +12,25 @@ export const configFlags = {
     env: 'TSR_CONFIG',
     helpGroup: 'CONFIG',
   }),
-  env: Flags.string({ description: 'environment name, prefixes every resource [default: dev]', helpGroup: 'CONFIG' }),
+  // The TSR_* variables are read by loadConfig, setting by setting, not by oclif (so that `tsr config show` can
+  // tell a variable from a flag): the help says so in oclif's own words.
+  env: Flags.string({
+    description: '[env: TSR_ENV] environment name, prefixes every resource [default: dev]',
+    helpGroup: 'CONFIG',
+  }),
   regions: Flags.string({
-    description: 'comma-separated regions, first is the primary [default: us-east-1,us-west-2]',
+    description: '[env: TSR_REGIONS] comma-separated regions, first is the primary [default: us-east-1,us-west-2]',
     helpGroup: 'CONFIG',
   }),
   target: Flags.string({
-    description: 'where the platform runs [default: local]',
+    description: '[env: TSR_TARGET] where the platform runs [default: local]',
     options: ['local', 'aws'],
     helpGroup: 'CONFIG',
   }),
-  workspace: Flags.string({ description: 'local state, data and logs [default: ./.tsr]', helpGroup: 'CONFIG' }),
+  workspace: Flags.string({
+    description: '[env: TSR_WORKSPACE] local state, data and logs [default: ./.tsr]',
+    helpGroup: 'CONFIG',
+  }),
 };
 
 export type ConfigFlagValues = {
@@ -72,8 +81,15 @@ export abstract class TsrCommand<T extends typeof Command> extends Command {
     });
   }
 
+  /** `text` with the user's config flags added to every `tsr …` command it suggests. */
+  protected withContext(text: string): string {
+    return withContext(text, (this.flags ?? {}) as ContextFlags, this.config.bin);
+  }
+
   protected override async catch(error: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
-    const userError = asUserError(error, `${this.config.bin} ${this.id?.replaceAll(':', ' ') ?? ''}`.trim());
+    const found = asUserError(error, `${this.config.bin} ${this.id?.replaceAll(':', ' ') ?? ''}`.trim());
+    // Suggested commands act on the deployment this one did (--workspace, --env, … as given).
+    const userError = found && new UserError(found.message, found.fix && this.withContext(found.fix), found.exitCode);
     if (this.jsonEnabled()) {
       // Every error as {error: {message, fix, exitCode}}: never oclif's dump of its own internals.
       const exitCode = userError?.exitCode ?? error.oclif?.exit ?? ExitCode.failure;

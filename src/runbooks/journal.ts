@@ -116,7 +116,7 @@ export function saveJournal(workspace: string, journal: RunJournal): string {
 const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 export function readJournal(workspace: string, runId: string): RunJournal {
-  if (!RUN_ID.test(runId)) throw new UserError(`"${runId}" is not a run id`, '`tsr runbook show` lists recent runs');
+  if (!RUN_ID.test(runId)) throw new UserError(`"${runId}" is not a run id`, '`tsr runbook list` lists recent runs');
   const file = journalPath(workspace, runId);
   let text: string;
   try {

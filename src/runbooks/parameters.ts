@@ -18,7 +18,8 @@ export async function activeRegion(env: PlanEnv, app: string): Promise<string> {
   if (!env.platform) {
     throw new UserError(
       `finding the region where ${app} runs needs the platform, which is not reachable`,
-      'deploy it (`tsr deploy`), or name the region: --param source=<region>',
+      'deploy it (`tsr deploy`), or name the region: --from <region> (tsr rotate, tsr failover) or ' +
+        '--param source=<region> (tsr runbook run)',
       ExitCode.notDeployed,
     );
   }
@@ -31,7 +32,8 @@ export async function activeRegion(env: PlanEnv, app: string): Promise<string> {
   if (app_.length === 0 && dns.length === 1) return dns[0];
   throw new UserError(
     `cannot tell where ${app} runs: ${app}-app is On in ${app_.length ? app_.join(' and ') : 'no region'}`,
-    'name the region explicitly, e.g. --param source=<region>; `tsr routing-control list` shows the controls',
+    'name the region: --from <region> (tsr rotate, tsr failover) or --param source=<region> (tsr runbook run); ' +
+      '`tsr routing-control list` shows the controls',
     ExitCode.unhealthy,
   );
 }

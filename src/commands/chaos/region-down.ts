@@ -22,7 +22,9 @@ export default class ChaosRegionDown extends TsrCommand<typeof ChaosRegionDown> 
       await platform.drills.regionDown(this.args.region);
       if (!this.jsonEnabled())
         this.log(
-          `${this.args.region} is down: its engines and services are stopped. Bring it back with \`tsr chaos region-up ${this.args.region}\`.`,
+          this.withContext(
+            `${this.args.region} is down: its engines and services are stopped. Bring it back with \`tsr chaos region-up ${this.args.region}\`.`,
+          ),
         );
       return { region: this.args.region, down: true };
     } finally {

@@ -1,0 +1,20 @@
+/** The config flags that say which deployment a command acts on: a suggested next command must act on it too. */
+const CONTEXT_FLAGS = ['workspace', 'env', 'regions', 'target', 'config'] as const;
+
+export type ContextFlags = Partial<Record<(typeof CONTEXT_FLAGS)[number], string>>;
+
+const quoteIfNeeded = (value: string) => (/^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`);
+
+/**
+ * Adds the user's config flags to every `tsr …` command quoted in a hint, so that "run `tsr runbook resume`" after
+ * `--workspace /tmp/drill` names that workspace too (unless the hint already sets the flag).
+ */
+export function withContext(text: string, flags: ContextFlags, bin = 'tsr'): string {
+  return text.replace(new RegExp(`\`${bin} ([^\`]*)\``, 'g'), (whole: string, rest: string) => {
+    if (/^help\b/.test(rest)) return whole;
+    const added = CONTEXT_FLAGS.filter((name) => flags[name] !== undefined && !rest.includes(`--${name}`)).map(
+      (name) => `--${name} ${quoteIfNeeded(flags[name] as string)}`,
+    );
+    return added.length ? `\`${bin} ${rest} ${added.join(' ')}\`` : whole;
+  });
+}
