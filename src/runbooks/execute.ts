@@ -4,10 +4,19 @@ import { onInterrupt } from '../lib/interrupt.js';
 import { openPlatform } from '../platform/open.js';
 import { loadRunbook } from './catalog.js';
 import { exitCodeFor, runRunbook, type RunResult } from './engine.js';
-import { planRunbook, planSummary, renderPlan } from './plan.js';
+import { resolveParameters } from './parameters.js';
+import { planRunbook, planSummary, renderPlan, type RunPlan } from './plan.js';
 
 export type ExecuteResult =
-  { readonly dryRun: true; readonly plan: ReturnType<typeof planSummary> } | ({ readonly dryRun: false } & RunResult);
+  | { readonly dryRun: true; readonly plan: ReturnType<typeof planSummary>; readonly noop?: string }
+  | ({ readonly dryRun: false } & RunResult);
+
+/** Moving an app to where it already is: the run would end at its preflight, so the plan has nothing to show. */
+function noopReason(plan: RunPlan): string | undefined {
+  const { app, source, target } = plan.params;
+  if (source === undefined || source !== target) return undefined;
+  return `${String(app ?? plan.name)} would move from ${String(source)} to ${String(target)}: nothing to do`;
+}
 
 export interface ExecuteOptions {
   readonly dryRun?: boolean;
@@ -28,6 +37,8 @@ export async function executeRunbook(
   options: ExecuteOptions,
 ): Promise<ExecuteResult> {
   const runbook = loadRunbook(nameOrFile);
+  // Bad input is bad input whether or not a platform is deployed: the same exit 2, with or without --dry-run.
+  await resolveParameters(runbook.definition, params, { config, names: deriveNames(config), offline: true });
   if (options.dryRun) {
     const platform = await openPlatform(config).catch((error: unknown) => {
       if (error instanceof UserError) return undefined;
@@ -39,6 +50,11 @@ export async function executeRunbook(
         names: platform?.names ?? deriveNames(config),
         platform,
       });
+      const noop = noopReason(plan);
+      if (noop) {
+        if (!options.json) options.log(`${noop} (the run would end as a no-op at its preflight).`);
+        return { dryRun: true, plan: { ...planSummary(plan), steps: [] }, noop };
+      }
       if (!options.json) options.log(renderPlan(plan));
       return { dryRun: true, plan: planSummary(plan) };
     } finally {

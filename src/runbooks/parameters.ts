@@ -48,6 +48,7 @@ async function resolveRegion(name: string, text: string, env: PlanEnv, app: stri
     if (!app) throw badValue(name, `"${text}" needs an app parameter to know which app`);
     return app;
   };
+  if (env.offline && (text === 'active' || text === 'standby')) return text;
   switch (text) {
     case 'primary':
       return regions[0];
