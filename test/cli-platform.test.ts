@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { eventually, ROOT, runJson, runTsr, tempWorkspace } from './helpers/cli.js';
 import { runOnTerminal } from './helpers/terminal.js';
@@ -75,5 +76,24 @@ describe('the CLI on a deployed platform', () => {
     expect(json.code).toBe(5);
     expect(json.terminal).toContain('switchover'); // the plan, shown where the question is asked
     expect(JSON.parse(json.stdout)).toEqual({ error: { message: 'cancelled; nothing was changed', exitCode: 5 } });
+  }, 60_000);
+
+  it("a failed run's next steps name the user's workspace", async () => {
+    const file = path.join(tempWorkspace('tsr-runbook-'), 'slow.yaml');
+    writeFileSync(
+      file,
+      [
+        'name: slow',
+        'description: a wait that times out',
+        'steps:',
+        '  - id: nap',
+        '    type: sleep',
+        '    params: { duration: 30s }',
+        '    timeout: 100ms',
+      ].join('\n'),
+    );
+    const { code, stdout } = await runTsr(['runbook', 'run', file, '--yes', ...flags]);
+    expect(code).toBe(1);
+    expect(stdout).toMatch(new RegExp(`\`tsr runbook resume \\S+ --workspace ${workspace}\``));
   }, 60_000);
 });

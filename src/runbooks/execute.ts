@@ -1,6 +1,7 @@
 import { deriveNames, type TsrConfig } from '../config/model.js';
 import { UserError } from '../errors.js';
 import { onInterrupt } from '../lib/interrupt.js';
+import { contextOfConfig, progressWriter } from '../lib/next-command.js';
 import { openPlatform } from '../platform/open.js';
 import { loadRunbook } from './catalog.js';
 import { exitCodeFor, runRunbook, type RunResult } from './engine.js';
@@ -67,6 +68,7 @@ export async function executeRunbook(
       runRunbook(runbook, params, {
         platform,
         workspace: config.workspace,
+        write: progressWriter(contextOfConfig(config)),
         yes: options.yes ?? false,
         json: options.json,
         signal,
