@@ -17,6 +17,15 @@ describe('previews that do not mislead', () => {
     expect(source.code).toBe(2);
   });
 
+  it.each([
+    [['chaos', 'region-down', 'us-wst-2', '--yes'], 'did you mean us-west-2?'],
+    [['reconcile', '--region', 'mars'], 'use one of us-east-1, us-west-2'],
+  ])('%j: a region not configured is bad input (2), not "nothing deployed" (3)', async (args, fix) => {
+    const { result, json } = await runJson<{ error: { fix: string } }>([...args, ...flags()]);
+    expect(result.code).toBe(2);
+    expect(json.error.fix).toBe(fix);
+  });
+
   it('a rotation to the region it comes from is a no-op, not a plan', async () => {
     const args = ['rotate', 'trade', '--from', 'us-east-1', '--to', 'us-east-1', '--dry-run', ...flags()];
     const human = await runTsr(args);

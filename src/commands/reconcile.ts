@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import type { AppName } from '../config/apps.js';
 import { TsrCommand } from '../lib/base-command.js';
+import { requireConfiguredRegion } from '../config/regions.js';
 import { openPlatform } from '../platform/open.js';
 import { DEFAULT_MAX_WINDOW } from '../reconcile/window.js';
 import {
@@ -76,7 +77,9 @@ export default class Reconcile extends TsrCommand<typeof Reconcile> {
       to: flags.to,
       maxWindow: flags['max-window'],
     });
-    const platform = await openPlatform(this.loadConfig());
+    const config = this.loadConfig();
+    if (flags.region !== undefined) requireConfiguredRegion(config, flags.region);
+    const platform = await openPlatform(config);
     try {
       const report = await reconcile(platform, {
         window,

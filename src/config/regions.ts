@@ -1,4 +1,5 @@
 import { editDistance } from '../lib/suggest.js';
+import { ExitCode, UserError } from '../errors.js';
 
 /** AWS commercial regions tsr accepts. Regions are names here; the local target only borrows them as labels. */
 export const AWS_REGIONS = [
@@ -49,4 +50,15 @@ export function suggestRegions(region: string): string[] {
     .sort((x, y) => x.d - y.d)
     .slice(0, 3)
     .map(({ r }) => r);
+}
+
+/** A region given on the command line must be one of the configuration's: checked before the platform is opened. */
+export function requireConfiguredRegion(config: { readonly regions: readonly string[] }, region: string): string {
+  if (config.regions.includes(region)) return region;
+  const close = suggestRegions(region).filter((r) => config.regions.includes(r));
+  throw new UserError(
+    `region ${region} is not one of this environment's regions (${config.regions.join(', ')})`,
+    close.length ? `did you mean ${close.join(' or ')}?` : `use one of ${config.regions.join(', ')}`,
+    ExitCode.usage,
+  );
 }
