@@ -15,6 +15,10 @@ describe('previews that do not mislead', () => {
     }
     const source = await runTsr(['rotate', 'trade', '--from', 'us-est-1', '--to', 'secondary', '--yes', ...flags()]);
     expect(source.code).toBe(2);
+    // …and before asking anything: no "pass --confirm" for a failover that could not run anyway.
+    const failover = await runJson<{ error: { message: string } }>(['failover', 'all', '--to', 'mars', ...flags()]);
+    expect(failover.result.code).toBe(2);
+    expect(failover.json.error.message).toContain('unknown region "mars"');
   });
 
   it.each([

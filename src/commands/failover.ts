@@ -6,7 +6,7 @@ import { TsrCommand } from '../lib/base-command.js';
 import { confirmDestructive } from '../lib/confirm.js';
 import { drillFlags, drillParams, typedConfirmFlag } from '../lib/drill-flags.js';
 import { openPlatform } from '../platform/open.js';
-import { executeRunbook, type ExecuteResult } from '../runbooks/execute.js';
+import { checkRunbookInput, executeRunbook, type ExecuteResult } from '../runbooks/execute.js';
 
 /**
  * After a regional loss every app that was active there must be recovered. Settlement goes first: trade's outbound
@@ -68,6 +68,8 @@ Drill it for real on the local target: \`tsr chaos region-down us-east-1\`, then
     const config = this.loadConfig();
     // Forcing the writer over loses what the source had not replicated: the environment name, not just --yes.
     if (!this.flags['dry-run']) {
+      const app = this.args.app === 'all' ? FAILOVER_ORDER[0] : this.args.app;
+      await checkRunbookInput(config, 'failover', drillParams(app, this.flags)); // bad input before asking
       await confirmDestructive({
         typed: config.environment,
         given: this.flags.confirm,

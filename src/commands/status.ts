@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
-import { ExitCode } from '../errors.js';
+import { describeError, ExitCode } from '../errors.js';
+import { paint } from '../lib/colour.js';
 import { TsrCommand } from '../lib/base-command.js';
 import { isHealthy, renderStatus } from '../lib/render-status.js';
 import { untilInterrupted, watch } from '../lib/watch.js';
@@ -43,8 +44,16 @@ export default class Status extends TsrCommand<typeof Status> {
     await untilInterrupted((signal) =>
       watch(
         async () => {
-          const status = await platform.status();
-          return json ? JSON.stringify({ ...status, healthy: isHealthy(status) }) : renderStatus(status);
+          try {
+            const status = await platform.status();
+            return json ? JSON.stringify({ ...status, healthy: isHealthy(status) }) : renderStatus(status);
+          } catch (error) {
+            // A watch outlives a lost platform: show why, and look again at the next interval.
+            const message = describeError(error);
+            return json
+              ? JSON.stringify({ healthy: false, error: message })
+              : paint.red.bold(`UNREACHABLE: ${message}`);
+          }
         },
         {
           intervalMs: this.flags.interval * 1000,

@@ -5,6 +5,7 @@ import { contextOfConfig, progressWriter } from '../lib/next-command.js';
 import { openPlatform } from '../platform/open.js';
 import { loadRunbook } from './catalog.js';
 import { exitCodeFor, runRunbook, type RunResult } from './engine.js';
+import type { LoadedRunbook } from './model.js';
 import { resolveParameters } from './parameters.js';
 import { planRunbook, planSummary, renderPlan, type RunPlan } from './plan.js';
 
@@ -28,6 +29,20 @@ export interface ExecuteOptions {
 }
 
 /**
+ * The runbook, after checking it and the parameter values without the platform: bad input is bad input whether
+ * or not a platform is deployed (the same exit 2 with or without --dry-run), and before anyone is asked anything.
+ */
+export async function checkRunbookInput(
+  config: TsrConfig,
+  nameOrFile: string,
+  params: Record<string, string>,
+): Promise<LoadedRunbook> {
+  const runbook = loadRunbook(nameOrFile);
+  await resolveParameters(runbook.definition, params, { config, names: deriveNames(config), offline: true });
+  return runbook;
+}
+
+/**
  * What `tsr runbook run`, `tsr rotate` and `tsr failover` do: a plan on --dry-run (works without a deployed
  * platform unless a parameter needs it), otherwise the run itself, interruptible with Ctrl-C. Sets the exit code.
  */
@@ -37,9 +52,7 @@ export async function executeRunbook(
   params: Record<string, string>,
   options: ExecuteOptions,
 ): Promise<ExecuteResult> {
-  const runbook = loadRunbook(nameOrFile);
-  // Bad input is bad input whether or not a platform is deployed: the same exit 2, with or without --dry-run.
-  await resolveParameters(runbook.definition, params, { config, names: deriveNames(config), offline: true });
+  const runbook = await checkRunbookInput(config, nameOrFile, params);
   if (options.dryRun) {
     const platform = await openPlatform(config).catch((error: unknown) => {
       if (error instanceof UserError) return undefined;
