@@ -23,6 +23,13 @@ describe('help and slips', () => {
     expect(stderr).not.toMatch(/\w:\w/); // no colon the user never typed (rotat:trade)
   });
 
+  it('tsr help <slip> suggests the help meant', async () => {
+    const { code, stderr } = await runTsr(['help', 'runbok', 'lst']);
+    expect(code).toBe(2);
+    expect(stderr).toContain('did you mean `tsr help runbook list`?');
+    expect((await runTsr(['help', 'generatr'])).stderr).toContain('did you mean `tsr help generator`?');
+  });
+
   it('says so in JSON with --json', async () => {
     const { result, json } = await runJson<{ error: { message: string; exitCode: number } }>(['statu']);
     expect(result.code).toBe(2);

@@ -1,6 +1,6 @@
 import type { Hook } from '@oclif/core';
 import { ExitCode } from '../errors.js';
-import { closest } from '../lib/suggest.js';
+import { suggestCommand } from '../lib/suggest.js';
 
 /**
  * "Did you mean …" for a command that does not exist, off a terminal too (oclif's not-found plugin suggests only
@@ -10,11 +10,8 @@ import { closest } from '../lib/suggest.js';
 const hook: Hook<'command_not_found'> = async function ({ id, argv = [], config }) {
   const ids = config.commands.filter((c) => !c.hidden).flatMap((c) => [c.id, ...c.aliases]);
   const words = id.split(':');
-  let suggestion: string | undefined;
-  for (let count = words.length; count > 0 && !suggestion; count--) {
-    const match = closest(words.slice(0, count).join(':'), ids);
-    if (match) suggestion = [match.replaceAll(':', ' '), ...words.slice(count), ...argv].join(' ');
-  }
+  const command = suggestCommand(words, ids);
+  const suggestion = command && [command, ...argv].join(' ');
   const typed = [id.replaceAll(':', ' '), ...argv].join(' ');
   const message = `"${typed}" is not a ${config.bin} command${suggestion ? `; did you mean \`${config.bin} ${suggestion}\`?` : ''}`;
   const topic = config.findTopic(words[0]) ? ` ${words[0]}` : '';

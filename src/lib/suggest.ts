@@ -24,3 +24,15 @@ export function closest(word: string, candidates: readonly string[]): string | u
   }
   return best?.candidate;
 }
+
+/**
+ * The command a user meant by `words` (what oclif joined into `rotat:trade`): the longest run of leading words that
+ * is a slip of a command id, with the words after it kept as its arguments (`rotate trade`).
+ */
+export function suggestCommand(words: readonly string[], ids: readonly string[]): string | undefined {
+  for (let count = words.length; count > 0; count--) {
+    const match = closest(words.slice(0, count).join(':'), ids);
+    if (match) return [match.replaceAll(':', ' '), ...words.slice(count)].join(' ');
+  }
+  return undefined;
+}
