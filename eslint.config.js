@@ -1,6 +1,45 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/**
+ * Layers (docs/architecture.md#layers): imports point one way, from the person to the data. Each entry names a
+ * folder of src/ and the folders it must never import; a wrong-way import fails `npm run lint`.
+ */
+const CLI_SIDE = ['commands', 'lib', 'runbooks', 'reconcile', 'platform', 'infra'];
+const LAYERS = [
+  { folder: 'runbooks', never: ['commands'] },
+  { folder: 'reconcile', never: ['commands', 'runbooks'] },
+  // What commands and drills share to talk to a person: tables, prompts, progress, the base command.
+  { folder: 'lib', never: ['commands', 'runbooks', 'reconcile'] },
+  { folder: 'platform', never: ['commands', 'lib', 'runbooks', 'reconcile'] },
+  // Local infrastructure applies the core databases' migrations (services/core-db) before starting the services.
+  { folder: 'infra', never: ['commands', 'lib', 'runbooks', 'reconcile', 'platform'], services: 'core-db' },
+  // The services ship alone in the container image: their runtime, the domain, config and the shared clients only.
+  { folder: 'services', never: CLI_SIDE },
+  { folder: 'clients', never: [...CLI_SIDE, 'services'] },
+  { folder: 'config', never: [...CLI_SIDE, 'services', 'clients'] },
+  { folder: 'domain', never: [...CLI_SIDE, 'services', 'clients', 'config'] },
+];
+
+function layerRule({ folder, never, services }) {
+  const patterns = [
+    {
+      regex: `^(\\.\\./)+(${never.join('|')})/`,
+      message: `src/${folder} must not import ${never.join(', ')} (docs/architecture.md#layers)`,
+    },
+  ];
+  if (services) {
+    patterns.push({
+      regex: `^(\\.\\./)+services/(?!${services}/)`,
+      message: `src/${folder} may use only services/${services} of the services (docs/architecture.md#layers)`,
+    });
+  }
+  return {
+    files: [`src/${folder}/**/*.ts`],
+    rules: { 'no-restricted-imports': ['error', { patterns }] },
+  };
+}
+
 export default tseslint.config(
   { ignores: ['dist/', 'coverage/', 'cdktf.out/', '.tsr/', '.bench/', 'node_modules/', 'bin/'] },
   js.configs.recommended,
@@ -11,4 +50,5 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
     },
   },
+  ...LAYERS.map(layerRule),
 );

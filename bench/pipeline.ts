@@ -21,7 +21,7 @@ import pg from 'pg';
 import { deriveNames } from '../src/config/model.js';
 import { loadConfig } from '../src/config/load.js';
 import type { LocalState } from '../src/infra/local/state.js';
-import { dynamoClient, kinesisClient } from '../src/platform/clients.js';
+import { dynamoClient, kinesisClient } from '../src/clients/aws-clients.js';
 import { configureGenerator, generatorStatus } from '../src/platform/generator-control.js';
 import type { LocalPlatform } from '../src/platform/local-platform.js';
 import { openLocalPlatform } from '../src/platform/open.js';

@@ -157,6 +157,45 @@ async function ledgerSettled(workspace: string, state: LocalState, writer: strin
   return check;
 }
 
+/**
+ * The way back after losing a region, under load: lose the primary, `failover all` to the secondary, then
+ * `tsr chaos region-up` (which returns once replication into the region has caught up) and the time until the
+ * region is ready to fail back to (a rotation's preflight passes). Goal: region-up → ready ≤ 15 s at 10 pairs/s.
+ */
+async function benchFailBack(flags: string[], rate: number): Promise<void> {
+  console.log(`\n-- losing the primary and coming back (load ${rate} pairs/s)`);
+  tsr(['generator', 'start', '--rate', String(rate), ...flags]);
+  try {
+    await sleep(20_000);
+    tsr(['chaos', 'region-down', 'us-east-1', '--yes', ...flags]);
+    const failover = tsr(['failover', 'all', '--to', 'us-west-2', '--yes', ...flags]) as {
+      runs: { app: string; result: { report: RunReport } }[];
+    };
+    for (const { app, result } of failover.runs) {
+      const r = result.report;
+      console.log(
+        `  failover ${app}: ${r.status}, RTO ${s(r.rtoMs)}, unavailability ${s(r.unavailabilityMs)}, RPO before ` +
+          `${r.rpo.beforeReplay?.count ?? '–'} / after ${r.rpo.afterReplay?.count ?? '–'}, lost with the region ` +
+          `${r.rpo.lostInRegion?.unknown ? 'unknown' : (r.rpo.lostInRegion?.count ?? '–')}`,
+      );
+    }
+    await sleep(10_000); // the platform runs in the secondary for a while: the primary falls behind
+    const upStarted = Date.now();
+    const up = tsr(['chaos', 'region-up', 'us-east-1', ...flags]) as { caughtUp?: boolean; catchUpMs?: number };
+    const upMs = Date.now() - upStarted;
+    const { code, report } = await rotate('trade', 'primary', flags);
+    const readyMs = Date.now() - upStarted - (report?.durationMs ?? 0) + (report?.steps[0]?.durationMs ?? 0);
+    console.log(
+      `  region-up: ${up.caughtUp ? 'caught up' : 'NOT caught up'} in ${s(up.catchUpMs)} (command ${s(upMs)}); ` +
+        `rotate trade back: exit ${code}, preflight ${report?.steps[0]?.status ?? '?'}`,
+    );
+    console.log(`  region-up → ready to fail back (preflight passed): ${s(readyMs)}; goal ≤ 15.0 s`);
+    await rotate('settlement', 'primary', flags);
+  } finally {
+    tsr(['generator', 'stop', ...flags]);
+  }
+}
+
 export async function benchRotation(): Promise<void> {
   const apps = (process.env.BENCH_ROTATION_APPS ?? 'trade').split(',').filter(Boolean);
   const rate = Number(process.env.BENCH_ROTATION_RATE ?? 5);
@@ -238,6 +277,7 @@ export async function benchRotation(): Promise<void> {
         );
       }
     }
+    await benchFailBack(flags, Number(process.env.BENCH_FAILBACK_RATE ?? 10));
     console.log('\n== Rotation summary');
     for (const condition of [...new Set(runs.map((r) => r.condition))])
       for (const app of apps)

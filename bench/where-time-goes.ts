@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { SafeStore } from '../src/services/runtime/safe-store.js';
 import type { LocalState } from '../src/infra/local/state.js';
-import { dynamoClient } from '../src/platform/clients.js';
+import { dynamoClient } from '../src/clients/aws-clients.js';
 
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 

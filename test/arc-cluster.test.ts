@@ -16,7 +16,7 @@ import {
 import { deriveNames } from '../src/config/model.js';
 import { UserError } from '../src/errors.js';
 import { arcClusterDefinition, type ArcCluster, startArcCluster } from '../src/infra/local/arc/arc-server.js';
-import { ArcRoutingControls, ArcUnavailableError, SafetyRuleViolation } from '../src/platform/arc-routing-controls.js';
+import { ArcRoutingControls, ArcUnavailableError, SafetyRuleViolation } from '../src/clients/arc-routing-controls.js';
 import type { RoutingControlState } from '../src/platform/platform.js';
 
 const REGIONS = ['us-east-1', 'us-west-2'];

@@ -8,7 +8,7 @@ import { deriveNames, initialControlState, type ResourceNames } from '../src/con
 import { UserError } from '../src/errors.js';
 import { initialiseRoutingControls, initialRoutingBatches } from '../src/infra/aws/initial-routing.js';
 import { arcClusterDefinition, startArcCluster, type ArcCluster } from '../src/infra/local/arc/arc-server.js';
-import { ArcRoutingControls, SafetyRuleViolation } from '../src/platform/arc-routing-controls.js';
+import { ArcRoutingControls, SafetyRuleViolation } from '../src/clients/arc-routing-controls.js';
 import { AwsPlatform } from '../src/platform/aws/aws-platform.js';
 
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };

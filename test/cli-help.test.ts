@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { closest } from '../src/lib/suggest.js';
+import { closest } from '../src/domain/suggest.js';
 import { ROOT, runJson, runTsr, tempWorkspace } from './helpers/cli.js';
 
 describe('help and slips', () => {

@@ -56,7 +56,7 @@ function rejected(input: unknown): { reason: string; id: string; rawText: string
 
 describe('ids', () => {
   const t = trade() as unknown as Trade;
-  it('derives trade, settlement, match and pair keys as DOMAIN §2 says', () => {
+  it('derives trade, settlement, match and pair keys as docs/domain.md#records says', () => {
     expect(tradeRecordId(t)).toBe('IM1-IM1-BRK1-T-1');
     expect(settlementId(tradeRecordId(t), 2)).toBe('IM1-IM1-BRK1-T-1-2');
     expect(matchKey(t)).toBe('IM1|BRK1|T-1|B|2024-03-14|2024-03-15');

@@ -1,72 +1,33 @@
 import { cpSync, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { BatchGetItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import mqtt from 'mqtt';
+import type { RegionUpResult } from '../src/commands/chaos/region-up.js';
 import type { LocalState } from '../src/infra/local/state.js';
-import { runJson, runTsr, tempWorkspace } from './helpers/cli.js';
+import type { GeneratorStatus } from '../src/platform/generator-control.js';
+import type { RunJournal, RunReport } from '../src/runbooks/index.js';
+import { eventually, runJson, runTsr, tempWorkspace } from './helpers/cli.js';
 import { checkLedger, readLedger } from './helpers/ledger.js';
 
 interface RunJson {
-  dryRun: false;
-  journal: { status: string; steps: { id: string; status: string; detail?: string }[] };
-  report: {
-    rpo: { beforeReplay?: { count: number; details: string[] }; afterReplay?: { count: number; details: string[] } };
-    rtoMs?: number;
-    markers: Record<string, string>;
-  };
-}
-
-interface ReconcileJson {
-  hops: { name: string; missing: string[]; held?: string[]; checked: boolean }[];
-  totals: { missing: number };
+  journal: RunJournal;
+  report: RunReport;
 }
 
 const PRIMARY = 'us-east-1';
 const SECONDARY = 'us-west-2';
-const HOP_TM_ST = 'tm/outbound-gateway → st/inbound-gateway';
+const APPS = ['trade', 'settlement'] as const;
 
-/** Missing on the app's hops, without what the other app's gateway holds for it (the runbook's RPO rule). */
-function rpoOf(report: ReconcileJson): number {
-  return report.hops.reduce((n, h) => n + h.missing.length - (h.held?.length ?? 0), 0);
-}
-
-/** Each step's status, duration and detail: what a failed run's assertion message shows. */
+/** Each step's status and detail: what a failed run's assertion message shows. */
 function stepsOf(run: RunJson): string {
   return run.journal.steps.map((st) => `${st.id} ${st.status}${st.detail ? ` (${st.detail})` : ''}`).join('; ');
 }
 
-/** Ids (of `ids`) present in a safe store table of a region (BatchGetItem, 100 at a time). */
-async function presentIn(endpoint: string, table: string, ids: readonly string[]): Promise<Set<string>> {
-  const client = new DynamoDBClient({
-    region: SECONDARY,
-    endpoint,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  const found = new Set<string>();
-  try {
-    for (let i = 0; i < ids.length; i += 100) {
-      let keys = ids.slice(i, i + 100).map((id) => ({ id: { S: id } }));
-      while (keys.length) {
-        const answer = await client.send(
-          new BatchGetItemCommand({ RequestItems: { [table]: { Keys: keys, ProjectionExpression: 'id' } } }),
-        );
-        for (const item of answer.Responses?.[table] ?? []) found.add(item.id.S as string);
-        keys = (answer.UnprocessedKeys?.[table]?.Keys ?? []) as typeof keys;
-      }
-    }
-  } finally {
-    client.destroy();
-  }
-  return found;
-}
-
 /**
- * Disaster recovery on the real local platform, under load: lose the primary region, fail trade over first (its
- * confirmations must keep flowing while settlement's broker is gone: settlement instructions are held, not blocking),
- * then every app (`failover all`: settlement, trade already there), check the RPO against an independent
- * reconciliation and every pair against the ledger, and bring the region back as a replica.
+ * The README's disaster-recovery sequence, exactly as a user runs it from a fresh deploy (both apps active in the
+ * primary): load, lose the primary, `failover all`, bring the primary back (it waits until caught up), fail both apps
+ * back. Every run must complete, close its gate, and the failover report's "lost with the region" must be what the
+ * generator's ledger shows never reached any state.
  */
-describe('failover end to end', () => {
+describe('disaster recovery as the README tells it', () => {
   const workspace = tempWorkspace('tsr-failover-');
   const flags = ['--workspace', workspace];
   let state: LocalState;
@@ -75,6 +36,25 @@ describe('failover end to end', () => {
   /** Progress with elapsed seconds (stderr): where the time goes, and where a failure happened. */
   const mark = (what: string) =>
     process.stderr.write(`[failover test +${Math.round((Date.now() - started) / 1000)}s] ${what}\n`);
+
+  /** Every routing control's state, by name. */
+  const controls = async () => {
+    const list = await runJson<{ controls: { name: string; state: string }[] }>(['routing-control', 'list', ...flags]);
+    return Object.fromEntries(list.json.controls.map((c) => [c.name, c.state]));
+  };
+
+  /** Each app active only in `region`, and every gate Off. */
+  const expectActiveIn = async (region: string) => {
+    const now = await controls();
+    const other = region === PRIMARY ? SECONDARY : PRIMARY;
+    for (const app of APPS) {
+      expect(`${app}-gate=${now[`${app}-gate`]}`).toBe(`${app}-gate=Off`);
+      for (const scope of ['dns', 'queue', 'app']) {
+        expect(`${app}-${scope}-${region}=${now[`${app}-${scope}-${region}`]}`).toBe(`${app}-${scope}-${region}=On`);
+        expect(`${app}-${scope}-${other}=${now[`${app}-${scope}-${other}`]}`).toBe(`${app}-${scope}-${other}=Off`);
+      }
+    }
+  };
 
   beforeAll(async () => {
     expect((await runTsr(['deploy', ...flags])).code).toBe(0);
@@ -85,59 +65,40 @@ describe('failover end to end', () => {
     if (!passed) {
       // Keep what explains a failure (journals, reports, service logs) before the workspace is destroyed.
       const keep = `${workspace}-debug`;
-      for (const dir of ['runbooks', 'logs', 'journal', 'reports'])
+      for (const dir of ['runbooks', 'logs', 'generator'])
         if (existsSync(path.join(workspace, dir)))
           cpSync(path.join(workspace, dir), path.join(keep, dir), { recursive: true });
       process.stderr.write(`failover test failed: runbooks and logs kept in ${keep}\n`);
     }
     await runTsr(['generator', 'stop', ...flags]);
-    await runTsr(['destroy', '--yes', '--purge', ...flags]);
+    await runTsr(['destroy', '--purge', '--confirm', 'dev', ...flags]);
   }, 60_000);
 
-  it('recovers every app in the secondary after losing the primary, and the primary rejoins as a replica', async () => {
+  it('fails every app over after losing the primary, then fails back once the primary has caught up', async () => {
     mark('deployed');
-    expect((await runTsr(['generator', 'start', '--rate', '3', ...flags])).code).toBe(0);
-    await new Promise((r) => setTimeout(r, 6_000));
+    await expectActiveIn(PRIMARY);
+    expect((await runTsr(['generator', 'start', '--rate', '10', ...flags])).code).toBe(0);
+    // Load flowing end to end before the loss (a user watches `tsr generator status`).
+    await eventually(
+      async () => {
+        const status = (await runJson<GeneratorStatus>(['generator', 'status', ...flags])).json;
+        return status.pairsSent >= 100 && (status.confirmations.SETTLED ?? 0) > 0;
+      },
+      90_000,
+      'settled confirmations under load',
+    );
 
     expect((await runTsr(['chaos', 'region-down', PRIMARY, '--yes', ...flags])).code).toBe(0);
-    // The region is gone once the command returns (not when it starts: until then its broker still acknowledged
-    // pairs that may never leave it). Nothing can be submitted to it afterwards.
     const downAt = Date.now();
-
-    // 1. Trade alone first: it warns that settlement was active in the lost region too, and completes anyway,
-    //    because settlement instructions for the dead broker are held instead of blocking the confirmations.
     mark('region down');
-    const trade = await runJson<RunJson>(['failover', 'trade', '--to', SECONDARY, '--confirm', 'dev', ...flags]);
-    mark(`trade failed over: ${stepsOf(trade.json)}`);
-    expect(trade.result.stderr).toContain(`settlement is also active in ${PRIMARY}`);
-    expect(trade.json.journal.status).toBe('completed');
-    expect(trade.json.journal.steps.every((s) => s.status === 'completed')).toBe(true);
-    expect(trade.json.report.markers['canary-confirmed']).toBeDefined();
 
-    // Confirmations keep flowing from the generator's traffic while settlement's broker is still down.
-    const endpoints = state.endpoints.regions[SECONDARY];
-    const listener = await mqtt.connectAsync(endpoints.broker, { clientId: `failover-test-${process.pid}` });
-    let matched = 0;
-    listener.on('message', (_t, payload) => {
-      if ((JSON.parse(payload.toString()) as { status?: string }).status === 'MATCHED') matched++;
-    });
-    await listener.subscribeAsync('tm/out/confirmations', { qos: 1 });
-    for (const until = Date.now() + 10_000; matched === 0 && Date.now() < until;)
-      await new Promise((r) => setTimeout(r, 200));
-    await listener.endAsync(true);
-    expect(matched).toBeGreaterThan(0);
+    // Settlement alone while trade is still in the dead region: refused up front, naming the command to run.
+    const alone = await runJson<RunJson>(['failover', 'settlement', '--to', SECONDARY, '--confirm', 'dev', ...flags]);
+    expect(alone.result.code).toBe(5);
+    expect(alone.json.journal.steps[0]).toMatchObject({ id: 'preflight', status: 'failed', refused: true });
+    expect(JSON.stringify(alone.json)).toContain(`Fail trade over first: \`tsr failover trade --to ${SECONDARY}\``);
+    expect((await controls())['settlement-gate']).toBe('Off');
 
-    // The instructions for settlement are held by trade's outbound gateway, and reconcile reports them as such.
-    const holding = await runJson<ReconcileJson>(['reconcile', '--since', '15m', '--region', SECONDARY, ...flags]);
-    const heldHop = holding.json.hops.find((h) => h.name === HOP_TM_ST);
-    expect(heldHop?.held?.length ?? 0).toBeGreaterThan(0);
-    const heldIds = heldHop?.held ?? [];
-
-    // Trade's RPO after replay is what an independent reconciliation of trade finds (held records excluded).
-    const tradeCheck = await runJson<ReconcileJson>(['reconcile', '--since', '15m', '--app', 'trade', ...flags]);
-    expect(trade.json.report.rpo.afterReplay?.count).toBe(rpoOf(tradeCheck.json));
-
-    // 2. Every app: settlement goes over (its replay and trade's retry loop deliver what was held); trade is a no-op.
     const all = await runJson<{ runs: { app: string; result: RunJson }[] }>([
       'failover',
       'all',
@@ -151,98 +112,80 @@ describe('failover end to end', () => {
       `failover all (exit ${all.result.code}): ${all.json.runs.map((r) => `${r.app}: ${stepsOf(r.result)}`).join(' | ')}`,
     );
     expect(all.result.code).toBe(0);
-    expect(all.json.runs.map((r) => r.app)).toEqual(['settlement', 'trade']);
-    const settlement = all.json.runs[0].result;
-    expect(settlement.journal.status).toBe('completed');
-    expect(settlement.report.markers['canary-confirmed']).toBeDefined();
-    expect(JSON.stringify(all.json.runs[1].result)).toContain(`already active in ${SECONDARY}`);
-    await runTsr(['generator', 'stop', ...flags]);
+    expect(all.json.runs.map((r) => r.app)).toEqual(['trade', 'settlement']);
+    for (const { result } of all.json.runs) {
+      expect(result.journal.status).toBe('completed');
+      expect(result.report.markers['canary-confirmed']).toBeDefined();
+      expect(result.report.rtoMs).toBeGreaterThan(0);
+    }
+    await expectActiveIn(SECONDARY);
+    expect((await runJson<{ writers: Record<string, string> }>(['status', ...flags])).json.writers).toEqual({
+      trade: SECONDARY,
+      settlement: SECONDARY,
+    });
 
-    // The held instructions arrived: settlement's inbound gateway accepted every one of them.
-    const arrived = await presentIn(endpoints.dynamodb as string, `${state.environment}-st-inbound-gateway`, heldIds);
-    expect(heldIds.filter((id) => !arrived.has(id))).toEqual([]);
-
-    // Measured once what the failover set going (held instructions, replayed records) has passed through: records
-    // still in flight between stages are not missing yet, so poll until the pipeline has caught up (or 2 minutes).
-    let settlementRpo = -1;
+    // What was lost with the region: the trade report counts it from the ledger; the ledger and the surviving
+    // database agree once everything recoverable has arrived.
+    const trade = all.json.runs[0].result.report;
+    const lost = trade.rpo.lostInRegion;
+    expect(lost?.unknown).toBeUndefined();
+    expect(all.json.runs[1].result.report.rpo.lostInRegion?.count).toBe(0);
+    expect((await runTsr(['generator', 'stop', ...flags])).code).toBe(0);
+    const ledger = readLedger(workspace) as (ReturnType<typeof readLedger>[number] & {
+      region: string;
+      submittedAt: number;
+    })[];
+    const sentToPrimary = new Set(
+      ledger
+        .filter((p) => p.region === PRIMARY && p.submittedAt < downAt)
+        .flatMap((p) => Object.keys(p.expected.tradeStatus)),
+    );
+    let neverArrived: string[] = [];
+    let unexplained: string[] = [];
     for (const until = Date.now() + 120_000; Date.now() < until;) {
-      const check = await runJson<ReconcileJson>(['reconcile', '--since', '15m', '--app', 'settlement', ...flags]);
-      settlementRpo = rpoOf(check.json);
-      if (settlementRpo === settlement.report.rpo.afterReplay?.count) break;
-      await new Promise((r) => setTimeout(r, 3_000));
-    }
-    mark(`settlement reconciled: report ${settlement.report.rpo.afterReplay?.count}, reconcile ${settlementRpo}`);
-    expect(settlement.report.rpo.afterReplay?.count).toBe(settlementRpo);
-    // Nothing is held any more.
-    const after = await runJson<ReconcileJson>(['reconcile', '--since', '15m', ...flags]);
-    expect(after.json.hops.flatMap((h) => h.held ?? [])).toEqual([]);
-
-    // 3. Nothing accepted by the platform is lost. A pair may only be wrong if the generator sent it to the lost
-    //    region's broker before the loss and no surviving safe store ever saw one of its sides: it never left the
-    //    dead region (an unconsumed broker message, or an accepted record whose replication had not happened).
-    const ledger = readLedger(workspace);
-    const pairOf = new Map<string, (typeof ledger)[number] & { region?: string; submittedAt?: number }>();
-    for (const pair of ledger) {
-      for (const id of [...Object.keys(pair.expected.tradeStatus), ...Object.keys(pair.expected.settlementStatus)])
-        pairOf.set(id, pair);
-    }
-    const unexplained = async () => {
       const check = await checkLedger(workspace, state, SECONDARY);
-      const wrongTradeIds = check.trades.wrong.map((w) => w.split(': expected')[0]);
-      const seen = await presentIn(
-        endpoints.dynamodb as string,
-        `${state.environment}-tm-inbound-gateway`,
-        wrongTradeIds,
-      );
+      neverArrived = check.trades.wrong
+        .filter((w) => w.includes('found nothing'))
+        .map((w) => w.split(':')[0])
+        .filter((id) => sentToPrimary.has(id));
+      // Anything else wrong must belong to a pair with a side lost with the region (its partner stays UNMATCHED).
       const lostPairs = new Set(
-        wrongTradeIds
-          .filter((id) => {
-            const pair = pairOf.get(id);
-            return pair?.region === PRIMARY && (pair.submittedAt ?? Infinity) < downAt && !seen.has(id);
-          })
-          .map((id) => pairOf.get(id)),
+        ledger.filter((p) => Object.keys(p.expected.tradeStatus).some((id) => neverArrived.includes(id))),
       );
-      const wrong = [...check.trades.wrong, ...check.settlements.wrong];
-      return {
-        check,
-        lostPairs,
-        unexplained: wrong.filter((w) => !lostPairs.has(pairOf.get(w.split(': expected')[0]))),
-      };
-    };
-    const deadline = Date.now() + 90_000;
-    let result = await unexplained();
-    while (result.unexplained.length && Date.now() < deadline) {
+      const explained = new Set(
+        [...lostPairs].flatMap((p) => [
+          ...Object.keys(p.expected.tradeStatus),
+          ...Object.keys(p.expected.settlementStatus),
+        ]),
+      );
+      unexplained = [...check.trades.wrong, ...check.settlements.wrong].filter((w) => !explained.has(w.split(':')[0]));
+      if (neverArrived.length === lost?.count && unexplained.length === 0) break;
       await new Promise((r) => setTimeout(r, 2_000));
-      result = await unexplained();
     }
-    mark(`ledger checked: ${result.check.pairs} pairs, ${result.lostPairs.size} lost in the dead region`);
-    expect(result.unexplained.slice(0, 5)).toEqual([]);
-    expect(result.check.pairs).toBeGreaterThan(20);
-    // Only a few seconds of traffic could have been in flight in the lost region.
-    expect(result.lostPairs.size).toBeLessThan(result.check.pairs / 2);
+    mark(
+      `lost with the region: report ${lost?.count}, ledger ${neverArrived.length}; ${unexplained.length} unexplained`,
+    );
+    expect(unexplained.slice(0, 5)).toEqual([]);
+    expect(neverArrived.length).toBe(lost?.count);
 
-    // 4. The lost region comes back and rejoins as a replica of the secondary.
-    expect((await runTsr(['chaos', 'region-up', PRIMARY, '--yes', ...flags])).code).toBe(0);
-    const rejoinDeadline = Date.now() + 60_000;
-    let lagging: string[] = ['not measured'];
-    let writers: Record<string, string> = {};
-    while (lagging.length && Date.now() < rejoinDeadline) {
-      const status = await runJson<{
-        writers: Record<string, string>;
-        replication: { kind: string; resource: string; from: string; to: string; lagMs?: number }[];
-      }>(['status', ...flags]);
-      writers = status.json.writers;
-      const intoPrimary = status.json.replication.filter((r) => r.to === PRIMARY);
-      lagging = intoPrimary.length
-        ? intoPrimary
-            .filter((r) => r.lagMs === undefined || r.lagMs > 5_000)
-            .map((r) => `${r.kind} ${r.resource} ${r.from}→${r.to}: ${r.lagMs ?? '?'} ms`)
-        : ['nothing replicates into the primary'];
-      if (lagging.length) await new Promise((r) => setTimeout(r, 2_000));
+    // The primary comes back: the command returns once it has caught up as a replica, ready to fail back.
+    const up = await runJson<RegionUpResult>(['chaos', 'region-up', PRIMARY, '--yes', ...flags]);
+    mark(`region up: ${JSON.stringify(up.json)}`);
+    expect(up.result.code).toBe(0);
+    expect(up.json).toMatchObject({ region: PRIMARY, down: false, caughtUp: true });
+
+    for (const app of APPS) {
+      const back = await runJson<RunJson>(['rotate', app, '--to', 'primary', '--yes', ...flags]);
+      mark(`rotate ${app} back (exit ${back.result.code}): ${stepsOf(back.json)}`);
+      expect(back.result.code).toBe(0);
+      expect(back.json.journal.status).toBe('completed');
+      expect(back.json.report.rpo.afterReplay?.count).toBe(0);
     }
-    expect(lagging).toEqual([]);
-    expect(writers).toEqual({ trade: SECONDARY, settlement: SECONDARY });
-    mark('primary rejoined');
+    await expectActiveIn(PRIMARY);
+    expect((await runJson<{ writers: Record<string, string> }>(['status', ...flags])).json.writers).toEqual({
+      trade: PRIMARY,
+      settlement: PRIMARY,
+    });
     passed = true;
   }, 600_000);
 });

@@ -9,7 +9,7 @@ import { deriveNames } from '../src/config/model.js';
 import { loadConfig } from '../src/config/load.js';
 import { isAlive, type LocalState } from '../src/infra/local/state.js';
 import { findWorkspaceProcesses } from '../src/infra/local/processes.js';
-import { dynamoClient, kinesisClient, LOCAL_CREDENTIALS } from '../src/platform/clients.js';
+import { dynamoClient, kinesisClient, LOCAL_CREDENTIALS } from '../src/clients/aws-clients.js';
 import type { PlatformStatus } from '../src/platform/platform.js';
 import { eventually, runJson, runTsr, tempWorkspace } from './helpers/cli.js';
 

@@ -14,7 +14,7 @@ import { startBrokerEngine } from '../src/infra/local/engines/broker-engine.js';
 import { startDynamoEngine, type DynamoEngine } from '../src/infra/local/engines/dynamo-engine.js';
 import type { StartedEngine } from '../src/infra/local/engines/server-util.js';
 import { createTableInput } from '../src/infra/local/provision.js';
-import { dynamoClient } from '../src/platform/clients.js';
+import { dynamoClient } from '../src/clients/aws-clients.js';
 import { StoreReader } from '../src/reconcile/store-reader.js';
 import { BrokerPublisher } from '../src/services/messaging/publisher.js';
 import {

@@ -10,7 +10,7 @@ import { eventually, runJson, runTsr, tempWorkspace } from './helpers/cli.js';
 import { checkLedger, type LedgerCheck } from './helpers/ledger.js';
 
 /**
- * Trades flow from the generator through the ten services and end in exactly the states DOMAIN.md predicts —
+ * Trades flow from the generator through the ten services and end in exactly the states docs/domain.md predicts —
  * also when services are killed mid-stream — and bad input becomes REJECTED records with reasons.
  */
 describe('pipeline: trade matching and settlement end to end', () => {

@@ -8,7 +8,7 @@ import {
   QueryCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { LocalState } from '../src/infra/local/state.js';
-import { dynamoClient } from '../src/platform/clients.js';
+import { dynamoClient } from '../src/clients/aws-clients.js';
 import type { ReconcileReport } from '../src/reconcile/index.js';
 import { eventually, runJson, runTsr, tempWorkspace } from './helpers/cli.js';
 import { checkLedger } from './helpers/ledger.js';

@@ -87,7 +87,7 @@ describe('reconcile hops and rendering', () => {
   };
   const names = deriveNames({ ...config, apps: [...config.apps] });
 
-  it('has the six hops of DOMAIN §7 per app pair, each replayed into the downstream input', () => {
+  it('has the six hops of docs/domain.md#reconciliation-and-replay per app pair, each replayed into the downstream input', () => {
     const hops = hopsFor('dev', ['trade', 'settlement'], names);
     expect(hops.map((h) => h.name)).toEqual([
       'st/outbound-gateway → tm/inbound-gateway',

@@ -1,7 +1,7 @@
 /** routing-control.set and wait.replicated against the real local ARC cluster, through ArcRoutingControls. */
 import path from 'node:path';
 import { arcClusterDefinition, type ArcCluster, startArcCluster } from '../src/infra/local/arc/arc-server.js';
-import { ArcRoutingControls } from '../src/platform/arc-routing-controls.js';
+import { ArcRoutingControls } from '../src/clients/arc-routing-controls.js';
 import type { RoutingControls } from '../src/platform/platform.js';
 import { parseRunbook, runRunbook, stepRegistry } from '../src/runbooks/index.js';
 import { caughtUpLags, FakePlatform, REGIONS, tempDir } from './runbook-fakes.js';

@@ -413,4 +413,117 @@ steps:
       /^timed out after 200 ms \(last: lag 50 ms; 1 of \d+ not caught up: .* UNHEALTHY: link paused\)/,
     );
   });
+
+  describe('finally steps restore safety however a run ends', () => {
+    /** open: like gate-on; close (finally, undoes open): like closing the gate. */
+    const GATED = `name: gated
+description: a gated drill
+parameters:
+  app:
+    type: app
+  preFail:
+    type: number
+    default: 0
+  failTimes:
+    type: number
+    default: 0
+steps:
+  - id: pre
+    type: test.record
+    params:
+      label: pre
+      failTimes: \${preFail}
+  - id: open
+    type: test.record
+    params:
+      label: open
+    rollback:
+      - id: undo-open
+        type: test.record
+        params:
+          label: undo-open
+  - id: held
+    type: test.gate
+    params:
+      label: held-\${app}
+    timeout: 20s
+  - id: work
+    type: test.record
+    params:
+      label: work
+      failTimes: \${failTimes}
+finally:
+  - id: close
+    type: test.record
+    title: Close the gate
+    params:
+      label: close
+    undoes: open
+`;
+    const gated = () => parseRunbook(GATED, '/tmp/gated.yaml', registry);
+
+    it('a failed run closes what it opened, says so, and resume re-opens it before going on', async () => {
+      gate('held-trade').open();
+      const failed = await runRunbook(gated(), { app: 'trade', failTimes: 1 }, options());
+      expect(failed.journal.status).toBe('failed');
+      expect(log).toEqual(['pre', 'open', 'held-trade', 'close']);
+      expect(failed.journal.finally?.map((r) => `${r.id}:${r.status}`)).toEqual(['close:completed']);
+      expect(failed.report.finally.map((s) => s.id)).toEqual(['close']);
+      expect(failed.report.notes.join('\n')).toContain('its finally steps restored safety: Close the gate');
+      expect(fs.readFileSync(failed.files.markdown, 'utf8')).toContain('## Finally (restoring safety)');
+
+      log = [];
+      const resumed = await resumeRun(failed.journal.runId, options());
+      expect(resumed.journal.status).toBe('completed');
+      // The gate is opened again first, then the run goes on at the failed step; a completed run needs no finally.
+      expect(log).toEqual(['open', 'work']);
+      expect(resumed.journal.finally).toBeUndefined();
+      expect(resumed.journal.events.map((e) => e.what)).toContain(
+        're-applied open (undone by the finally steps when the run ended)',
+      );
+    });
+
+    it('runs after Ctrl-C too, and a rollback of that run re-opens, undoes, then closes again', async () => {
+      const controller = new AbortController();
+      const running = runRunbook(gated(), { app: 'trade' }, options({ signal: controller.signal }));
+      await gate('held-trade').started;
+      controller.abort();
+      const interrupted = await running;
+      expect(interrupted.journal.status).toBe('interrupted');
+      expect(log).toEqual(['pre', 'open', 'close']);
+
+      log = [];
+      const rolledBack = await rollbackRun(interrupted.journal.runId, options());
+      expect(rolledBack.journal.status).toBe('rolled-back');
+      expect(log).toEqual(['open', 'undo-open', 'close']);
+    });
+
+    it('closes nothing when the run failed before opening it', async () => {
+      const failed = await runRunbook(gated(), { app: 'trade', preFail: 1 }, options());
+      expect(failed.journal.status).toBe('failed');
+      expect(log).toEqual([]);
+      expect(failed.journal.finally?.[0]).toMatchObject({ id: 'close', status: 'skipped' });
+      expect(failed.report.notes.join('\n')).not.toContain('finally');
+    });
+
+    it('a finally step that fails is reported as safety not restored', async () => {
+      gate('held-trade').open();
+      const text = GATED.replace('      label: close\n', '      label: close\n      failTimes: 1\n');
+      const failed = await runRunbook(
+        parseRunbook(text, '/tmp/gated.yaml', registry),
+        { app: 'trade', failTimes: 1 },
+        options(),
+      );
+      expect(failed.journal.status).toBe('failed');
+      expect(failed.report.notes.join('\n')).toMatch(
+        /SAFETY NOT RESTORED: finally step close \(Close the gate: close failed/,
+      );
+    });
+
+    it('refuses a finally step that undoes a step the runbook does not have, naming the line', () => {
+      expect(() => parseRunbook(GATED.replace('undoes: open', 'undoes: opne'), '/tmp/gated.yaml', registry)).toThrow(
+        /gated\.yaml:43:5 {2}finally step 1 "close" › undoes: undoes "opne", which is not a step of this runbook/,
+      );
+    });
+  });
 });

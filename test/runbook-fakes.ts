@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { deriveNames, initialControlState, type TsrConfig } from '../src/config/model.js';
 import { evaluateBatch } from '../src/infra/local/arc/safety-rules.js';
-import { SafetyRuleViolation } from '../src/platform/arc-routing-controls.js';
+import { SafetyRuleViolation } from '../src/clients/arc-routing-controls.js';
 import type {
   ComponentHealth,
   Platform,

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deriveNames } from '../src/config/model.js';
 import { arcClusterDefinition, type ArcCluster, startArcCluster } from '../src/infra/local/arc/arc-server.js';
-import { ArcRoutingControls } from '../src/platform/arc-routing-controls.js';
-import { LOCAL_CREDENTIALS } from '../src/platform/clients.js';
+import { ArcRoutingControls } from '../src/clients/arc-routing-controls.js';
+import { LOCAL_CREDENTIALS } from '../src/clients/aws-clients.js';
 import { ActiveRegionResolver, type GateState, RegionGate } from '../src/services/runtime/region-gate.js';
 
 const REGIONS = ['us-east-1', 'us-west-2'];

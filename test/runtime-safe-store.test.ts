@@ -6,7 +6,7 @@ import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamod
 import { tableSchema, timeBucket } from '../src/config/table-schema.js';
 import { startDynamoEngine, type DynamoEngine } from '../src/infra/local/engines/dynamo-engine.js';
 import { createTableInput } from '../src/infra/local/provision.js';
-import { dynamoClient } from '../src/platform/clients.js';
+import { dynamoClient } from '../src/clients/aws-clients.js';
 import { ItemTooLargeError, SafeStore, type SafeStoreItem, statusRank } from '../src/services/runtime/safe-store.js';
 
 const REGION = 'us-east-1';

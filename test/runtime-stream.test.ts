@@ -13,7 +13,7 @@ import { tableSchema } from '../src/config/table-schema.js';
 import { startDynamoEngine, type DynamoEngine } from '../src/infra/local/engines/dynamo-engine.js';
 import { startKinesisEngine } from '../src/infra/local/engines/kinesis-engine.js';
 import type { StartedEngine } from '../src/infra/local/engines/server-util.js';
-import { dynamoClient, kinesisClient } from '../src/platform/clients.js';
+import { dynamoClient, kinesisClient } from '../src/clients/aws-clients.js';
 import {
   type ConsumedRecord,
   StreamConsumer,

@@ -9,11 +9,13 @@ import { openPlatform } from '../platform/open.js';
 import { checkRunbookInput, executeRunbook, type ExecuteResult } from '../runbooks/execute.js';
 
 /**
- * After a regional loss every app that was active there must be recovered. Settlement goes first: trade's outbound
- * gateway sends settlement instructions to settlement's active region, so once settlement runs in the target, what
- * trade held for it (and what trade's replay re-sends) is delivered at once.
+ * After a regional loss every app that was active there must be recovered. Trade goes first: settlement's inputs
+ * and its canary enter through trade (a trade pair that matches becomes settlement instructions), so settlement can
+ * only be proven end to end once trade runs in a live region. Meanwhile trade's outbound gateway holds the
+ * instructions for the lost settlement broker (durably, in its safe store) and keeps confirming trades; once
+ * settlement runs in the target, they are delivered.
  */
-export const FAILOVER_ORDER: readonly AppName[] = ['settlement', 'trade'];
+export const FAILOVER_ORDER: readonly AppName[] = ['trade', 'settlement'];
 
 /** Per app, the region whose dns control is ON (undefined when unreadable). */
 async function activeRegions(config: TsrConfig): Promise<Partial<Record<AppName, string>> | undefined> {
@@ -34,9 +36,9 @@ async function activeRegions(config: TsrConfig): Promise<Partial<Record<AppName,
 
 export default class Failover extends TsrCommand<typeof Failover> {
   static override summary = 'Recover an app (or every app: all) in another region after losing its region (DR)';
-  static override description = `Runs runbooks/failover.yaml (DOMAIN §6): assumes the source is impaired, so it skips the drain waits, forces the database writer over (the last replicated state wins), turns the target on, reconciles and replays from upstream safe stores, and runs a canary. The report states the data at risk: records accepted in the source that the target never saw, before and after replay.
+  static override description = `Runs runbooks/failover.yaml (docs/domain.md#rotation-and-failover): assumes the source is impaired, so it skips the drain waits, forces the database writer over (the last replicated state wins), turns the target on, reconciles and replays from upstream safe stores, and runs a canary. The report states the data at risk: records accepted in the source that the target never saw, before and after replay.
 
-After losing a region, fail over EVERY app that was active there: \`tsr failover all --to <region>\` runs the runbook for settlement, then for trade (each with its own journal, lock and report; an app already active in the target is a no-op). Settlement goes first so that settlement instructions trade holds for it are delivered at once. Failing over one app while the other is still active in the same source region prints a warning naming the command for the other one: until then, trade's settlement instructions are held (durably, in trade's outbound safe store; delayed, not lost) and settlement results cannot come back.
+After losing a region, fail over EVERY app that was active there: \`tsr failover all --to <region>\` runs the runbook for trade, then for settlement (each with its own journal, lock and report; an app already active in the target is a no-op). Trade goes first because settlement's inputs and its canary enter through trade: settlement can only be proven end to end once trade runs in a live region. Meanwhile trade keeps confirming trades and holds the settlement instructions for the lost broker (durably, in trade's outbound safe store; delayed, not lost) until settlement runs in the target. Failing over trade alone while settlement is still active in the same source region prints a warning naming the command for it; failing over settlement alone while trade is still in a lost region is refused up front, naming the command to run first.
 
 The RPO counts what this app accepted and lost; records the other app's outbound gateway still holds for it (its broker was unreachable) are excluded and named in the report's "Data at risk".
 
@@ -48,7 +50,7 @@ Drill it for real on the local target: \`tsr chaos region-down us-east-1\`, then
   ];
   static override args = {
     app: Args.string({
-      description: 'the app to recover, or all (settlement, then trade)',
+      description: 'the app to recover, or all (trade, then settlement)',
       required: true,
       options: ['trade', 'settlement', 'all'],
     }),

@@ -1,4 +1,4 @@
-/** The two applications and their five stages (DOMAIN.md §1). */
+/** The two applications and their five stages (docs/domain.md#applications). */
 export const APPS = ['trade', 'settlement'] as const;
 export type AppName = (typeof APPS)[number];
 

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { UserError } from '../errors.js';
 import { APPS } from './apps.js';
 import type { TsrConfig } from './model.js';
-import { closest } from '../lib/suggest.js';
+import { closest } from '../domain/suggest.js';
 import {
   describeSource,
   flatten,

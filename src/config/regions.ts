@@ -1,4 +1,4 @@
-import { editDistance } from '../lib/suggest.js';
+import { editDistance } from '../domain/suggest.js';
 import { ExitCode, UserError } from '../errors.js';
 
 /** AWS commercial regions tsr accepts. Regions are names here; the local target only borrows them as labels. */

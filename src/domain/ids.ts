@@ -1,5 +1,5 @@
 /**
- * Record ids and keys (DOMAIN.md §2). Pure functions: every stage derives the same id from the same record, which
+ * Record ids and keys (docs/domain.md#records). Pure functions: every stage derives the same id from the same record, which
  * is what makes redelivery and replay idempotent.
  */
 import { createHash } from 'node:crypto';

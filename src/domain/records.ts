@@ -1,5 +1,5 @@
 /**
- * The records that flow through both applications (DOMAIN.md §2–3). Statuses are upper case everywhere.
+ * The records that flow through both applications (docs/domain.md#records). Statuses are upper case everywhere.
  * Prices are decimal strings compared exactly, never as floats.
  */
 export type Side = 'B' | 'S';

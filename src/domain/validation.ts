@@ -1,5 +1,5 @@
 /**
- * Parsing and validation of what arrives from outside (DOMAIN.md §2). Every message either becomes a typed record
+ * Parsing and validation of what arrives from outside (docs/domain.md#records). Every message either becomes a typed record
  * with its id, or a Rejection (a NACK) carrying the raw text, the id if one can be read, and a human-readable reason
  * that names the field. Nothing here throws on bad input: a bad message must never crash a service or block the
  * messages behind it. Unknown extra fields are ignored (and dropped from the value).

@@ -1,6 +1,6 @@
 import type { Hook } from '@oclif/core';
 import { ExitCode } from '../errors.js';
-import { suggestCommand } from '../lib/suggest.js';
+import { suggestCommand } from '../domain/suggest.js';
 
 /**
  * "Did you mean …" for a command that does not exist, off a terminal too (oclif's not-found plugin suggests only

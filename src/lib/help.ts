@@ -1,6 +1,6 @@
 import { Errors, Help } from '@oclif/core';
 import { ExitCode } from '../errors.js';
-import { suggestCommand } from './suggest.js';
+import { suggestCommand } from '../domain/suggest.js';
 
 /** oclif's help, with "did you mean" when `tsr help <command>` names no command or topic. */
 export default class TsrHelp extends Help {

@@ -12,7 +12,7 @@ import type {
   ServiceRef,
   StreamBacklog,
 } from './capabilities.js';
-import { dynamoClient, kinesisClient } from './clients.js';
+import { dynamoClient, kinesisClient } from '../clients/aws-clients.js';
 import { requestJson } from './json-request.js';
 import { streamBacklog } from './stream-backlog.js';
 

@@ -17,8 +17,8 @@ import { isAlive, type LocalState, type ProcessRecord } from '../infra/local/sta
 import { parseServiceId } from '../infra/local/service-fleet.js';
 import { requestJson } from './json-request.js';
 import { listServices } from './local-services.js';
-import { ArcRoutingControls } from './arc-routing-controls.js';
-import { LOCAL_CREDENTIALS, LOCAL_SIGNER } from './clients.js';
+import { ArcRoutingControls } from '../clients/arc-routing-controls.js';
+import { LOCAL_CREDENTIALS, LOCAL_SIGNER } from '../clients/aws-clients.js';
 import type {
   ComponentHealth,
   Platform,

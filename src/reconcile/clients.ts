@@ -1,7 +1,7 @@
 import { Agent } from 'node:http';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { clientOptions } from '../platform/clients.js';
+import { clientOptions } from '../clients/aws-clients.js';
 
 /**
  * A DynamoDB client for reconciliation: like the services' one, but with connect and request timeouts, so an engine

@@ -15,7 +15,7 @@ export type ReplayTarget =
   | { readonly via: 'broker'; readonly topic: string };
 
 /**
- * A hop (DOMAIN §7): records `from` forwarded (its items with forwarded=true, of `kinds`) must be accepted by `to`
+ * A hop (docs/domain.md#reconciliation-and-replay): records `from` forwarded (its items with forwarded=true, of `kinds`) must be accepted by `to`
  * (its items with origin='accepted', of `kinds`).
  */
 export interface Hop {

@@ -15,7 +15,7 @@ import { hostname, userInfo } from 'node:os';
 import { type AttributeValue, type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { AppName } from '../config/apps.js';
 import { describeError } from '../errors.js';
-import { kinesisClient } from '../platform/clients.js';
+import { kinesisClient } from '../clients/aws-clients.js';
 import type { Platform } from '../platform/platform.js';
 import { BrokerPublisher } from '../services/messaging/publisher.js';
 import type { PipelineRecord } from '../services/pipeline/records.js';
@@ -28,8 +28,7 @@ import { tradeOutboundRoute } from '../services/trade-matching/outbound-gateway.
 import { reconcileDynamoClient } from './clients.js';
 import type { Hop } from './hops.js';
 import { tableOf } from './hops.js';
-import type { ReconcileOptions, ReconcilePlan } from './reconcile.js';
-import { compareWindow } from './reconcile.js';
+import { compareWindow, type ReconcileOptions, type ReconcilePlan } from './compare-window.js';
 import type { ReconcileReport, ReplayAction, ReplayReport } from './report.js';
 import { StoreReader } from './store-reader.js';
 

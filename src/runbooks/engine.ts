@@ -49,6 +49,17 @@ export function exitCodeFor(status: RunStatus, intent: 'run' | 'rollback' = 'run
   return status === 'completed' ? ExitCode.ok : ExitCode.failure;
 }
 
+/**
+ * The exit code of a run: as exitCodeFor, but a run that failed because a check refused before anything changed
+ * (a preflight) is "refused" (5), like a safety rule, so scripts can tell "not allowed now" from "broke".
+ */
+export function runExitCode(journal: RunJournal): number {
+  const failed = journal.steps.find((s) => s.status === 'failed' && !s.continued);
+  const changedNothing = journal.steps.every((s) => s === failed || !mayHaveEffects(s) || s.type === 'check.preflight');
+  if (journal.status === 'failed' && failed?.refused && changedNothing) return ExitCode.refused;
+  return exitCodeFor(journal.status);
+}
+
 /** Asks on the terminal through stderr (stdout may be piped or hold --json); without one, refuses and names the flag. */
 export const terminalPrompter: Prompter = {
   async confirm(message: string): Promise<boolean> {
@@ -192,6 +203,57 @@ class Runner {
     this.end('completed');
   }
 
+  /**
+   * After a run that did not complete: the runbook's finally steps (e.g. close the gate), each even if one before it
+   * failed, so a failed, interrupted or rolled-back run never leaves a safety rule switched off.
+   */
+  async restoreSafety(): Promise<void> {
+    const { journal, plan } = this;
+    if (journal.status === 'completed' || plan.finally.length === 0) return;
+    journal.finally = plan.finally.map((step) => pendingRecord(step));
+    for (const [n, step] of plan.finally.entries()) {
+      const record = journal.finally[n];
+      const undone = plan.steps.findIndex((s) => s.id === step.undoes);
+      if (undone >= 0 && !mayHaveEffects(journal.steps[undone])) {
+        Object.assign(record, { status: 'skipped', detail: `${step.undoes} did not run: nothing to undo` });
+        continue;
+      }
+      await this.runStep(step, record, { phase: 'finally', index: n + 1, total: plan.finally.length });
+      this.event(
+        record.status === 'completed'
+          ? `finally: ${step.id} restored safety (${record.detail ?? step.summary})`
+          : `finally: ${step.id} FAILED (${record.error}); do it by hand: ${step.summary}`,
+      );
+    }
+    this.save();
+  }
+
+  /**
+   * Before a resume or a rollback: the steps that finally steps undid when the run last ended (e.g. gate-on) run
+   * again, so the run goes on in the state it was in. False (and the run ended as `failedAs`) when one cannot be.
+   */
+  async reapplyUndone(failedAs: 'failed' | 'rollback-failed'): Promise<boolean> {
+    const { journal, plan } = this;
+    const undone = (journal.finally ?? []).flatMap((record) => {
+      const undoes = plan.finally.find((f) => f.id === record.id)?.undoes;
+      const index = plan.steps.findIndex((s) => s.id === undoes);
+      return record.status === 'completed' && index >= 0 && mayHaveEffects(journal.steps[index]) ? [index] : [];
+    });
+    delete journal.finally;
+    for (const [n, index] of undone.entries()) {
+      const step = plan.steps[index];
+      const record = journal.steps[index];
+      await this.runStep(step, record, { phase: 'run', index: n + 1, total: undone.length });
+      if (record.status !== 'completed') {
+        this.end(failedAs, `could not re-apply ${step.id}, which the finally steps had undone: ${record.error}`);
+        return false;
+      }
+      this.event(`re-applied ${step.id} (undone by the finally steps when the run ended)`);
+    }
+    this.save();
+    return true;
+  }
+
   /** Runs the rollback steps of every step that may have had effects, last step first; continues a rollback. */
   async rollback(): Promise<void> {
     const { journal, plan } = this;
@@ -234,6 +296,8 @@ class Runner {
     record: StepRecord,
     position: Pick<StepView, 'phase' | 'index' | 'total'>,
   ): Promise<StepOutcome | undefined> {
+    // Finally steps restore safety after an interruption too: only their own timeout stops them.
+    const interrupt = position.phase === 'finally' ? undefined : this.options.signal;
     const type = this.registry.get(step.type);
     if (!type) throw new Error(`step type ${step.type} is not registered`);
     const { journal, options } = this;
@@ -246,14 +310,15 @@ class Runner {
     };
     const started = Date.now();
     Object.assign(record, { status: 'running', startedAt: now(), title: step.title, attempts: record.attempts + 1 });
-    for (const key of ['endedAt', 'durationMs', 'detail', 'error', 'result', 'continued'] as const) delete record[key];
+    for (const key of ['endedAt', 'durationMs', 'detail', 'error', 'result', 'continued', 'refused'] as const)
+      delete record[key];
     this.save();
     this.progress.stepStart(view);
 
     const timeout = new AbortController();
     const timer =
       step.timeoutMs === undefined ? undefined : setTimeout(() => timeout.abort(new Error('timeout')), step.timeoutMs);
-    const signal = options.signal ? AbortSignal.any([options.signal, timeout.signal]) : timeout.signal;
+    const signal = interrupt ? AbortSignal.any([interrupt, timeout.signal]) : timeout.signal;
     let lastSave = Date.now();
     const ctx: StepContext = {
       runId: journal.runId,
@@ -303,7 +368,7 @@ class Runner {
       for (const name of step.marks) journal.markers.push({ name, at: now(), step: step.id });
     } catch (error) {
       const last = record.detail ? ` (last: ${record.detail})` : '';
-      if (options.signal?.aborted) {
+      if (interrupt?.aborted) {
         record.status = 'interrupted';
         record.error = error instanceof StepDidNotStop ? `interrupted; ${error.message}` : `interrupted${last}`;
       } else if (timeout.signal.aborted) {
@@ -314,6 +379,7 @@ class Runner {
       } else {
         record.status = 'failed';
         record.error = describeError(error);
+        if (error instanceof UserError && error.exitCode === ExitCode.refused) record.refused = true;
       }
     } finally {
       clearTimeout(timer);
@@ -422,6 +488,7 @@ export async function runPlan(plan: RunPlan, options: RunOptions): Promise<RunRe
       const runner = new Runner(journal, plan, options, progress);
       runner.save();
       await runner.forward();
+      await runner.restoreSafety();
       return finish(journal, options, progress);
     });
   } finally {
@@ -501,7 +568,8 @@ export async function resumeRun(runId: string | undefined, options: RunOptions):
       journal.events.push({ at: now(), what: `resumed at ${step ? `step ${step.id}` : 'the end'}` });
       const runner = new Runner(journal, plan, options, progress);
       runner.save();
-      await runner.forward();
+      if (await runner.reapplyUndone('failed')) await runner.forward();
+      await runner.restoreSafety();
       return finish(journal, options, progress);
     });
   } finally {
@@ -541,7 +609,8 @@ export async function rollbackRun(runId: string | undefined, options: RunOptions
       journal.pid = process.pid;
       if (lock.cleared) journal.events.push({ at: now(), what: staleLockNote(lock.cleared) });
       const runner = new Runner(journal, plan, options, progress);
-      await runner.rollback();
+      if (await runner.reapplyUndone('rollback-failed')) await runner.rollback();
+      await runner.restoreSafety();
       return finish(journal, options, progress);
     });
   } finally {

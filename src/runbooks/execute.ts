@@ -4,7 +4,7 @@ import { onInterrupt } from '../lib/interrupt.js';
 import { contextOfConfig, progressWriter } from '../lib/next-command.js';
 import { openPlatform } from '../platform/open.js';
 import { loadRunbook } from './catalog.js';
-import { exitCodeFor, runRunbook, type RunResult } from './engine.js';
+import { runExitCode, runRunbook, type RunResult } from './engine.js';
 import type { LoadedRunbook } from './model.js';
 import { resolveParameters } from './parameters.js';
 import { planRunbook, planSummary, renderPlan, type RunPlan } from './plan.js';
@@ -87,7 +87,7 @@ export async function executeRunbook(
         signal,
       }),
     );
-    process.exitCode = exitCodeFor(result.journal.status);
+    process.exitCode = runExitCode(result.journal);
     return { dryRun: false, ...result };
   } finally {
     await platform.close();

@@ -4,6 +4,7 @@ export type { RunbookSummary } from './catalog.js';
 export { durationSchema, formatDuration, parseDuration } from './duration.js';
 export {
   exitCodeFor,
+  runExitCode,
   resumeRun,
   rollbackRun,
   runPlan,
@@ -31,5 +32,5 @@ export {
 export { buildReport, MARKERS, MEASURES, OBSERVED_MARKERS, renderReport, type RunReport } from './report.js';
 export { BUILTIN_STEP_TYPES, registerStepType, stepRegistry } from './steps/index.js';
 export { checkRoutingBatch } from './steps/routing-control-set.js';
-export { assessReplication, relevantLags } from './steps/wait-replicated.js';
+export { assessReplication, relevantLags, waitUntilCaughtUp, type CatchUp } from './steps/wait-replicated.js';
 export { renderRun, renderRunbookList, runListing, type RunListing } from './render.js';

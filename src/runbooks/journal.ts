@@ -27,6 +27,8 @@ export interface StepRecord {
   attempts: number;
   /** Failed, but the runbook said onFailure: continue. */
   continued?: boolean;
+  /** Failed because a check refused to go ahead (a safety condition), not because something broke. */
+  refused?: boolean;
 }
 
 /** A timing marker: when something observable happened (dns-swapped, target-consuming, canary-confirmed, …). */
@@ -38,8 +40,11 @@ export interface Marker {
 
 /** Records accepted before the switch and missing after it, as a step measured them. */
 export interface RpoSample {
-  readonly phase: 'before-replay' | 'after-replay';
+  /** lost-in-region: what only a lost region held, which no replay can bring back (from the generator's ledger). */
+  readonly phase: 'before-replay' | 'after-replay' | 'lost-in-region';
   readonly count: number;
+  /** The count could not be measured (lost-in-region without a ledger). */
+  readonly unknown?: boolean;
   /** What was compared (e.g. "trade inbound→ingestion"); samples of one phase and scope replace each other. */
   readonly scope?: string;
   /** Acceptance time of the oldest and newest missing record (ISO). */
@@ -80,6 +85,8 @@ export interface RunJournal {
   events: RunEvent[];
   steps: StepRecord[];
   rollback: StepRecord[];
+  /** The runbook's finally steps, as they ran when the run last ended in any way but success. */
+  finally?: StepRecord[];
   markers: Marker[];
   rpo: RpoSample[];
 }

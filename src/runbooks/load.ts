@@ -89,6 +89,13 @@ function describeLocation(definition: unknown, docPath: DocPath): { where: strin
     }
     return { where: name(step, docPath[1]), rest: docPath.slice(2) };
   }
+  if (docPath[0] === 'finally' && typeof docPath[1] === 'number') {
+    const step = (definition as { finally?: { id?: unknown }[] } | undefined)?.finally?.[docPath[1]];
+    return {
+      where: `finally step ${docPath[1] + 1}${typeof step?.id === 'string' ? ` "${step.id}"` : ''}`,
+      rest: docPath.slice(2),
+    };
+  }
   if (docPath[0] === 'parameters' && docPath.length > 1) {
     return { where: `parameter ${String(docPath[1])}`, rest: docPath.slice(2) };
   }
@@ -368,6 +375,16 @@ export function validateRunbook(runbook: LoadedRunbook, registry: StepRegistry):
             'inbound gateway actually accepted',
           ['marks'],
         );
+    }
+  });
+  const finallyIds = new Set<string>();
+  (definition.finally ?? []).forEach((step, index) => {
+    const at = ['finally', index];
+    if (finallyIds.has(step.id)) issues.add(at, `duplicate finally step id "${step.id}"`, ['id']);
+    finallyIds.add(step.id);
+    checkStep(step, at);
+    if (step.undoes !== undefined && !ids.has(step.undoes)) {
+      issues.add(at, `undoes "${step.undoes}", which is not a step of this runbook`, ['undoes']);
     }
   });
   return issues.list;

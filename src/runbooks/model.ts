@@ -43,6 +43,15 @@ const stepFields = {
 
 const rollbackStepSchema = z.object({ ...stepFields, onFailure: z.enum(['stop', 'continue']).optional() }).strict();
 
+/**
+ * A step that restores safety whenever a run ends in any way but success (failed, interrupted, rolled back): e.g.
+ * close the gate the run opened. `undoes` names the step whose effect it reverses: resuming or rolling back the run
+ * re-applies that step first, so the run continues from where it was.
+ */
+const finallyStepSchema = z
+  .object({ ...stepFields, undoes: z.string().regex(ID, 'undoes names a step id').optional() })
+  .strict();
+
 export const stepSchema = z
   .object({
     ...stepFields,
@@ -60,12 +69,15 @@ export const runbookSchema = z
     lock: z.string().optional(),
     parameters: z.record(z.string().regex(PARAMETER_NAME, 'a parameter name is a word'), parameterSchema).optional(),
     steps: z.array(stepSchema).min(1, 'a runbook needs at least one step'),
+    /** Steps run at the end of a run that did not complete (each runs even if one before it failed). */
+    finally: z.array(finallyStepSchema).optional(),
   })
   .strict();
 
 export type ParameterSpec = z.infer<typeof parameterSchema>;
 export type RollbackStepSpec = z.infer<typeof rollbackStepSchema>;
 export type StepSpec = z.infer<typeof stepSchema>;
+export type FinallyStepSpec = z.infer<typeof finallyStepSchema>;
 export type RunbookDefinition = z.infer<typeof runbookSchema>;
 
 /** Variables every runbook can use besides its parameters. */

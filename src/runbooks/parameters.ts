@@ -1,6 +1,6 @@
 import { isAppName } from '../config/apps.js';
 import { ExitCode, UserError } from '../errors.js';
-import { closeNames } from '../platform/arc-routing-controls.js';
+import { closeNames } from '../clients/arc-routing-controls.js';
 import { parseDuration } from './duration.js';
 import type { ParameterSpec, ParamValue, RunbookDefinition } from './model.js';
 import type { PlanEnv } from './registry.js';

@@ -1,7 +1,15 @@
 import { formatDuration, parseDuration } from './duration.js';
 import { interpolate, interpolateText } from './interpolate.js';
 import { IssueCollector, RunbookValidationError, displayPath, validateRunbook } from './load.js';
-import type { DocPath, FailurePolicy, LoadedRunbook, ParamValue, RollbackStepSpec, StepSpec } from './model.js';
+import type {
+  DocPath,
+  FailurePolicy,
+  FinallyStepSpec,
+  LoadedRunbook,
+  ParamValue,
+  RollbackStepSpec,
+  StepSpec,
+} from './model.js';
 import { builtinVariables, resolveParameters } from './parameters.js';
 import type { PlanEnv, StepRegistry } from './registry.js';
 import { stepRegistry } from './steps/index.js';
@@ -23,6 +31,8 @@ export interface PlannedStep {
   readonly interactive: boolean;
   /** Line of the step in the runbook file. */
   readonly line: number;
+  /** Finally steps: the step whose effect this one reverses (re-applied on resume or rollback). */
+  readonly undoes?: string;
 }
 
 export interface RunPlan {
@@ -34,6 +44,8 @@ export interface RunPlan {
   /** What no two runs may share (usually the app). */
   readonly lockKey: string;
   readonly steps: readonly PlannedStep[];
+  /** Run when a run ends in any way but success, to restore safety (e.g. close the gate). */
+  readonly finally: readonly PlannedStep[];
 }
 
 export interface PlanOptions extends PlanEnv {
@@ -59,7 +71,7 @@ export async function planRunbook(
   const variables = { ...builtinVariables(options), ...params };
   const issues = new IssueCollector(runbook.file, (p) => runbook.locate(p), definition);
 
-  const plan = (spec: StepSpec | RollbackStepSpec, at: DocPath, rollback: readonly PlannedStep[]) => {
+  const plan = (spec: StepSpec | RollbackStepSpec | FinallyStepSpec, at: DocPath, rollback: readonly PlannedStep[]) => {
     const type = registry.get(spec.type);
     if (!type) return undefined;
     let raw: unknown;
@@ -82,7 +94,8 @@ export async function planRunbook(
       if (typeof problem === 'string') issues.add([...at, 'params'], problem);
       else issues.add([...at, 'params'], problem.message, problem.path);
     }
-    const timeoutMs = typeof timeout === 'string' ? parseDuration(timeout) : type.defaultTimeoutMs;
+    const timeoutMs =
+      typeof timeout === 'string' ? parseDuration(timeout) : (type.timeoutFor?.(parsed.data) ?? type.defaultTimeoutMs);
     if (typeof timeout === 'string' && timeoutMs === undefined) {
       issues.add(at, `timeout "${timeout}" is not a duration`, ['timeout']);
     }
@@ -94,11 +107,12 @@ export async function planRunbook(
       summary,
       params: parsed.data,
       timeoutMs,
-      onFailure: spec.onFailure ?? 'stop',
+      onFailure: ('onFailure' in spec ? spec.onFailure : undefined) ?? 'stop',
       marks: [spec.marks ?? []].flat(),
       rollback,
       interactive: type.interactive ?? false,
       line: runbook.locate(at).line,
+      ...('undoes' in spec && spec.undoes ? { undoes: spec.undoes } : {}),
     } satisfies PlannedStep;
   };
 
@@ -109,6 +123,7 @@ export async function planRunbook(
     const step = plan(spec, at, rollback);
     if (step) steps.push(step);
   });
+  const finallySteps = (definition.finally ?? []).flatMap((spec, i) => plan(spec, ['finally', i], []) ?? []);
   if (issues.list.length) {
     throw new RunbookValidationError(
       runbook.file,
@@ -123,7 +138,15 @@ export async function planRunbook(
       : firstApp
         ? String(params[firstApp])
         : definition.name;
-  return { runbook, name: definition.name, description: definition.description, params, lockKey, steps };
+  return {
+    runbook,
+    name: definition.name,
+    description: definition.description,
+    params,
+    lockKey,
+    steps,
+    finally: finallySteps,
+  };
 }
 
 function stepLines(step: PlannedStep, label: string): string[] {
@@ -153,6 +176,8 @@ export function renderPlan(plan: RunPlan): string {
     `Parameters: ${params || '(none)'}    lock: ${plan.lockKey}    file: ${displayPath(plan.runbook.file)}`,
     '',
     ...plan.steps.flatMap((step, i) => stepLines(step, `${String(i + 1).padStart(width)}.`)),
+    ...(plan.finally.length ? ['', 'Finally, if the run ends in any way but success (restores safety):'] : []),
+    ...plan.finally.flatMap((step) => stepLines(step, `${' '.repeat(width)}*`)),
   ].join('\n');
 }
 
@@ -169,5 +194,6 @@ export function planSummary(plan: RunPlan) {
     params: plan.params,
     lockKey: plan.lockKey,
     steps: plan.steps.map(step),
+    finally: plan.finally.map(step),
   };
 }

@@ -10,7 +10,7 @@ export interface StepView {
   /** 1-based position among `total`. */
   readonly index: number;
   readonly total: number;
-  readonly phase: 'run' | 'rollback';
+  readonly phase: 'run' | 'rollback' | 'finally';
   readonly interactive: boolean;
 }
 
@@ -36,7 +36,7 @@ export type ProgressMode = 'auto' | 'live' | 'lines' | 'silent';
 
 function label(step: StepView): string {
   const position = `[${step.index}/${step.total}]`;
-  return `${step.phase === 'rollback' ? 'rollback ' : ''}${position} ${step.id}: ${step.title}`;
+  return `${step.phase === 'run' ? '' : `${step.phase} `}${position} ${step.id}: ${step.title}`;
 }
 
 const SYMBOL: Record<StepStatus, string> = {

@@ -27,8 +27,8 @@ export interface StepContext {
   readonly runId: string;
   readonly runbook: string;
   readonly stepId: string;
-  /** 'rollback' while the step runs as part of a rollback. */
-  readonly phase: 'run' | 'rollback';
+  /** 'rollback' while the step runs as part of a rollback; 'finally' while it restores safety after a run. */
+  readonly phase: 'run' | 'rollback' | 'finally';
   /** The run's resolved parameters (app, source, target, …). */
   readonly params: Readonly<Record<string, ParamValue>>;
   /** What the run is locked on (usually the app). */
@@ -84,6 +84,8 @@ export interface StepType<P = unknown> {
   readonly requiresTimeout?: boolean;
   /** Used when the runbook gives no timeout (steps that do not require one). */
   readonly defaultTimeoutMs?: number;
+  /** Like defaultTimeoutMs, from the step's parameters (a step told to wait up to N needs more than N). */
+  timeoutFor?(params: P): number;
   /** The step asks the operator: live progress output pauses while it runs. */
   readonly interactive?: boolean;
   /**

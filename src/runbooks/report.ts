@@ -49,7 +49,12 @@ export const MEASURES = {
   catchUpMs:
     `${MARKERS.dnsSwapped} → ${MARKERS.backlogFlushed}: until a canary sent once the target consumed, behind ` +
     'everything held meanwhile, was confirmed (the held backlog is processed)',
-  rpo: 'records accepted before the switch and missing afterwards, counted by reconciliation before and after replay',
+  rpo:
+    'records accepted before the switch and missing from the replicated safe stores afterwards, counted by ' +
+    'reconciliation before and after replay',
+  lostInRegion:
+    'what only the lost region held (acknowledged by its broker and not consumed, or accepted and not replicated): ' +
+    "invisible to reconciliation, not recoverable by replay; counted from the generator's ledger",
 } as const;
 
 export interface StepTiming {
@@ -73,6 +78,8 @@ export interface RpoFigure {
   /** newest − oldest acceptance time. */
   readonly spanMs?: number;
   readonly details: readonly string[];
+  /** Not measurable (e.g. lost-in-region without the generator's ledger). */
+  readonly unknown?: boolean;
 }
 
 export interface RunReport {
@@ -86,6 +93,8 @@ export interface RunReport {
   readonly durationMs?: number;
   readonly steps: readonly StepTiming[];
   readonly rollback: readonly StepTiming[];
+  /** The runbook's finally steps, when the run ended in any way but success and they ran. */
+  readonly finally: readonly StepTiming[];
   /** First time each marker was recorded. */
   readonly markers: Readonly<Record<string, string>>;
   /** Start of the run → canary confirmed in the target. */
@@ -98,7 +107,12 @@ export interface RunReport {
   readonly queueToConsumingMs?: number;
   /** dns swapped → the held backlog is processed (a canary behind it confirmed). */
   readonly catchUpMs?: number;
-  readonly rpo: { readonly beforeReplay?: RpoFigure; readonly afterReplay?: RpoFigure };
+  readonly rpo: {
+    readonly beforeReplay?: RpoFigure;
+    readonly afterReplay?: RpoFigure;
+    /** Failover: what only the lost region held. */
+    readonly lostInRegion?: RpoFigure;
+  };
   /** Why a figure is missing, and similar remarks. */
   readonly notes: readonly string[];
 }
@@ -117,7 +131,7 @@ function timing(record: StepRecord): StepTiming {
   };
 }
 
-function rpoFigure(journal: RunJournal, phase: 'before-replay' | 'after-replay'): RpoFigure | undefined {
+function rpoFigure(journal: RunJournal, phase: RunJournal['rpo'][number]['phase']): RpoFigure | undefined {
   const latest = new Map<string, RunJournal['rpo'][number]>();
   for (const sample of journal.rpo.filter((s) => s.phase === phase)) latest.set(sample.scope ?? '', sample);
   if (latest.size === 0) return undefined;
@@ -134,6 +148,7 @@ function rpoFigure(journal: RunJournal, phase: 'before-replay' | 'after-replay')
     newest: last === undefined ? undefined : new Date(last).toISOString(),
     spanMs: first !== undefined && last !== undefined ? last - first : undefined,
     details: samples.flatMap((s) => (s.detail ? [`${s.scope ? `${s.scope}: ` : ''}${s.detail}`] : [])),
+    ...(samples.some((s) => s.unknown) ? { unknown: true } : {}),
   };
 }
 
@@ -165,9 +180,26 @@ export function buildReport(journal: RunJournal): RunReport {
       `Acceptance gap: not measured (no ${MARKERS.sourceLastAccepted} marker: the source accepted nothing after ` +
         'the swap, or could not be read)',
     );
-  const rpo = { beforeReplay: rpoFigure(journal, 'before-replay'), afterReplay: rpoFigure(journal, 'after-replay') };
+  const rpo = {
+    beforeReplay: rpoFigure(journal, 'before-replay'),
+    afterReplay: rpoFigure(journal, 'after-replay'),
+    lostInRegion: rpoFigure(journal, 'lost-in-region'),
+  };
   if (!rpo.beforeReplay && !rpo.afterReplay) notes.push('RPO: not measured (no step reported data at risk)');
   if (journal.steps.some((s) => s.attempts > 1)) notes.push('Some steps ran more than once (the run was resumed).');
+  const restored = (journal.finally ?? []).filter((s) => s.status !== 'skipped');
+  const notRestored = restored.filter((s) => s.status !== 'completed');
+  if (notRestored.length) {
+    notes.push(
+      `SAFETY NOT RESTORED: finally step${notRestored.length === 1 ? '' : 's'} ` +
+        `${notRestored.map((s) => `${s.id} (${s.title}: ${s.error ?? s.status})`).join(', ')} did not complete; ` +
+        'do it by hand now',
+    );
+  } else if (restored.length) {
+    notes.push(
+      `The run did not complete; its finally steps restored safety: ${restored.map((s) => s.title).join(', ')}.`,
+    );
+  }
 
   return {
     runId: journal.runId,
@@ -180,6 +212,7 @@ export function buildReport(journal: RunJournal): RunReport {
     durationMs: journal.endedAt ? Date.parse(journal.endedAt) - started : undefined,
     steps: journal.steps.map(timing),
     rollback: journal.rollback.map(timing),
+    finally: restored.map(timing),
     markers,
     rtoMs: canary === undefined ? undefined : canary - started,
     unavailabilityMs: swapped === undefined || consuming === undefined ? undefined : consuming - swapped,
@@ -196,6 +229,7 @@ const duration = (ms: number | undefined) => (ms === undefined ? '–' : formatD
 
 function rpoText(figure: RpoFigure | undefined): string {
   if (!figure) return 'not measured';
+  if (figure.unknown) return 'unknown';
   const span =
     figure.count === 0
       ? ''
@@ -239,15 +273,23 @@ export function renderReport(report: RunReport): string {
     `| Catch-up | ${duration(report.catchUpMs)} | ${MEASURES.catchUpMs} |`,
     `| RPO before replay | ${cell(rpoText(report.rpo.beforeReplay))} | ${MEASURES.rpo} |`,
     `| RPO after replay | ${cell(rpoText(report.rpo.afterReplay))} | what is still missing after replay |`,
+    ...(report.rpo.lostInRegion
+      ? [`| Lost with the region | ${cell(rpoText(report.rpo.lostInRegion))} | ${MEASURES.lostInRegion} |`]
+      : []),
     '',
     '## Steps',
     '',
     ...stepTable(report.steps, false),
   ];
   if (report.rollback.length) lines.push('', '## Rollback', '', ...stepTable(report.rollback, true));
+  if (report.finally.length) lines.push('', '## Finally (restoring safety)', '', ...stepTable(report.finally, false));
   const markers = Object.entries(report.markers);
   if (markers.length) lines.push('', '## Markers', '', ...markers.map(([name, at]) => `- ${name}: ${at}`));
-  const rpoDetails = [...(report.rpo.beforeReplay?.details ?? []), ...(report.rpo.afterReplay?.details ?? [])];
+  const rpoDetails = [
+    ...(report.rpo.beforeReplay?.details ?? []),
+    ...(report.rpo.afterReplay?.details ?? []),
+    ...(report.rpo.lostInRegion?.details.map((d) => `lost with the region: ${d}`) ?? []),
+  ];
   if (rpoDetails.length) lines.push('', '## Data at risk', '', ...rpoDetails.map((d) => `- ${d}`));
   if (report.notes.length) lines.push('', '## Notes', '', ...report.notes.map((n) => `- ${n}`));
   return `${lines.join('\n')}\n`;

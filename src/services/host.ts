@@ -2,8 +2,8 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import { APPS, STAGES, type AppName, type StageName } from '../config/apps.js';
 import { deriveNames, streamName, safeStoreTable, type ResourceNames } from '../config/model.js';
-import { dynamoClient, kinesisClient } from '../platform/clients.js';
-import type { RoutingControls } from '../platform/platform.js';
+import { dynamoClient, kinesisClient } from '../clients/aws-clients.js';
+import type { RoutingControls } from '../clients/types.js';
 import {
   type ConsumedRecord,
   RegionGate,

@@ -1,6 +1,6 @@
 import { initialControlState, type ResourceNames, type RoutingControlName } from '../../config/model.js';
 import { describeError, ExitCode, UserError } from '../../errors.js';
-import type { RoutingControls, RoutingControlUpdate, RoutingState } from '../../platform/platform.js';
+import type { RoutingControls, RoutingControlUpdate, RoutingState } from '../../clients/types.js';
 import { SAFETY_RULE_WAIT_MS } from './constructs/safety-rules.js';
 
 /** One step of the initialisation: a single UpdateRoutingControlState(s) call. */

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { Listr, type ListrTaskWrapper } from 'listr2';
 import { deriveNames, type TsrConfig } from '../../config/model.js';
 import { ExitCode, UserError } from '../../errors.js';
-import { ArcRoutingControls } from '../../platform/arc-routing-controls.js';
+import { ArcRoutingControls } from '../../clients/arc-routing-controls.js';
 import { checkAwsCredentials, type CallerIdentity } from './credentials.js';
 import {
   deploymentRecordPath,

@@ -110,6 +110,9 @@ export async function switchoverWriter(options: {
   // 3. Reverse: readers drop their subscriptions to the old writer; the new writer publishes; everyone else subscribes.
   for (const reader of readers) await withClient(reader, password, database, (c) => dropSubscriptions(c, false));
   await withClient(to, password, database, ensurePublication);
+  // Slots `to` kept from an earlier term as writer (its readers detached from them when it was lost) carry the names
+  // the new subscriptions need.
+  await dropInactiveSlots(to, database, password);
   await withClient(from, password, database, async (c) => {
     await allowWrites(c, database);
     // Sessions opened while writes were stopped (a pool reconnecting after step 1) keep read-only as their default
@@ -162,6 +165,8 @@ export async function rejoinAsReplica(options: {
     );
     if (rows.length) await client.query(`TRUNCATE ${rows.map((r: { name: string }) => r.name).join(', ')} CASCADE`);
   });
+  // Its own slots from when it was the writer: the readers detached from them at the failover.
+  await dropInactiveSlots(server, database, password);
   await dropInactiveSlots(writer, database, password);
   await subscribe(server, writer, database, password, true);
 }

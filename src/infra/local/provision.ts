@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import type { ResourceNames } from '../../config/model.js';
 import { TIME_INDEX, tableSchema } from '../../config/table-schema.js';
-import { dynamoClient, kinesisClient } from '../../platform/clients.js';
+import { dynamoClient, kinesisClient } from '../../clients/aws-clients.js';
 
 const SHARDS_PER_STREAM = 2;
 

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { STAGES, type AppName } from '../../config/apps.js';
 import type { TsrConfig } from '../../config/model.js';
-import type { RegionEndpoints } from '../../platform/platform.js';
+import type { RegionEndpoints } from '../../clients/types.js';
 import { type ServiceSnapshot, SupervisedService } from './service-process.js';
 
 export interface FleetEndpoints {

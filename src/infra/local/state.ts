@@ -3,7 +3,7 @@ import path from 'node:path';
 import { UserError, ExitCode } from '../../errors.js';
 import type { AppName } from '../../config/apps.js';
 import type { TsrConfig } from '../../config/model.js';
-import type { RegionEndpoints } from '../../platform/platform.js';
+import type { RegionEndpoints } from '../../clients/types.js';
 import type { ServiceSnapshot } from './service-process.js';
 
 /** The kinds of process the local platform runs. */

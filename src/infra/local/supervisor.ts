@@ -5,7 +5,7 @@ import path from 'node:path';
 import { APPS, type AppName } from '../../config/apps.js';
 import { deriveNames, type TsrConfig } from '../../config/model.js';
 import { describeError } from '../../errors.js';
-import type { RegionEndpoints, ReplicationLag } from '../../platform/platform.js';
+import type { RegionEndpoints, ReplicationLag } from '../../clients/types.js';
 import type { EngineSpec } from './engines/start-engine.js';
 import { EngineStartError, type RunningEngine, spawnEngine, stopEngine } from './engine-process.js';
 import { allocatePorts } from './ports.js';

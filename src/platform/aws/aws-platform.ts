@@ -20,7 +20,7 @@ import {
   type AwsDeploymentRecord,
 } from '../../infra/aws/deployment-record.js';
 import { awsNames, DATABASE_MASTER_USER, type AwsNames } from '../../infra/aws/naming.js';
-import { ArcRoutingControls } from '../arc-routing-controls.js';
+import { ArcRoutingControls } from '../../clients/arc-routing-controls.js';
 import type {
   DatabaseTransition,
   DatabaseTransitionMode,

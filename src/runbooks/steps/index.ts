@@ -2,6 +2,7 @@ import { StepRegistry, type StepType } from '../registry.js';
 import { approve } from './approve.js';
 import { DRILL_STEP_TYPES } from './drills.js';
 import { observeAccepting } from './observe-accepting.js';
+import { observeLostInRegion } from './observe-lost-in-region.js';
 import { preflight } from './preflight.js';
 import { routingControlSet } from './routing-control-set.js';
 import { pause, sleep } from './sleep.js';
@@ -21,6 +22,7 @@ export const BUILTIN_STEP_TYPES: readonly StepType[] = [
   pause,
   ...DRILL_STEP_TYPES,
   observeAccepting,
+  observeLostInRegion,
 ];
 
 /** The shared registry the engine and the `tsr runbook` commands use by default. */

@@ -3,7 +3,11 @@ import { ExitCode, UserError } from '../../errors.js';
 import type { ComponentHealth } from '../../platform/platform.js';
 import { isUnfinished, listJournals, type RunJournal } from '../journal.js';
 import { defineStepType } from '../registry.js';
-import { assessReplication, checkRegions, relevantLags } from './wait-replicated.js';
+import { durationSchema, formatDuration } from '../duration.js';
+import { assessReplication, checkRegions, relevantLags, waitUntilCaughtUp } from './wait-replicated.js';
+
+const CHECKS_TIMEOUT_MS = 60_000;
+const MAX_REPLICATION_WAIT_MS = 30 * 60_000;
 
 const params = z
   .object({
@@ -16,6 +20,10 @@ const params = z
     checkReplication: z.boolean().default(true),
     /** Rotation needs a healthy source to drain; failover does not. */
     checkSource: z.boolean().default(true),
+    /** How long to wait for replication into the target to catch up before refusing (e.g. after a region-up). */
+    waitReplication: durationSchema
+      .default(0)
+      .refine((ms) => ms <= MAX_REPLICATION_WAIT_MS, `at most ${formatDuration(MAX_REPLICATION_WAIT_MS)}`),
   })
   .strict();
 
@@ -37,12 +45,15 @@ export const preflight = defineStepType({
   type: 'check.preflight',
   summary: 'Check the target is healthy, replication is low and no other run is unfinished; no-op if already there',
   params,
-  defaultTimeoutMs: 60_000,
+  defaultTimeoutMs: CHECKS_TIMEOUT_MS,
+  timeoutFor: (p) => CHECKS_TIMEOUT_MS + p.waitReplication,
   check: (p, env) => checkRegions(env, [p.target, p.source], p.app),
   describe: (p) =>
     `${p.app} ${p.source ?? '?'} → ${p.target}: target up` +
     `${p.checkSource && p.source ? ', source up' : ''}` +
-    `${p.checkReplication ? `, replication into ${p.target} ≤ ${p.maxLagMs} ms` : ''}, no other unfinished run`,
+    `${p.checkReplication ? `, replication into ${p.target} ≤ ${p.maxLagMs} ms` : ''}` +
+    `${p.checkReplication && p.waitReplication ? ` (waiting up to ${formatDuration(p.waitReplication)})` : ''}` +
+    ', no other unfinished run',
   async run(ctx, p) {
     ctx.detail('reading platform status');
     const status = await ctx.platform.status();
@@ -95,6 +106,22 @@ export const preflight = defineStepType({
       stagesDown.length === 0,
       () => `${p.app} services down in ${p.target}: ${stagesDown.map((s) => s.stage).join(', ')}`,
     );
+    if (p.app !== 'trade' && controls) {
+      // Settlement's inputs and its canary come through trade: they enter wherever trade's dns control is On.
+      const tradeRegion = status.regions.find((r) =>
+        controls.some((c) => c.name === `trade-dns-${r}` && c.state === 'On'),
+      );
+      check(
+        `trade (the way into ${p.app}) is up in ${tradeRegion ?? '?'}`,
+        tradeRegion !== undefined && down(tradeRegion).length === 0,
+        () =>
+          tradeRegion === undefined
+            ? 'no trade-dns control is On: nothing can reach settlement'
+            : `trade is still active in ${tradeRegion}, which has components down (${downList(down(tradeRegion))}): ` +
+              `${p.app}'s canary goes through trade. Fail trade over first: \`tsr failover trade --to ${p.target}\`, ` +
+              `or \`tsr failover all --to ${p.target}\` (trade, then ${p.app})`,
+      );
+    }
     if (p.checkSource && p.source) {
       check(
         `components in ${p.source} up`,
@@ -103,16 +130,28 @@ export const preflight = defineStepType({
       );
     }
     if (p.checkReplication) {
-      const relevant = relevantLags(
-        status.replication,
-        { to: p.target, from: p.source, app: p.app },
-        ctx.platform.names,
+      const filter = { to: p.target, from: p.source, app: p.app };
+      let assessment = assessReplication(
+        relevantLags(status.replication, filter, ctx.platform.names),
+        p.maxLagMs,
+        p.target,
       );
-      const assessment = assessReplication(relevant, p.maxLagMs, p.target);
+      if (!assessment.caughtUp && p.waitReplication > 0) {
+        const waited = await waitUntilCaughtUp(ctx.platform, filter, {
+          maxLagMs: p.maxLagMs,
+          timeoutMs: p.waitReplication,
+          signal: ctx.signal,
+          onProgress: (a) => ctx.detail(`waiting for replication into ${p.target}: ${a.detail}`),
+        });
+        assessment = waited.assessment;
+        if (waited.caughtUp) passed.push(`replication caught up after ${formatDuration(waited.elapsedMs)}`);
+      }
       check(
         `replication into ${p.target} ≤ ${p.maxLagMs} ms`,
         assessment.caughtUp,
-        () => `replication into ${p.target} is not caught up: ${assessment.problems.slice(0, 3).join('; ')}`,
+        () =>
+          `replication into ${p.target} is not caught up${p.waitReplication ? ` after waiting ${formatDuration(p.waitReplication)}` : ''}: ` +
+          `${assessment.problems.slice(0, 3).join('; ')} (wait for it: \`--wait-replication 2m\`)`,
       );
     }
     const others = listJournals(ctx.workspace).filter(

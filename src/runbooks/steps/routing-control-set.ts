@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ResourceNames } from '../../config/model.js';
 import { ExitCode, UserError } from '../../errors.js';
-import { closeNames } from '../../platform/arc-routing-controls.js';
+import { closeNames } from '../../clients/arc-routing-controls.js';
 import type { RoutingControlState, RoutingControlUpdate } from '../../platform/platform.js';
 import { type CheckProblem, defineStepType } from '../registry.js';
 
@@ -29,7 +29,7 @@ function controlName(names: ResourceNames, control: string): string {
 }
 
 /**
- * The checks ARC cannot express (DOMAIN §5), on the states a batch would leave: for every app the batch touches,
+ * The checks ARC cannot express (docs/domain.md#routing-controls-and-safety-rules), on the states a batch would leave: for every app the batch touches,
  * at most one region with `<app>-app` On, and at least one `<app>-dns` On. Controls missing from `current` count as
  * Off. Returns the problems; empty when the batch is acceptable.
  */
@@ -68,7 +68,7 @@ function describeSet(set: Readonly<Record<string, 'On' | 'Off'>>, override?: rea
   return override?.length ? `${batch} (overriding ${override.join(', ')})` : batch;
 }
 
-/** `routing-control.set`: one atomic batch through platform.routingControls(), after the DOMAIN §5 checks. */
+/** `routing-control.set`: one atomic batch through platform.routingControls(), after the docs/domain.md#routing-controls-and-safety-rules checks. */
 export const routingControlSet = defineStepType({
   type: 'routing-control.set',
   summary: 'Set routing controls in one atomic batch (refuses two regions with <app>-app On, or every dns Off)',

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ResourceNames } from '../../config/model.js';
-import type { ReplicationLag } from '../../platform/platform.js';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Platform, ReplicationLag } from '../../platform/platform.js';
 import { durationSchema, formatDuration } from '../duration.js';
 import { defineStepType, type PlanEnv } from '../registry.js';
 
@@ -77,6 +78,55 @@ export function assessReplication(
   return { caughtUp: problems.length === 0, detail, worstMs, problems };
 }
 
+export interface CatchUpOptions {
+  /** Caught up when every relevant lag is measured, healthy and at most this. */
+  readonly maxLagMs: number;
+  /** Give up after this long (the answer then says not caught up); default: only `signal` stops it. */
+  readonly timeoutMs?: number;
+  readonly intervalMs?: number;
+  readonly signal?: AbortSignal;
+  /** Each measurement, as one line (lag, pending, what is behind). */
+  readonly onProgress?: (assessment: ReplicationAssessment) => void;
+}
+
+export interface CatchUp {
+  readonly caughtUp: boolean;
+  readonly assessment: ReplicationAssessment;
+  readonly elapsedMs: number;
+  readonly lags: readonly ReplicationLag[];
+}
+
+/**
+ * Measures replication into `filter.to` until it has caught up or `timeoutMs` runs out. A reading that fails counts
+ * as not caught up (and is shown), never as done.
+ */
+export async function waitUntilCaughtUp(
+  platform: Pick<Platform, 'replicationLag' | 'names'>,
+  filter: ReplicationFilter,
+  options: CatchUpOptions,
+): Promise<CatchUp> {
+  const started = Date.now();
+  const deadline = options.timeoutMs === undefined ? Infinity : started + options.timeoutMs;
+  for (;;) {
+    let lags: ReplicationLag[] = [];
+    let assessment: ReplicationAssessment;
+    try {
+      lags = relevantLags(await platform.replicationLag(), filter, platform.names);
+      assessment = assessReplication(lags, options.maxLagMs, filter.to);
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+      assessment = { caughtUp: false, detail: `cannot read lag: ${(error as Error).message}`, problems: [] };
+    }
+    options.onProgress?.(assessment);
+    const elapsedMs = Date.now() - started;
+    if (assessment.caughtUp || Date.now() >= deadline) {
+      return { caughtUp: assessment.caughtUp, assessment, elapsedMs, lags };
+    }
+    const pause = Math.min(options.intervalMs ?? 500, Math.max(0, deadline - Date.now()));
+    await delay(pause, undefined, options.signal ? { signal: options.signal } : undefined);
+  }
+}
+
 /** Plan-time check that regions and app exist in this environment. */
 export function checkRegions(env: PlanEnv, regions: (string | undefined)[], app?: string): string[] {
   const problems = regions
@@ -116,21 +166,12 @@ export const waitReplicated = defineStepType({
     `${p.app ? ` (${p.app} tables and database)` : ''}${p.kinds ? ` [${p.kinds.join(', ')}]` : ''}` +
     ` measured at most ${count(p.maxLagMs)} ms, every ${formatDuration(p.interval)}`,
   async run(ctx, p) {
-    for (;;) {
-      let assessment: ReplicationAssessment;
-      let relevant: ReplicationLag[] = [];
-      try {
-        relevant = relevantLags(await ctx.platform.replicationLag(), p, ctx.platform.names);
-        assessment = assessReplication(relevant, p.maxLagMs, p.to);
-      } catch (error) {
-        if (ctx.signal.aborted) throw error;
-        assessment = { caughtUp: false, detail: `cannot read lag: ${(error as Error).message}`, problems: [] };
-      }
-      ctx.detail(assessment.detail);
-      if (assessment.caughtUp) {
-        return { detail: `caught up: ${assessment.detail}`, result: { worstMs: assessment.worstMs, lags: relevant } };
-      }
-      await ctx.sleep(p.interval);
-    }
+    const { assessment, lags } = await waitUntilCaughtUp(ctx.platform, p, {
+      maxLagMs: p.maxLagMs,
+      intervalMs: p.interval,
+      signal: ctx.signal,
+      onProgress: (a) => ctx.detail(a.detail),
+    });
+    return { detail: `caught up: ${assessment.detail}`, result: { worstMs: assessment.worstMs, lags } };
   },
 });

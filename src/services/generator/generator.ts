@@ -51,7 +51,7 @@ class LatencySample {
 }
 
 /**
- * The trade generator (DOMAIN §4): submits pairs at a steady rate — pairs are due by elapsed time × rate, not sent
+ * The trade generator (docs/domain.md#the-generator): submits pairs at a steady rate — pairs are due by elapsed time × rate, not sent
  * in bursts and slept — to the broker of the region whose trade dns control is ON, while the generator control is
  * ON. Each pair is written to a ledger (with the final state it must reach) once the broker acknowledged it; a pair
  * the broker did not take is sent again, never skipped. Confirmations coming back are counted, with latency.

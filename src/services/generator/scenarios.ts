@@ -1,5 +1,5 @@
 /**
- * The counterparty simulator's scenarios (DOMAIN.md §4): a seeded, deterministic stream of trade pairs, each with
+ * The counterparty simulator's scenarios (docs/domain.md#the-generator): a seeded, deterministic stream of trade pairs, each with
  * the final state it must reach, so a test can predict the end state of the whole platform exactly.
  *
  * - matched: both sides agree → both SETTLED, every settlement SETTLED;

@@ -1,19 +1,19 @@
 /**
- * Routing controls as services obey them (DOMAIN.md §5): poll about every second, try every cluster endpoint (the
+ * Routing controls as services obey them (docs/domain.md#routing-controls-and-safety-rules): poll about every second, try every cluster endpoint (the
  * RoutingControls implementation does), and when no endpoint answers keep the last known state and report
  * degraded: never a silent flip. Before the first answer a gate is OFF and degraded.
  */
 import type { Logger } from 'pino';
 import type { AppName } from '../../config/apps.js';
 import { routingControlName, type ResourceNames } from '../../config/model.js';
-import { LOCAL_CREDENTIALS, LOCAL_SIGNER } from '../../platform/clients.js';
-import { ArcRoutingControls, ArcUnavailableError, type EndpointFailure } from '../../platform/arc-routing-controls.js';
+import { LOCAL_CREDENTIALS, LOCAL_SIGNER } from '../../clients/aws-clients.js';
+import { ArcRoutingControls, ArcUnavailableError, type EndpointFailure } from '../../clients/arc-routing-controls.js';
 import type {
   RoutingControls,
   RoutingControlState,
   RoutingControlUpdate,
   RoutingState,
-} from '../../platform/platform.js';
+} from '../../clients/types.js';
 import { describeError } from '../../errors.js';
 import { sleep } from './retry.js';
 import type { ServiceConfig } from './service-config.js';

@@ -1,5 +1,5 @@
 /**
- * Settlement state in PostgreSQL (DOMAIN.md §3): the two instructions of one allocation (the IM's and the
+ * Settlement state in PostgreSQL (docs/domain.md#matching): the two instructions of one allocation (the IM's and the
  * broker's) are paired by pair key; when every settlement field agrees both are SETTLED, otherwise both MISMATCHED.
  *
  * Each instruction is handled in one transaction, serialized per pair key with a transaction-scoped advisory lock

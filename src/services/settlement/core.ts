@@ -16,7 +16,7 @@ export function settlementStatusRecord(state: SettlementState, cause: PipelineRe
 }
 
 /**
- * st core: pairs settlement instructions (DOMAIN §3) in PostgreSQL and sends every decided instruction (SETTLED or
+ * st core: pairs settlement instructions (docs/domain.md#matching) in PostgreSQL and sends every decided instruction (SETTLED or
  * MISMATCHED) to egress. Redeliveries re-emit current states; downstream is idempotent by id.
  */
 export function settlementCoreBatch(

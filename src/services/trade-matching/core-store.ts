@@ -1,5 +1,5 @@
 /**
- * Trade-matching state in PostgreSQL (DOMAIN.md §3): accepting a trade side, pairing it with exactly one
+ * Trade-matching state in PostgreSQL (docs/domain.md#matching): accepting a trade side, pairing it with exactly one
  * counterpart, and recording settlement results per allocation.
  *
  * Every change happens in one transaction. Trades are serialized per match key with a transaction-scoped advisory

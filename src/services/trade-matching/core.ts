@@ -20,7 +20,7 @@ export function tradeStatusRecord(side: TradeSideState, cause: PipelineRecord): 
 const DECIDED = new Set(['MATCHED', 'MISMATCHED', 'SETTLED']);
 
 /**
- * tm core: matches trades (DOMAIN §3) and applies settlement results, in PostgreSQL, then stores what it accepted
+ * tm core: matches trades (docs/domain.md#matching) and applies settlement results, in PostgreSQL, then stores what it accepted
  * and created and sends decided sides to egress. A redelivered record re-emits the current state of the sides it
  * concerns (the first attempt may have crashed before forwarding); egress and everything after it are idempotent.
  */

@@ -4,7 +4,7 @@ import type { SafeStoreItem } from '../runtime/safe-store.js';
 import type { PipelineRecord } from '../pipeline/records.js';
 import { item, type StageIO, storeAndForward } from '../pipeline/stage-io.js';
 
-/** One settlement instruction per allocation of a MATCHED trade side (DOMAIN §3). */
+/** One settlement instruction per allocation of a MATCHED trade side (docs/domain.md#matching). */
 export function settlementInstructions(side: TradeSideState): SettlementInstruction[] {
   return side.allocations.map((allocation) => ({
     id: settlementId(side.id, allocation.allocationId),

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { initialControlState, type ResourceNames } from '../../../config/model.js';
-import type { RoutingState } from '../../../platform/platform.js';
+import type { RoutingState } from '../../../clients/types.js';
 import { evaluateBatch, type SafetyRule } from './safety-rules.js';
 
 export interface ArcControlDefinition {

@@ -1,5 +1,5 @@
 import type { SafetyRuleName } from '../../../config/model.js';
-import type { RoutingState } from '../../../platform/platform.js';
+import type { RoutingState } from '../../../clients/types.js';
 
 /** One requested change, by routing control name. */
 export interface StateChange {

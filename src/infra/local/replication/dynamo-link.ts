@@ -25,7 +25,7 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
-import type { ReplicationLag } from '../../../platform/platform.js';
+import type { ReplicationLag } from '../../../clients/types.js';
 import { ExitCode, UserError } from '../../../errors.js';
 import type { ChangeRecord, ChangesPage } from '../engines/dynamo-engine.js';
 

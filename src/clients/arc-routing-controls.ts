@@ -8,9 +8,9 @@ import {
 } from '@aws-sdk/client-route53-recovery-cluster';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { ResourceNames, RoutingControlName, SafetyRuleName } from '../config/model.js';
-import type { LOCAL_SIGNER } from './clients.js';
+import type { LOCAL_SIGNER } from './aws-clients.js';
 import { describeError, ExitCode, UserError } from '../errors.js';
-import type { RoutingControls, RoutingControlState, RoutingControlUpdate, RoutingState } from './platform.js';
+import type { RoutingControls, RoutingControlState, RoutingControlUpdate, RoutingState } from './types.js';
 
 export interface ArcCredentials {
   readonly accessKeyId: string;
