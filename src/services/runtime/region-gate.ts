@@ -8,12 +8,7 @@ import type { AppName } from '../../config/apps.js';
 import { routingControlName, type ResourceNames } from '../../config/model.js';
 import { LOCAL_CREDENTIALS, LOCAL_SIGNER } from '../../clients/aws-clients.js';
 import { ArcRoutingControls, ArcUnavailableError, type EndpointFailure } from '../../clients/arc-routing-controls.js';
-import type {
-  RoutingControls,
-  RoutingControlState,
-  RoutingControlUpdate,
-  RoutingState,
-} from '../../clients/types.js';
+import type { RoutingControls, RoutingControlState, RoutingControlUpdate, RoutingState } from '../../clients/types.js';
 import { describeError } from '../../errors.js';
 import { sleep } from './retry.js';
 import type { ServiceConfig } from './service-config.js';
