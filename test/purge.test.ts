@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { claimWorkspace, WORKSPACE_MARKER } from '../src/infra/local/workspace.js';
+import { claimWorkspace, isTsrWorkspace, WORKSPACE_MARKER } from '../src/infra/local/workspace.js';
 import { runJson, runTsr, tempWorkspace } from './helpers/cli.js';
 
 interface ErrorJson {
@@ -40,11 +40,21 @@ describe('destroy --purge', () => {
     expect(existsSync(path.join(dir, 'src', 'precious.txt'))).toBe(true);
   });
 
-  it('never marks a directory that holds files of someone else', () => {
+  it('marks a directory it creates or finds empty, never one that holds files of someone else', () => {
     const dir = tempWorkspace('tsr-foreign-');
     writeFileSync(path.join(dir, 'notes.txt'), 'mine');
     claimWorkspace(dir);
     expect(existsSync(path.join(dir, WORKSPACE_MARKER))).toBe(false);
+    expect(isTsrWorkspace(dir)).toBe(false);
+
+    const fresh = path.join(tempWorkspace('tsr-fresh-'), 'new');
+    claimWorkspace(fresh);
+    expect(isTsrWorkspace(fresh)).toBe(true);
+
+    // A marker that is a link to one elsewhere does not count.
+    const linked = tempWorkspace('tsr-linked-');
+    symlinkSync(path.join(fresh, WORKSPACE_MARKER), path.join(linked, WORKSPACE_MARKER));
+    expect(isTsrWorkspace(linked)).toBe(false);
   });
 
   it('deletes what tsr created, keeps the drill history and foreign files', async () => {

@@ -50,6 +50,12 @@ export interface PurgeResult {
   readonly removedWorkspace: boolean;
 }
 
+/** Whether `workspace` carries tsr's marker (a regular file, not a link to one). */
+export function isTsrWorkspace(workspace: string): boolean {
+  const marker = path.join(workspace, WORKSPACE_MARKER);
+  return existsSync(marker) && lstatSync(marker).isFile() && readFileSync(marker, 'utf8').includes('"tsr"');
+}
+
 function refuse(message: string, fix: string): never {
   throw new UserError(message, fix, ExitCode.refused);
 }
@@ -67,8 +73,7 @@ export function checkPurgeable(workspace: string): void {
       'pass the directory itself with --workspace',
     );
   }
-  const marker = path.join(workspace, WORKSPACE_MARKER);
-  if (!existsSync(marker) || !lstatSync(marker).isFile() || !readFileSync(marker, 'utf8').includes('"tsr"')) {
+  if (!isTsrWorkspace(workspace)) {
     refuse(
       `refusing to purge ${workspace}: it has no ${WORKSPACE_MARKER} marker, so tsr did not create it`,
       'delete by hand what you want gone; purge only works in a workspace tsr created (e.g. the default ./.tsr)',
