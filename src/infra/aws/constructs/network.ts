@@ -61,7 +61,6 @@ export class Network extends Construct {
 
   constructor(scope: Construct, id: string, props: NetworkProps) {
     super(scope, id);
-    const zones = ZONES;
     const azs = new DataAwsAvailabilityZones(this, 'zones', { state: 'available' });
     const vpc = new Vpc(this, 'vpc', {
       cidrBlock: props.cidr,
@@ -76,6 +75,28 @@ export class Network extends Construct {
       tags: { Name: `${props.name}-public` },
     });
 
+    const { privateSubnetIds, privateRouteTableIds } = this.zones(props, vpc, igw, publicRoutes, azs);
+    const { endpoints, services, broker, database } = this.securityGroups(props, vpc);
+    this.interfaceAndGatewayEndpoints(props, vpc, privateSubnetIds, privateRouteTableIds, endpoints);
+
+    this.vpcId = vpc.id;
+    this.privateSubnetIds = privateSubnetIds;
+    this.privateRouteTableIds = privateRouteTableIds;
+    this.servicesSecurityGroupId = services.id;
+    this.brokerSecurityGroupId = broker.id;
+    this.databaseSecurityGroupId = database.id;
+    this.endpointsSecurityGroupId = endpoints.id;
+  }
+
+  /** Per availability zone: a public subnet with a NAT gateway, and a private subnet routed through it. */
+  private zones(
+    props: NetworkProps,
+    vpc: Vpc,
+    igw: InternetGateway,
+    publicRoutes: RouteTable,
+    azs: DataAwsAvailabilityZones,
+  ): { privateSubnetIds: string[]; privateRouteTableIds: string[] } {
+    const zones = ZONES;
     const privateSubnetIds: string[] = [];
     const privateRouteTableIds: string[] = [];
     for (let i = 0; i < zones; i++) {
@@ -121,6 +142,11 @@ export class Network extends Construct {
       privateRouteTableIds.push(routes.id);
     }
 
+    return { privateSubnetIds, privateRouteTableIds };
+  }
+
+  /** Security groups and their rules: nothing inbound to tasks; broker from tsr VPCs; database from tasks only. */
+  private securityGroups(props: NetworkProps, vpc: Vpc) {
     const group = (name: string, description: string) =>
       new SecurityGroup(this, `${name}-sg`, {
         name: `${props.name}-${name}`,
@@ -187,6 +213,17 @@ export class Network extends Construct {
       description: 'PostgreSQL to this region’s Aurora cluster',
     });
 
+    return { endpoints, services, broker, database };
+  }
+
+  /** AWS API endpoints inside the VPC, so tasks reach AWS without the internet. */
+  private interfaceAndGatewayEndpoints(
+    props: NetworkProps,
+    vpc: Vpc,
+    privateSubnetIds: string[],
+    privateRouteTableIds: string[],
+    endpoints: SecurityGroup,
+  ): void {
     for (const service of GATEWAY_ENDPOINTS) {
       new VpcEndpoint(this, `endpoint-${service}`, {
         vpcId: vpc.id,
@@ -207,13 +244,5 @@ export class Network extends Construct {
         tags: { Name: `${props.name}-${service}` },
       });
     }
-
-    this.vpcId = vpc.id;
-    this.privateSubnetIds = privateSubnetIds;
-    this.privateRouteTableIds = privateRouteTableIds;
-    this.servicesSecurityGroupId = services.id;
-    this.brokerSecurityGroupId = broker.id;
-    this.databaseSecurityGroupId = database.id;
-    this.endpointsSecurityGroupId = endpoints.id;
   }
 }

@@ -1,8 +1,8 @@
 import type { Construct } from 'constructs';
-import { Fn, TerraformLocal, TerraformOutput, TerraformStack } from 'cdktf';
+import { Fn, TerraformLocal, TerraformOutput, type TerraformRemoteState, TerraformStack } from 'cdktf';
 import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity/index.js';
 import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition/index.js';
-import { STAGES, type AppName, type StageName } from '../../../config/apps.js';
+import type { AppName } from '../../../config/apps.js';
 import type { ResourceNames, TsrConfig } from '../../../config/model.js';
 import { Alarms } from '../constructs/alarms.js';
 import { Broker } from '../constructs/broker.js';
@@ -12,12 +12,12 @@ import { RegionalDatabases } from '../constructs/regional-databases.js';
 import { RegionalKey } from '../constructs/regional-key.js';
 import { RegionalTable } from '../constructs/regional-table.js';
 import { secretArnIn } from '../constructs/replicated-secret.js';
-import { servicePermissions, type PermissionContext } from '../constructs/service-permissions.js';
-import { Services, type ServiceSpec } from '../constructs/services.js';
+import type { PermissionContext } from '../constructs/service-permissions.js';
+import { Services } from '../constructs/services.js';
 import { Streams } from '../constructs/streams.js';
 import { BROKER_USER, DATABASE_MASTER_USER, vpcCidr, type AwsNames } from '../naming.js';
-import { SERVICE_ENV, SERVICE_SECRET_ENV } from '../service-environment.js';
 import { GLOBAL_OUTPUTS } from './global-stack.js';
+import { regionalServiceSpecs } from './service-specs.js';
 import { configureStack, remoteStackState } from './provider.js';
 
 export interface RegionalStackProps {
@@ -68,34 +68,7 @@ export class RegionalStack extends TerraformStack {
     this.region = region;
     configureStack(this, id, region, config);
 
-    const global = remoteStackState(this, 'global', aws.globalStack, config, {
-      [GLOBAL_OUTPUTS.arcClusterEndpoints]: '',
-      [GLOBAL_OUTPUTS.controlPanelArn]: names.controlPanelArn,
-      [GLOBAL_OUTPUTS.brokerSecretArn]: `arn:aws:secretsmanager:${primary}:000000000000:secret:${aws.brokerSecret}`,
-      [GLOBAL_OUTPUTS.brokerPassword]: PENDING,
-      [GLOBAL_OUTPUTS.databaseSecretArns]: Object.fromEntries(
-        config.apps.map((app) => [
-          app,
-          `arn:aws:secretsmanager:${primary}:000000000000:secret:${aws.databaseSecret(app)}`,
-        ]),
-      ),
-      [GLOBAL_OUTPUTS.databasePasswords]: Object.fromEntries(config.apps.map((app) => [app, PENDING])),
-      [GLOBAL_OUTPUTS.globalKeyArns]: Object.fromEntries(
-        config.regions.map((r) => [r, `arn:aws:kms:${r}:000000000000:alias/${PENDING}`]),
-      ),
-    });
-    const others = new Map(
-      config.regions
-        .filter((r) => r !== region)
-        .map((r) => [
-          r,
-          remoteStackState(this, `region-${r}`, aws.regionalStack(r), config, {
-            [REGIONAL_OUTPUTS.brokerEndpoints]: pendingBrokerEndpoint(r),
-            [REGIONAL_OUTPUTS.vpcId]: `vpc-pending-${r}`,
-            [REGIONAL_OUTPUTS.privateRouteTableIds]: Array.from({ length: ZONES }, (_, i) => `rtb-pending-${r}-${i}`),
-          }),
-        ]),
-    );
+    const { global, others } = this.otherStacks(props);
     const fromGlobalMap = (output: string, key: string) => Fn.lookup(global.get(output), key, '');
     const identity = new DataAwsCallerIdentity(this, 'identity');
     const partition = new DataAwsPartition(this, 'partition');
@@ -110,28 +83,7 @@ export class RegionalStack extends TerraformStack {
       cidr: vpcCidr(index),
       peerCidrs: config.regions.map((_, i) => vpcCidr(i)),
     });
-    // Peer with every region applied earlier (config order); later regions peer with this one from their stack.
-    for (const earlier of config.regions.slice(0, index)) {
-      const state = others.get(earlier);
-      if (!state) continue;
-      new RegionPeering(this, `peering-${earlier}`, {
-        name: `tsr-${config.environment}-${region}-to-${earlier}`,
-        requester: {
-          region,
-          vpcId: network.vpcId,
-          cidr: vpcCidr(index),
-          routeTableIds: network.privateRouteTableIds,
-        },
-        accepter: {
-          region: earlier,
-          vpcId: state.getString(REGIONAL_OUTPUTS.vpcId),
-          cidr: vpcCidr(config.regions.indexOf(earlier)),
-          routeTableIds: Array.from({ length: ZONES }, (_, i) =>
-            Fn.element(state.getList(REGIONAL_OUTPUTS.privateRouteTableIds), i),
-          ),
-        },
-      });
-    }
+    this.peerWithEarlierRegions(props, network, others);
     new Streams(this, 'streams', {
       streams: names.streams,
       shardCount: config.aws.shardsPerStream,
@@ -194,73 +146,19 @@ export class RegionalStack extends TerraformStack {
         ),
       ),
     );
-    const common = {
-      [SERVICE_ENV.target]: 'aws',
-      [SERVICE_ENV.environment]: config.environment,
-      [SERVICE_ENV.region]: region,
-      [SERVICE_ENV.regions]: config.regions.join(','),
-      [SERVICE_ENV.brokerUrls]: brokerUrls.asString,
-      [SERVICE_ENV.arcEndpoints]: global.getString(GLOBAL_OUTPUTS.arcClusterEndpoints),
-      [SERVICE_ENV.controlPanelArn]: global.getString(GLOBAL_OUTPUTS.controlPanelArn),
-    };
-    const brokerSecrets = {
-      [SERVICE_SECRET_ENV.brokerUsername]: `${brokerSecret}:username::`,
-      [SERVICE_SECRET_ENV.brokerPassword]: `${brokerSecret}:password::`,
-    };
-    const usesBroker = (stage: StageName) => stage === 'inbound-gateway' || stage === 'outbound-gateway';
-    const specs: ServiceSpec[] = [];
-    for (const app of config.apps) {
-      for (const stage of STAGES) {
-        const isCore = stage === 'core';
-        const cluster = databases.clusters[aws.regionalCluster(app, region)];
-        specs.push({
-          name: aws.service(app, stage),
-          app,
-          stage,
-          desiredCount: config.aws.tasksPerService,
-          cpu: 512,
-          memory: 1024,
-          environment: {
-            ...common,
-            [SERVICE_ENV.service]: `${app}/${stage}`,
-            [SERVICE_ENV.app]: app,
-            [SERVICE_ENV.stage]: stage,
-            ...(isCore
-              ? {
-                  [SERVICE_ENV.pgHost]: cluster.endpoint,
-                  [SERVICE_ENV.pgPort]: String(cluster.port),
-                  [SERVICE_ENV.pgDatabase]: names.databases[app],
-                }
-              : {}),
-          },
-          secrets: {
-            ...(usesBroker(stage) ? brokerSecrets : {}),
-            ...(isCore
-              ? {
-                  [SERVICE_SECRET_ENV.pgUser]: `${databaseSecret(app)}:username::`,
-                  [SERVICE_SECRET_ENV.pgPassword]: `${databaseSecret(app)}:password::`,
-                }
-              : {}),
-          },
-          secretArns: [...(usesBroker(stage) ? [brokerSecret] : []), ...(isCore ? [databaseSecret(app)] : [])],
-          permissions: servicePermissions(app, stage, permissionContext),
-        });
-      }
-    }
-    if (config.apps.includes('trade')) {
-      // The generator follows its routing control; it runs where the primary is and scales up elsewhere on DR.
-      specs.push({
-        name: aws.service('generator'),
-        app: 'generator',
-        desiredCount: isPrimary ? 1 : 0,
-        cpu: 256,
-        memory: 512,
-        environment: { ...common, [SERVICE_ENV.service]: 'generator', [SERVICE_ENV.app]: 'generator' },
-        secrets: brokerSecrets,
-        secretArns: [brokerSecret],
-        permissions: servicePermissions('generator', undefined, permissionContext),
-      });
-    }
+    const specs = regionalServiceSpecs({
+      config,
+      names,
+      aws,
+      region,
+      brokerUrls: brokerUrls.asString,
+      arcEndpoints: global.getString(GLOBAL_OUTPUTS.arcClusterEndpoints),
+      controlPanelArn: global.getString(GLOBAL_OUTPUTS.controlPanelArn),
+      brokerSecret,
+      databaseSecret,
+      database: (app) => databases.clusters[aws.regionalCluster(app, region)],
+      permissionContext,
+    });
     const services = new Services(this, 'services', {
       region,
       clusterName: aws.ecsCluster,
@@ -292,5 +190,72 @@ export class RegionalStack extends TerraformStack {
     out(REGIONAL_OUTPUTS.repositoryUrl, services.repositoryUrl);
     out(REGIONAL_OUTPUTS.vpcId, network.vpcId);
     out(REGIONAL_OUTPUTS.privateRouteTableIds, network.privateRouteTableIds);
+  }
+
+  /** Peers with every region applied earlier (config order); later regions peer with this one from their stack. */
+  private peerWithEarlierRegions(
+    { config, region }: RegionalStackProps,
+    network: Network,
+    others: ReadonlyMap<string, TerraformRemoteState>,
+  ): void {
+    const index = config.regions.indexOf(region);
+    for (const earlier of config.regions.slice(0, index)) {
+      const state = others.get(earlier);
+      if (!state) continue;
+      new RegionPeering(this, `peering-${earlier}`, {
+        name: `tsr-${config.environment}-${region}-to-${earlier}`,
+        requester: {
+          region,
+          vpcId: network.vpcId,
+          cidr: vpcCidr(index),
+          routeTableIds: network.privateRouteTableIds,
+        },
+        accepter: {
+          region: earlier,
+          vpcId: state.getString(REGIONAL_OUTPUTS.vpcId),
+          cidr: vpcCidr(config.regions.indexOf(earlier)),
+          routeTableIds: Array.from({ length: ZONES }, (_, i) =>
+            Fn.element(state.getList(REGIONAL_OUTPUTS.privateRouteTableIds), i),
+          ),
+        },
+      });
+    }
+  }
+
+  /**
+   * The global stack's outputs and every other region's, read from their state, with placeholders so a plan works
+   * before they are applied.
+   */
+  private otherStacks({ config, names, aws, region }: RegionalStackProps) {
+    const primary = config.regions[0];
+    const global = remoteStackState(this, 'global', aws.globalStack, config, {
+      [GLOBAL_OUTPUTS.arcClusterEndpoints]: '',
+      [GLOBAL_OUTPUTS.controlPanelArn]: names.controlPanelArn,
+      [GLOBAL_OUTPUTS.brokerSecretArn]: `arn:aws:secretsmanager:${primary}:000000000000:secret:${aws.brokerSecret}`,
+      [GLOBAL_OUTPUTS.brokerPassword]: PENDING,
+      [GLOBAL_OUTPUTS.databaseSecretArns]: Object.fromEntries(
+        config.apps.map((app) => [
+          app,
+          `arn:aws:secretsmanager:${primary}:000000000000:secret:${aws.databaseSecret(app)}`,
+        ]),
+      ),
+      [GLOBAL_OUTPUTS.databasePasswords]: Object.fromEntries(config.apps.map((app) => [app, PENDING])),
+      [GLOBAL_OUTPUTS.globalKeyArns]: Object.fromEntries(
+        config.regions.map((r) => [r, `arn:aws:kms:${r}:000000000000:alias/${PENDING}`]),
+      ),
+    });
+    const others = new Map(
+      config.regions
+        .filter((r) => r !== region)
+        .map((r) => [
+          r,
+          remoteStackState(this, `region-${r}`, aws.regionalStack(r), config, {
+            [REGIONAL_OUTPUTS.brokerEndpoints]: pendingBrokerEndpoint(r),
+            [REGIONAL_OUTPUTS.vpcId]: `vpc-pending-${r}`,
+            [REGIONAL_OUTPUTS.privateRouteTableIds]: Array.from({ length: ZONES }, (_, i) => `rtb-pending-${r}-${i}`),
+          }),
+        ]),
+    );
+    return { global, others };
   }
 }
