@@ -341,6 +341,6 @@ export async function benchPipeline(): Promise<void> {
       `ratio throughput ÷ ceiling: ${(sustained.pairsPerSecond / limit.pairsPerSecond).toFixed(2)} (goal ≥ 0.5)`,
     );
   } finally {
-    spawnSync(process.execPath, [RUN, 'destroy', '--yes', '--purge', ...flags]);
+    spawnSync(process.execPath, [RUN, 'destroy', '--purge', '--confirm', 'dev', ...flags]);
   }
 }

@@ -72,10 +72,10 @@ export async function benchPlatform(runs = 5): Promise<void> {
     for (let i = 0; i < runs; i++) {
       deploys.push(tsr(['deploy', ...flags, '--json']).ms);
       if (i === runs - 1) await atRest(workspace, flags);
-      destroys.push(tsr(['destroy', '--yes', '--purge', ...flags, '--json']).ms);
+      destroys.push(tsr(['destroy', '--purge', '--confirm', 'dev', ...flags, '--json']).ms);
     }
   } finally {
-    spawnSync(process.execPath, [RUN, 'destroy', '--yes', '--purge', ...flags]);
+    spawnSync(process.execPath, [RUN, 'destroy', '--purge', '--confirm', 'dev', ...flags]);
   }
   console.log(
     `deploy  (fresh workspace, 2 regions): median ${(median(deploys) / 1000).toFixed(2)} s  runs ${deploys.map((d) => (d / 1000).toFixed(2)).join(', ')}`,

@@ -6,6 +6,7 @@ import type { AwsDeploymentResult } from '../infra/aws/orchestrate.js';
 import { DEPLOY_PHASES, deployLocal, type LocalDeployResult } from '../infra/local/deploy.js';
 import type { LocalState } from '../infra/local/state.js';
 import { onInterrupt } from '../lib/interrupt.js';
+import { isTsrWorkspace } from '../infra/local/workspace.js';
 
 const PHASE_TITLES: Record<(typeof DEPLOY_PHASES)[number], string> = {
   'allocating ports': 'Choose free ports on 127.0.0.1',
@@ -70,9 +71,16 @@ Target aws synthesizes the CDKTF stacks and applies them with terraform or tofu 
         silent: this.jsonEnabled(),
       }),
     );
+    if (!isTsrWorkspace(config.workspace)) {
+      // stderr also with --json: a script should see it too.
+      process.stderr.write(
+        `Note: ${config.workspace} holds files tsr did not create, so it carries no workspace marker and ` +
+          '`tsr destroy --purge` will delete nothing there; use an empty or new directory to be able to purge.\n',
+      );
+    }
     if (!this.jsonEnabled()) {
       if (result.outcome === 'already-running') this.log(`Already deployed in ${config.workspace}; nothing to do.`);
-      this.log(renderDeployment(result.state, result.durationMs));
+      this.log(this.withContext(renderDeployment(result.state, result.durationMs)));
     }
     return {
       outcome: result.outcome,

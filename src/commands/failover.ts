@@ -3,9 +3,10 @@ import { APPS, type AppName } from '../config/apps.js';
 import type { TsrConfig } from '../config/model.js';
 import { ExitCode } from '../errors.js';
 import { TsrCommand } from '../lib/base-command.js';
-import { drillFlags, drillParams } from '../lib/drill-flags.js';
+import { confirmDestructive } from '../lib/confirm.js';
+import { drillFlags, drillParams, typedConfirmFlag } from '../lib/drill-flags.js';
 import { openPlatform } from '../platform/open.js';
-import { executeRunbook, type ExecuteResult } from '../runbooks/execute.js';
+import { checkRunbookInput, executeRunbook, type ExecuteResult } from '../runbooks/execute.js';
 
 /**
  * After a regional loss every app that was active there must be recovered. Trade goes first: settlement's inputs
@@ -54,12 +55,12 @@ Drill it for real on the local target: \`tsr chaos region-down us-east-1\`, then
       options: ['trade', 'settlement', 'all'],
     }),
   };
-  static override flags = drillFlags;
+  static override flags = { ...drillFlags, confirm: typedConfirmFlag };
 
   private execute(app: AppName): Promise<ExecuteResult> {
     return executeRunbook(this.loadConfig(), 'failover', drillParams(app, this.flags), {
       dryRun: this.flags['dry-run'],
-      yes: this.flags.yes,
+      yes: true, // confirmed in run() by the environment name; a dry run asks nothing
       json: this.jsonEnabled(),
       log: (text) => this.log(text),
     });
@@ -67,6 +68,17 @@ Drill it for real on the local target: \`tsr chaos region-down us-east-1\`, then
 
   async run(): Promise<ExecuteResult | { runs: { app: AppName; result: ExecuteResult }[] }> {
     const config = this.loadConfig();
+    // Forcing the writer over loses what the source had not replicated: the environment name, not just --yes.
+    if (!this.flags['dry-run']) {
+      const app = this.args.app === 'all' ? FAILOVER_ORDER[0] : this.args.app;
+      await checkRunbookInput(config, 'failover', drillParams(app, this.flags)); // bad input before asking
+      await confirmDestructive({
+        typed: config.environment,
+        given: this.flags.confirm,
+        yes: this.flags.yes,
+        what: `force ${this.args.app} over to ${this.flags.to} (unreplicated data in the source is lost)`,
+      });
+    }
     if (this.args.app !== 'all') {
       const app = this.args.app as AppName;
       const before = this.flags['dry-run'] ? undefined : await activeRegions(config);

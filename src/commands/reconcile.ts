@@ -1,7 +1,9 @@
 import { Flags } from '@oclif/core';
 import type { AppName } from '../config/apps.js';
 import { TsrCommand } from '../lib/base-command.js';
+import { requireConfiguredRegion } from '../config/regions.js';
 import { openPlatform } from '../platform/open.js';
+import { DEFAULT_MAX_WINDOW } from '../reconcile/window.js';
 import {
   type ReconcileReport,
   reconcile,
@@ -19,7 +21,7 @@ export default class Reconcile extends TsrCommand<typeof Reconcile> {
     'safe store with its copy in every other region. Reports per hop and per store: counts, missing, extra and ' +
     'status differences, with the ids (--show-ids, always in --json).\n\n' +
     "Windows are read through the safe stores' time index, minute by minute (never a table scan), all hops at once, " +
-    "in memory bounded whatever the window's length. Each app is read in the region whose dns routing control is ON " +
+    "in memory bounded whatever the window's length; a window longer than --max-window (7d) is refused, so a slip such as --since 99999d cannot hang the platform. Each app is read in the region whose dns routing control is ON " +
     '(or --region).\n\n' +
     "--replay re-injects each missing record into the downstream stage's input exactly as the upstream stage sent " +
     "it (its stream, or the other app's broker), copies records a region lost from the region that kept them, " +
@@ -41,8 +43,11 @@ export default class Reconcile extends TsrCommand<typeof Reconcile> {
       description: 'window back from now: 90s, 15m, 1h, 2d, 1h30m [default: 1h]',
       exclusive: ['from'],
     }),
-    from: Flags.string({ description: 'window start, ISO 8601 (e.g. 2026-05-01T10:00:00Z)' }),
+    from: Flags.string({ description: 'window start, ISO 8601 with a zone (e.g. 2026-05-01T10:00:00Z)' }),
     to: Flags.string({ description: 'window end, ISO 8601 [default: now]', dependsOn: ['from'] }),
+    'max-window': Flags.string({
+      description: `the longest window read at once (a duration, at most 366d) [default: ${DEFAULT_MAX_WINDOW}]`,
+    }),
     app: Flags.string({
       description: "only this app's hops and stores [default: both]",
       options: ['trade', 'settlement'],
@@ -66,8 +71,15 @@ export default class Reconcile extends TsrCommand<typeof Reconcile> {
 
   async run(): Promise<ReconcileReport> {
     const { flags } = this;
-    const window = resolveWindow({ since: flags.since, from: flags.from, to: flags.to });
-    const platform = await openPlatform(this.loadConfig());
+    const window = resolveWindow({
+      since: flags.since,
+      from: flags.from,
+      to: flags.to,
+      maxWindow: flags['max-window'],
+    });
+    const config = this.loadConfig();
+    if (flags.region !== undefined) requireConfiguredRegion(config, flags.region);
+    const platform = await openPlatform(config);
     try {
       const report = await reconcile(platform, {
         window,

@@ -1,3 +1,6 @@
+import { editDistance } from '../domain/suggest.js';
+import { ExitCode, UserError } from '../errors.js';
+
 /** AWS commercial regions tsr accepts. Regions are names here; the local target only borrows them as labels. */
 export const AWS_REGIONS = [
   'us-east-1',
@@ -42,22 +45,20 @@ export function isKnownRegion(region: string): boolean {
 
 /** The closest known region names to a typo, for "did you mean" hints. */
 export function suggestRegions(region: string): string[] {
-  const distance = (a: string, b: string): number => {
-    const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-    for (let i = 1; i <= a.length; i++) {
-      let previous = row[0];
-      row[0] = i;
-      for (let j = 1; j <= b.length; j++) {
-        const current = row[j];
-        row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-        previous = current;
-      }
-    }
-    return row[b.length];
-  };
-  return AWS_REGIONS.map((r) => ({ r, d: distance(region, r) }))
+  return AWS_REGIONS.map((r) => ({ r, d: editDistance(region, r) }))
     .filter(({ d }) => d <= 3)
     .sort((x, y) => x.d - y.d)
     .slice(0, 3)
     .map(({ r }) => r);
+}
+
+/** A region given on the command line must be one of the configuration's: checked before the platform is opened. */
+export function requireConfiguredRegion(config: { readonly regions: readonly string[] }, region: string): string {
+  if (config.regions.includes(region)) return region;
+  const close = suggestRegions(region).filter((r) => config.regions.includes(r));
+  throw new UserError(
+    `region ${region} is not one of this environment's regions (${config.regions.join(', ')})`,
+    close.length ? `did you mean ${close.join(' or ')}?` : `use one of ${config.regions.join(', ')}`,
+    ExitCode.usage,
+  );
 }

@@ -1,7 +1,9 @@
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
-import { loadConfig, splitList } from '../config/load.js';
+import { type ResolvedConfig, resolveConfig, splitList } from '../config/load.js';
 import type { TsrConfig } from '../config/model.js';
-import { UserError } from '../errors.js';
+import { ExitCode, UserError } from '../errors.js';
+import { asUserError, errorJson } from './errors-out.js';
+import { type ContextFlags, withContext } from './next-command.js';
 
 /** Flags every command that touches a platform shares. Each can also come from a TSR_* variable or tsr.config.yaml. */
 export const configFlags = {
@@ -10,17 +12,25 @@ export const configFlags = {
     env: 'TSR_CONFIG',
     helpGroup: 'CONFIG',
   }),
-  env: Flags.string({ description: 'environment name, prefixes every resource [default: dev]', helpGroup: 'CONFIG' }),
+  // The TSR_* variables are read by loadConfig, setting by setting, not by oclif (so that `tsr config show` can
+  // tell a variable from a flag): the help says so in oclif's own words.
+  env: Flags.string({
+    description: '[env: TSR_ENV] environment name, prefixes every resource [default: dev]',
+    helpGroup: 'CONFIG',
+  }),
   regions: Flags.string({
-    description: 'comma-separated regions, first is the primary [default: us-east-1,us-west-2]',
+    description: '[env: TSR_REGIONS] comma-separated regions, first is the primary [default: us-east-1,us-west-2]',
     helpGroup: 'CONFIG',
   }),
   target: Flags.string({
-    description: 'where the platform runs [default: local]',
+    description: '[env: TSR_TARGET] where the platform runs [default: local]',
     options: ['local', 'aws'],
     helpGroup: 'CONFIG',
   }),
-  workspace: Flags.string({ description: 'local state, data and logs [default: ./.tsr]', helpGroup: 'CONFIG' }),
+  workspace: Flags.string({
+    description: '[env: TSR_WORKSPACE] local state, data and logs [default: ./.tsr]',
+    helpGroup: 'CONFIG',
+  }),
 };
 
 export type ConfigFlagValues = {
@@ -56,8 +66,13 @@ export abstract class TsrCommand<T extends typeof Command> extends Command {
 
   /** The configuration from defaults, config file, TSR_* variables and the config flags. */
   protected loadConfig(): TsrConfig {
+    return this.resolveConfig().config;
+  }
+
+  /** The configuration with the source of every setting. */
+  protected resolveConfig(): ResolvedConfig {
     const flags = this.flags as ConfigFlagValues;
-    return loadConfig({
+    return resolveConfig({
       configFile: flags.config,
       environment: flags.env,
       regions: flags.regions === undefined ? undefined : splitList(flags.regions),
@@ -66,16 +81,27 @@ export abstract class TsrCommand<T extends typeof Command> extends Command {
     });
   }
 
+  /** `text` with the user's config flags added to every `tsr …` command it suggests. */
+  protected withContext(text: string): string {
+    return withContext(text, (this.flags ?? {}) as ContextFlags, this.config.bin);
+  }
+
   protected override async catch(error: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
-    if (error instanceof UserError) {
-      process.exitCode = error.exitCode;
-      if (this.jsonEnabled()) {
-        this.logJson({ error: { message: error.message, fix: error.fix, exitCode: error.exitCode } });
-        return;
-      }
-      const fix = error.fix ? `\nFix: ${error.fix}` : '';
+    const found = asUserError(error, `${this.config.bin} ${this.id?.replaceAll(':', ' ') ?? ''}`.trim());
+    // Suggested commands act on the deployment this one did (--workspace, --env, … as given).
+    const userError = found && new UserError(found.message, found.fix && this.withContext(found.fix), found.exitCode);
+    if (this.jsonEnabled()) {
+      // Every error as {error: {message, fix, exitCode}}: never oclif's dump of its own internals.
+      const exitCode = userError?.exitCode ?? error.oclif?.exit ?? ExitCode.failure;
+      process.exitCode = exitCode;
+      this.logJson(errorJson(userError ?? error, exitCode));
+      return;
+    }
+    if (userError) {
+      process.exitCode = userError.exitCode;
+      const fix = userError.fix ? `\nFix: ${userError.fix}` : '';
       // Errors.error prints "Error: message" without a stack for user errors.
-      throw new Errors.CLIError(`${error.message}${fix}`, { exit: error.exitCode });
+      throw new Errors.CLIError(`${userError.message}${fix}`, { exit: userError.exitCode });
     }
     return super.catch(error);
   }

@@ -15,3 +15,8 @@ export const drillFlags = {
 export function drillParams(app: string, flags: { to: string; from?: string }): Record<string, string> {
   return { app, target: flags.to, ...(flags.from ? { source: flags.from } : {}) };
 }
+
+/** --confirm <environment>: what the most dangerous commands need in scripts instead of a typed name. */
+export const typedConfirmFlag = Flags.string({
+  description: 'the environment name, to confirm without a prompt (--yes is not enough for this)',
+});

@@ -1,12 +1,26 @@
 import type { ResourceNames, TsrConfig } from '../config/model.js';
 
-export function renderConfig(config: TsrConfig, names: ResourceNames): string {
+/** One line per setting: name, value, and where it came from. */
+function renderSettings(config: TsrConfig, sources: Readonly<Record<string, string>>): string[] {
+  const sections = { local: config.local, aws: config.aws } as Record<string, Record<string, unknown>>;
+  const rows: [string, string][] = Object.keys(sources).map((key) => {
+    const [head, inner] = key.split('.');
+    const value = inner === undefined ? (config as unknown as Record<string, unknown>)[head] : sections[head]?.[inner];
+    const text = Array.isArray(value) ? value.join(', ') : String(value);
+    return [key, key === 'regions' ? `${text} (primary ${config.regions[0]})` : text];
+  });
+  const keyWidth = Math.max(...rows.map(([k]) => k.length));
+  const valueWidth = Math.max(...rows.map(([, v]) => v.length));
+  return rows.map(([key, value]) => `${key.padEnd(keyWidth)}  ${value.padEnd(valueWidth)}  ${sources[key]}`);
+}
+
+export function renderConfig(
+  config: TsrConfig,
+  names: ResourceNames,
+  sources: Readonly<Record<string, string>>,
+): string {
   const lines = [
-    `environment  ${config.environment}`,
-    `target       ${config.target}`,
-    `regions      ${config.regions.join(', ')} (primary ${config.regions[0]})`,
-    `apps         ${config.apps.join(', ')}`,
-    `workspace    ${config.workspace}`,
+    ...renderSettings(config, sources),
     '',
     'streams',
     ...names.streams.map((s) => `  ${s.name}`),

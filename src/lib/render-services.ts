@@ -1,4 +1,5 @@
 import type { ServiceStatus } from '../platform/local-services.js';
+import { okOrNot } from './colour.js';
 import { table } from './table.js';
 
 const count = (value: unknown) => (typeof value === 'number' ? value.toLocaleString('en-US') : '-');
@@ -10,7 +11,7 @@ export function renderServices(services: readonly ServiceStatus[]): string {
     const state = s.up ? (s.metricsError ? 'up (no metrics)' : 'up') : 'DOWN';
     return [
       s.id,
-      state,
+      okOrNot(s.up, state),
       String(s.restarts),
       count(c.in),
       count(c.out),

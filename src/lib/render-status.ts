@@ -1,5 +1,6 @@
 import type { LocalState } from '../infra/local/state.js';
 import type { PlatformStatus, ReplicationLag, RoutingControlState } from '../platform/platform.js';
+import { okOrNot, paint } from './colour.js';
 import { table } from './table.js';
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -56,7 +57,7 @@ export function renderStatus(status: PlatformStatus): string {
     status.components.map((c) => [
       c.name,
       c.region ?? '-',
-      c.up ? 'up' : 'DOWN',
+      okOrNot(c.up, c.up ? 'up' : 'DOWN'),
       c.up ? (c.endpoint ?? '') : (c.detail ?? ''),
     ]),
   );
@@ -82,7 +83,7 @@ export function renderStatus(status: PlatformStatus): string {
             s.app,
             s.stage,
             s.region,
-            s.up ? 'up' : 'DOWN',
+            okOrNot(s.up, s.up ? 'up' : 'DOWN'),
             n(s.in),
             n(s.out),
             n(s.rejected),
@@ -92,6 +93,7 @@ export function renderStatus(status: PlatformStatus): string {
       ]
     : [];
   return [
+    verdict(status),
     `${status.target} platform "${status.environment}", regions ${status.regions.join(', ')} (primary ${status.primary})`,
     '',
     components,
@@ -104,6 +106,27 @@ export function renderStatus(status: PlatformStatus): string {
     ...pipeline,
   ].join('\n');
 }
+
+/** The one line to read first: healthy, or what is wrong (each kind of problem counted, the first few named). */
+export function verdict(status: PlatformStatus): string {
+  const down = status.components.filter((c) => !c.up).map((c) => (c.region ? `${c.name}@${c.region}` : c.name));
+  const lagging = status.replication.filter((r) => !r.healthy).map((r) => `${r.resource} ${r.from} → ${r.to}`);
+  const problems = [
+    down.length ? `${down.length} DOWN (${listSome(down)})` : '',
+    'error' in status.routingControls ? 'routing controls unreadable' : '',
+    lagging.length ? `${lagging.length} not replicating (${listSome(lagging)})` : '',
+  ].filter(Boolean);
+  if (!problems.length) {
+    const writers = Object.entries(status.writers).map(([app, region]) => `${app} in ${region}`);
+    return paint.green.bold(
+      `HEALTHY: ${status.components.length} components up, replication healthy${writers.length ? `; writers: ${writers.join(', ')}` : ''}`,
+    );
+  }
+  return paint.red.bold(`UNHEALTHY: ${problems.join('; ')}`);
+}
+
+const listSome = (items: readonly string[], most = 3) =>
+  items.length > most ? `${items.slice(0, most).join(', ')}, … ${items.length - most} more` : items.join(', ');
 
 /** Whether everything is up and replicating: `tsr status` exits non-zero otherwise, so scripts can gate on it. */
 export function isHealthy(status: PlatformStatus): boolean {

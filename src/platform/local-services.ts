@@ -61,7 +61,11 @@ export async function restartServices(state: LocalState, filter: string): Promis
 }
 
 /** The last `lines` lines of one service's log. */
-export function serviceLog(state: LocalState, id: string, lines: number): { id: string; log: string; text: string } {
+export function serviceLog(
+  state: LocalState,
+  id: string,
+  lines: number,
+): { id: string; log: string; text: string; size: number } {
   const service = state.services.find((s) => s.id === id) ?? state.services.find((s) => s.id.includes(id));
   if (!service) {
     throw new UserError(
@@ -73,13 +77,13 @@ export function serviceLog(state: LocalState, id: string, lines: number): { id: 
       ExitCode.usage,
     );
   }
-  const text = existsSync(service.log)
-    ? readFileSync(service.log, 'utf8')
-        .split('\n')
-        .slice(-lines - 1)
-        .join('\n')
-    : '';
-  return { id: service.id, log: service.log, text };
+  const content = existsSync(service.log) ? readFileSync(service.log, 'utf8') : '';
+  const text = content
+    .split('\n')
+    .slice(-lines - 1)
+    .join('\n');
+  // Where the text ends, so that a follow goes on from there without a gap or a repeat.
+  return { id: service.id, log: service.log, text, size: Buffer.byteLength(content) };
 }
 
 /** The generator's own endpoint (it runs as the service "generator"). */

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describeError, ExitCode, UserError } from '../errors.js';
+import { askYesNo, canPrompt } from '../lib/confirm.js';
 import type { Platform } from '../platform/platform.js';
 import { formatDuration } from './duration.js';
 import { findRun, journalPath, type RunJournal, type RunStatus, saveJournal, type StepRecord } from './journal.js';
@@ -59,23 +60,17 @@ export function runExitCode(journal: RunJournal): number {
   return exitCodeFor(journal.status);
 }
 
-/** Inquirer on a terminal; without one, refuses and names the flag. */
+/** Asks on the terminal through stderr (stdout may be piped or hold --json); without one, refuses and names the flag. */
 export const terminalPrompter: Prompter = {
   async confirm(message: string): Promise<boolean> {
-    if (!process.stdin.isTTY || !process.stdout.isTTY) {
+    if (!canPrompt()) {
       throw new UserError(
         `refusing to go ahead without confirmation (no terminal to ask "${message}")`,
         'pass --yes',
         ExitCode.refused,
       );
     }
-    const { confirm } = await import('@inquirer/prompts');
-    try {
-      return await confirm({ message, default: false });
-    } catch (error) {
-      if ((error as Error).name === 'ExitPromptError') return false;
-      throw error;
-    }
+    return askYesNo(message);
   },
 };
 
@@ -459,6 +454,8 @@ export async function runPlan(plan: RunPlan, options: RunOptions): Promise<RunRe
     const runId = newRunId(plan);
     return await withLock(options, plan.lockKey, runId, async (lock) => {
       if (lock.cleared) progress.message(staleLockNote(lock.cleared));
+      // With --json the plan is not on stdout: show it where the question is asked.
+      if (options.json && !options.yes && canPrompt()) process.stderr.write(`${renderPlan(plan)}\n`);
       await confirmOrRefuse(
         options,
         `Run ${plan.name} on ${plan.lockKey} (${plan.steps.length} steps)? It changes the platform as listed above.`,

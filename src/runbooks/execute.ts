@@ -1,13 +1,24 @@
 import { deriveNames, type TsrConfig } from '../config/model.js';
 import { UserError } from '../errors.js';
 import { onInterrupt } from '../lib/interrupt.js';
+import { contextOfConfig, progressWriter } from '../lib/next-command.js';
 import { openPlatform } from '../platform/open.js';
 import { loadRunbook } from './catalog.js';
 import { runExitCode, runRunbook, type RunResult } from './engine.js';
-import { planRunbook, planSummary, renderPlan } from './plan.js';
+import type { LoadedRunbook } from './model.js';
+import { resolveParameters } from './parameters.js';
+import { planRunbook, planSummary, renderPlan, type RunPlan } from './plan.js';
 
 export type ExecuteResult =
-  { readonly dryRun: true; readonly plan: ReturnType<typeof planSummary> } | ({ readonly dryRun: false } & RunResult);
+  | { readonly dryRun: true; readonly plan: ReturnType<typeof planSummary>; readonly noop?: string }
+  | ({ readonly dryRun: false } & RunResult);
+
+/** Moving an app to where it already is: the run would end at its preflight, so the plan has nothing to show. */
+function noopReason(plan: RunPlan): string | undefined {
+  const { app, source, target } = plan.params;
+  if (source === undefined || source !== target) return undefined;
+  return `${String(app ?? plan.name)} would move from ${String(source)} to ${String(target)}: nothing to do`;
+}
 
 export interface ExecuteOptions {
   readonly dryRun?: boolean;
@@ -15,6 +26,20 @@ export interface ExecuteOptions {
   readonly json: boolean;
   /** Where the plan goes on a dry run (not with --json). */
   readonly log: (text: string) => void;
+}
+
+/**
+ * The runbook, after checking it and the parameter values without the platform: bad input is bad input whether
+ * or not a platform is deployed (the same exit 2 with or without --dry-run), and before anyone is asked anything.
+ */
+export async function checkRunbookInput(
+  config: TsrConfig,
+  nameOrFile: string,
+  params: Record<string, string>,
+): Promise<LoadedRunbook> {
+  const runbook = loadRunbook(nameOrFile);
+  await resolveParameters(runbook.definition, params, { config, names: deriveNames(config), offline: true });
+  return runbook;
 }
 
 /**
@@ -27,7 +52,7 @@ export async function executeRunbook(
   params: Record<string, string>,
   options: ExecuteOptions,
 ): Promise<ExecuteResult> {
-  const runbook = loadRunbook(nameOrFile);
+  const runbook = await checkRunbookInput(config, nameOrFile, params);
   if (options.dryRun) {
     const platform = await openPlatform(config).catch((error: unknown) => {
       if (error instanceof UserError) return undefined;
@@ -39,6 +64,11 @@ export async function executeRunbook(
         names: platform?.names ?? deriveNames(config),
         platform,
       });
+      const noop = noopReason(plan);
+      if (noop) {
+        if (!options.json) options.log(`${noop} (the run would end as a no-op at its preflight).`);
+        return { dryRun: true, plan: { ...planSummary(plan), steps: [] }, noop };
+      }
       if (!options.json) options.log(renderPlan(plan));
       return { dryRun: true, plan: planSummary(plan) };
     } finally {
@@ -51,6 +81,7 @@ export async function executeRunbook(
       runRunbook(runbook, params, {
         platform,
         workspace: config.workspace,
+        write: progressWriter(contextOfConfig(config)),
         yes: options.yes ?? false,
         json: options.json,
         signal,

@@ -13,7 +13,7 @@ export {
   type RunOptions,
   type RunResult,
 } from './engine.js';
-export { findRun, isUnfinished, listJournals, readJournal } from './journal.js';
+export { findRun, isUnfinished, listJournals, readJournal, resolveRunId, shortRunId } from './journal.js';
 export type { Marker, RpoSample, RunJournal, RunStatus, StepRecord, StepStatus } from './journal.js';
 export { loadRunbookFile, parseRunbook, RunbookValidationError, validateRunbook } from './load.js';
 export { acquireRunLock, inspectRunLock, RunLockedError } from './lock.js';

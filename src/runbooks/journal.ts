@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ExitCode, UserError } from '../errors.js';
@@ -123,15 +124,13 @@ export function saveJournal(workspace: string, journal: RunJournal): string {
 const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 export function readJournal(workspace: string, runId: string): RunJournal {
-  if (!RUN_ID.test(runId)) throw new UserError(`"${runId}" is not a run id`, '`tsr runbook show` lists recent runs');
+  if (!RUN_ID.test(runId)) throw new UserError(`"${runId}" is not a run id`, '`tsr runbook list` lists recent runs');
   const file = journalPath(workspace, runId);
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch {
-    const known = listJournals(workspace)
-      .slice(0, 5)
-      .map((j) => j.runId);
+    const known = listRunIds(workspace).slice(0, 5).map(shortRunId);
     throw new UserError(
       `no run ${runId} in ${runbooksDir(workspace)}`,
       known.length ? `recent runs: ${known.join(', ')}` : 'no runbook has run in this workspace yet',
@@ -148,7 +147,8 @@ export function readJournal(workspace: string, runId: string): RunJournal {
 }
 
 /** Every readable journal in the workspace, newest first (run ids start with their start time). */
-export function listJournals(workspace: string): RunJournal[] {
+/** Run ids in the workspace, newest first (they start with their start time). */
+function listRunIds(workspace: string): string[] {
   let files: string[];
   try {
     files = fs.readdirSync(runbooksDir(workspace));
@@ -159,14 +159,37 @@ export function listJournals(workspace: string): RunJournal[] {
     .filter((f) => f.endsWith('.json') && !f.endsWith('.report.json'))
     .map((f) => f.slice(0, -'.json'.length))
     .sort()
-    .reverse()
-    .flatMap((runId) => {
-      try {
-        return [readJournal(workspace, runId)];
-      } catch {
-        return [];
-      }
-    });
+    .reverse();
+}
+
+/** Seven hex digits for a run id of 32 characters, like a short git hash: what `runbook list` shows and takes. */
+export function shortRunId(runId: string): string {
+  return createHash('sha1').update(runId).digest('hex').slice(0, 7);
+}
+
+/** The run `text` means: its full id, its short id, or a part of its id that names one run alone. */
+export function resolveRunId(workspace: string, text: string): string {
+  if (fs.existsSync(journalPath(workspace, text))) return text;
+  const ids = listRunIds(workspace);
+  const matches = ids.filter((id) => shortRunId(id) === text || id.includes(text));
+  if (matches.length > 1) {
+    throw new UserError(
+      `"${text}" names ${matches.length} runs: ${matches.slice(0, 5).map(shortRunId).join(', ')}${matches.length > 5 ? ', …' : ''}`,
+      'give the short id that `tsr runbook list` shows',
+      ExitCode.usage,
+    );
+  }
+  return matches[0] ?? text;
+}
+
+export function listJournals(workspace: string): RunJournal[] {
+  return listRunIds(workspace).flatMap((runId) => {
+    try {
+      return [readJournal(workspace, runId)];
+    } catch {
+      return [];
+    }
+  });
 }
 
 /**
@@ -179,7 +202,7 @@ export function findRun(
   wanted: (journal: RunJournal) => boolean,
   what: string,
 ): RunJournal {
-  if (runId) return readJournal(workspace, runId);
+  if (runId) return readJournal(workspace, resolveRunId(workspace, runId));
   const found = listJournals(workspace).find(wanted);
   if (!found) {
     throw new UserError(

@@ -9,12 +9,15 @@ import {
   BUILTIN_VARIABLES,
   type DocPath,
   type LoadedRunbook,
+  parameterSchema,
   type ParameterSpec,
   type ParamValue,
   runbookSchema,
   type RunbookIssue,
   type RunbookDefinition,
   type SourcePosition,
+  stepSchema,
+  type StepSpec,
 } from './model.js';
 import type { StepRegistry } from './registry.js';
 import { OBSERVED_MARKERS } from './report.js';
@@ -79,7 +82,7 @@ function describeLocation(definition: unknown, docPath: DocPath): { where: strin
     const step = (Array.isArray(steps) ? steps[docPath[1]] : undefined) as
       { id?: unknown; type?: unknown; rollback?: { id?: unknown; type?: unknown }[] } | undefined;
     const name = (s: { id?: unknown; type?: unknown } | undefined, index: number) =>
-      `step ${index + 1}${typeof s?.id === 'string' ? ` "${s.id}"` : ''}${typeof s?.type === 'string' ? ` (${s.type})` : ''}`;
+      `step ${index + 1}${typeof s?.id === 'string' && s.id ? ` "${s.id}"` : ''}${typeof s?.type === 'string' ? ` (${s.type})` : ''}`;
     if (docPath[2] === 'rollback' && typeof docPath[3] === 'number') {
       const undo = Array.isArray(step?.rollback) ? step?.rollback[docPath[3]] : undefined;
       return { where: `rollback ${name(undo, docPath[3])} of ${name(step, docPath[1])}`, rest: docPath.slice(4) };
@@ -144,11 +147,44 @@ export class IssueCollector {
   }
 }
 
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * What of a runbook that failed its schema can still be checked: every parameter and step that is valid on its
+ * own (a step without an id counts, with an empty one), so one slip does not hide the other problems.
+ */
+function salvageDefinition(data: Record<string, unknown>): RunbookDefinition {
+  const parameters = Object.fromEntries(
+    Object.entries(isObject(data.parameters) ? data.parameters : {}).flatMap(([name, spec]) => {
+      const parsed = parameterSchema.safeParse(spec);
+      return parsed.success ? [[name, parsed.data]] : [];
+    }),
+  );
+  const steps = (Array.isArray(data.steps) ? data.steps : []).map((step: unknown) => {
+    const parsed = stepSchema.safeParse(isObject(step) && step.id === undefined ? { ...step, id: 'x' } : step);
+    return parsed.success
+      ? { ...parsed.data, id: isObject(step) && step.id === undefined ? '' : parsed.data.id }
+      : undefined;
+  });
+  return {
+    name: typeof data.name === 'string' ? data.name : '',
+    description: typeof data.description === 'string' ? data.description : '',
+    lock: typeof data.lock === 'string' ? data.lock : undefined,
+    parameters,
+    // Steps that cannot be read are left out by position, so the others keep their index (and their line).
+    steps: steps as RunbookDefinition['steps'],
+  };
+}
+
 /**
  * Parses runbook YAML and checks it against the runbook schema. Step types, parameters and references are
  * checked by `validateRunbook`.
  */
-export function readRunbook(text: string, file: string): { runbook?: LoadedRunbook; issues: RunbookIssue[] } {
+export function readRunbook(
+  text: string,
+  file: string,
+): { runbook?: LoadedRunbook; partial?: LoadedRunbook; issues: RunbookIssue[] } {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter });
   const locate = locator(doc.contents, lineCounter);
@@ -175,7 +211,10 @@ export function readRunbook(text: string, file: string): { runbook?: LoadedRunbo
   const parsed = runbookSchema.safeParse(data);
   if (!parsed.success) {
     issues.zod([], parsed.error);
-    return { issues: issues.list };
+    return {
+      issues: issues.list,
+      partial: { file, source: text, definition: salvageDefinition(data as Record<string, unknown>), locate },
+    };
   }
   return { runbook: { file, source: text, definition: parsed.data, locate }, issues: [] };
 }
@@ -312,7 +351,8 @@ export function validateRunbook(runbook: LoadedRunbook, registry: StepRegistry):
   };
 
   const ids = new Map<string, number>();
-  definition.steps.forEach((step, index) => {
+  definition.steps.forEach((step: StepSpec | undefined, index) => {
+    if (!step) return; // refused by the schema (a salvaged runbook): already reported
     const at = ['steps', index];
     const previous = ids.get(step.id);
     if (previous !== undefined) issues.add(at, `duplicate step id "${step.id}" (also step ${previous + 1})`, ['id']);
@@ -352,8 +392,13 @@ export function validateRunbook(runbook: LoadedRunbook, registry: StepRegistry):
 
 /** Parses and validates runbook text; throws RunbookValidationError listing every problem with its line. */
 export function parseRunbook(text: string, file: string, registry: StepRegistry): LoadedRunbook {
-  const { runbook, issues } = readRunbook(text, file);
-  if (!runbook) throw new RunbookValidationError(file, issues);
+  const { runbook, partial, issues } = readRunbook(text, file);
+  if (!runbook) {
+    // Every problem at once: what the schema refused, and what the other checks find in the rest.
+    const more = partial ? validateRunbook(partial, registry) : [];
+    const seen = new Set(issues.map((i) => `${i.line}:${i.message}`));
+    throw new RunbookValidationError(file, [...issues, ...more.filter((i) => !seen.has(`${i.line}:${i.message}`))]);
+  }
   const problems = validateRunbook(runbook, registry);
   if (problems.length) throw new RunbookValidationError(file, problems);
   return runbook;

@@ -16,7 +16,7 @@ export type FailurePolicy = (typeof FAILURE_POLICIES)[number];
 
 const literal = z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]);
 
-const parameterSchema = z
+export const parameterSchema = z
   .object({
     type: z.enum(PARAMETER_TYPES),
     description: z.string().optional(),
@@ -52,7 +52,7 @@ const finallyStepSchema = z
   .object({ ...stepFields, undoes: z.string().regex(ID, 'undoes names a step id').optional() })
   .strict();
 
-const stepSchema = z
+export const stepSchema = z
   .object({
     ...stepFields,
     onFailure: z.enum(FAILURE_POLICIES).optional(),

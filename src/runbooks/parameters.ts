@@ -18,7 +18,8 @@ export async function activeRegion(env: PlanEnv, app: string): Promise<string> {
   if (!env.platform) {
     throw new UserError(
       `finding the region where ${app} runs needs the platform, which is not reachable`,
-      'deploy it (`tsr deploy`), or name the region: --param source=<region>',
+      'deploy it (`tsr deploy`), or name the region: --from <region> (tsr rotate, tsr failover) or ' +
+        '--param source=<region> (tsr runbook run)',
       ExitCode.notDeployed,
     );
   }
@@ -31,7 +32,8 @@ export async function activeRegion(env: PlanEnv, app: string): Promise<string> {
   if (app_.length === 0 && dns.length === 1) return dns[0];
   throw new UserError(
     `cannot tell where ${app} runs: ${app}-app is On in ${app_.length ? app_.join(' and ') : 'no region'}`,
-    'name the region explicitly, e.g. --param source=<region>; `tsr routing-control list` shows the controls',
+    'name the region: --from <region> (tsr rotate, tsr failover) or --param source=<region> (tsr runbook run); ' +
+      '`tsr routing-control list` shows the controls',
     ExitCode.unhealthy,
   );
 }
@@ -46,6 +48,7 @@ async function resolveRegion(name: string, text: string, env: PlanEnv, app: stri
     if (!app) throw badValue(name, `"${text}" needs an app parameter to know which app`);
     return app;
   };
+  if (env.offline && (text === 'active' || text === 'standby')) return text;
   switch (text) {
     case 'primary':
       return regions[0];

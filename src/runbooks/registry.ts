@@ -10,6 +10,8 @@ export interface PlanEnv {
   readonly names: ResourceNames;
   /** Absent for a dry run without a deployed platform; aliases that need it (active, standby) are then refused. */
   readonly platform?: Platform;
+  /** Only check the values, before looking at the platform: aliases that need it are left as they are. */
+  readonly offline?: boolean;
 }
 
 /** Asks the operator a yes/no question. The engine's default refuses when there is no terminal. */

@@ -18,7 +18,7 @@ describe('local deploy: bad input and faults', () => {
   };
 
   afterAll(async () => {
-    for (const dir of workspaces) await runTsr(['destroy', '--yes', '--purge', '--workspace', dir]);
+    for (const dir of workspaces) await runTsr(['destroy', '--purge', '--confirm', 'dev', '--workspace', dir]);
   }, 120_000);
 
   it('rejects unknown, duplicate and single regions before starting anything', async () => {

@@ -72,7 +72,7 @@ describe('disaster recovery as the README tells it', () => {
       process.stderr.write(`failover test failed: runbooks and logs kept in ${keep}\n`);
     }
     await runTsr(['generator', 'stop', ...flags]);
-    await runTsr(['destroy', '--yes', '--purge', ...flags]);
+    await runTsr(['destroy', '--purge', '--confirm', 'dev', ...flags]);
   }, 60_000);
 
   it('fails every app over after losing the primary, then fails back once the primary has caught up', async () => {
@@ -93,7 +93,7 @@ describe('disaster recovery as the README tells it', () => {
     mark('region down');
 
     // Settlement alone while trade is still in the dead region: refused up front, naming the command to run.
-    const alone = await runJson<RunJson>(['failover', 'settlement', '--to', SECONDARY, '--yes', ...flags]);
+    const alone = await runJson<RunJson>(['failover', 'settlement', '--to', SECONDARY, '--confirm', 'dev', ...flags]);
     expect(alone.result.code).toBe(5);
     expect(alone.json.journal.steps[0]).toMatchObject({ id: 'preflight', status: 'failed', refused: true });
     expect(JSON.stringify(alone.json)).toContain(`Fail trade over first: \`tsr failover trade --to ${SECONDARY}\``);
@@ -104,7 +104,8 @@ describe('disaster recovery as the README tells it', () => {
       'all',
       '--to',
       SECONDARY,
-      '--yes',
+      '--confirm',
+      'dev',
       ...flags,
     ]);
     mark(
@@ -172,7 +173,7 @@ describe('disaster recovery as the README tells it', () => {
     expect(neverArrived.length).toBe(lost?.count);
 
     // The primary comes back: the command returns once it has caught up as a replica, ready to fail back.
-    const up = await runJson<RegionUpResult>(['chaos', 'region-up', PRIMARY, ...flags]);
+    const up = await runJson<RegionUpResult>(['chaos', 'region-up', PRIMARY, '--yes', ...flags]);
     mark(`region up: ${JSON.stringify(up.json)}`);
     expect(up.result.code).toBe(0);
     expect(up.json).toMatchObject({ region: PRIMARY, down: false, caughtUp: true });

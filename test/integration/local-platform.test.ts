@@ -35,7 +35,7 @@ describe('local platform: deploy, status, routing controls, replication, destroy
   }, 180_000);
 
   afterAll(async () => {
-    await runTsr(['destroy', '--yes', '--purge', ...flags]);
+    await runTsr(['destroy', '--purge', '--confirm', 'dev', ...flags]);
   }, 60_000);
 
   it('binds every engine to 127.0.0.1 and reports them all up', async () => {

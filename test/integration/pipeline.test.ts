@@ -27,7 +27,7 @@ describe('pipeline: trade matching and settlement end to end', () => {
   }, 180_000);
 
   afterAll(async () => {
-    await runTsr(['destroy', '--yes', '--purge', ...flags]);
+    await runTsr(['destroy', '--purge', '--confirm', 'dev', ...flags]);
   }, 60_000);
 
   /** Load until the generator has sent `pairs` (`during` runs once a fifth of them are out), then stop it. */

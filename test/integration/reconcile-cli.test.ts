@@ -80,7 +80,7 @@ describe('tsr reconcile on the local platform', () => {
 
   afterAll(async () => {
     for (const c of clients) c.destroy();
-    await runTsr(['destroy', '--yes', '--purge', ...flags]);
+    await runTsr(['destroy', '--purge', '--confirm', 'dev', ...flags]);
   }, 60_000);
 
   it('finds nothing missing after clean traffic', async () => {

@@ -1,7 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../../src/config/load.js';
+import { describeSource } from '../../src/config/layers.js';
+import { loadConfig, resolveConfig } from '../../src/config/load.js';
 import { deriveNames, initialControlState } from '../../src/config/model.js';
 import { UserError } from '../../src/errors.js';
 
@@ -67,7 +68,40 @@ describe('loadConfig', () => {
     const error = configError(() => loadConfig({}, {}, dir));
     expect(error.message).toContain('environment: must start with a letter');
     expect(error.message).toContain('local.arcEndpoints');
-    expect(error.message).toMatch(/local: Unrecognized key\(s\) in object: 'typo'/);
+    expect(error.message).toContain('local.typo: unknown setting');
+  });
+
+  it("layers setting by setting: a variable for one local setting keeps the file's others", () => {
+    const dir = emptyDir();
+    writeFileSync(path.join(dir, 'tsr.config.yaml'), 'local:\n  arcEndpoints: 5\n  replicationDelayMs: 200\n');
+    const { config, sources } = resolveConfig({ environment: 'prod' }, { TSR_BASE_PORT: '46000' }, dir);
+    expect(config.local).toEqual({ arcEndpoints: 5, replicationDelayMs: 200, basePort: 46000 });
+    expect(describeSource(sources.get('local.arcEndpoints')!)).toBe('tsr.config.yaml:2');
+    expect(describeSource(sources.get('local.replicationDelayMs')!)).toBe('tsr.config.yaml:3');
+    expect(describeSource(sources.get('local.basePort')!)).toBe('TSR_BASE_PORT=46000');
+    expect(describeSource(sources.get('environment')!)).toBe('--env prod');
+    expect(describeSource(sources.get('aws.shardsPerStream')!)).toBe('default');
+  });
+
+  it('names the real source of a bad value and a fix for that setting', () => {
+    const flag = configError(() => loadConfig({ environment: 'Prod' }, {}, emptyDir()));
+    expect(flag.message).toContain('environment: must start with a letter');
+    expect(flag.message).toContain('(from --env Prod)');
+    expect(flag.fix).toContain('set --env to a valid value');
+    expect(flag.fix).not.toContain('--regions');
+
+    const variable = configError(() => loadConfig({}, { TSR_BASE_PORT: 'abc' }, emptyDir()));
+    expect(variable.message).toContain('local.basePort: must be a number, got "abc" (from TSR_BASE_PORT=abc)');
+    expect(variable.message).not.toContain('nan');
+    expect(variable.fix).toBe('set TSR_BASE_PORT to a valid value, e.g. 46000');
+  });
+
+  it('suggests the setting an unknown one is a slip of, with its line', () => {
+    const dir = emptyDir();
+    writeFileSync(path.join(dir, 'tsr.config.yaml'), 'environment: dev\nregoins: [us-east-1, us-west-2]\n');
+    const error = configError(() => loadConfig({}, {}, dir));
+    expect(error.message).toContain('regoins: unknown setting; did you mean regions? (from tsr.config.yaml:2)');
+    expect(error.fix).toBe('rename regoins to regions in tsr.config.yaml:2');
   });
 
   it('reports a config file that does not parse', () => {

@@ -52,9 +52,29 @@ describe('reconcile windows', () => {
     usage(() => resolveWindow({ from: '2026-05-01T10:00:00Z', to: '2026-05-01T10:00:00Z' }, NOW), /empty/);
     usage(() => resolveWindow({ from: '2026-05-01T11:00:00Z', to: '2026-05-01T10:00:00Z' }, NOW), /reversed/);
     usage(() => resolveWindow({ from: '2026-05-01T13:00:00Z' }, NOW), /future/);
-    usage(() => resolveWindow({ from: 'yesterday' }, NOW), /not a time/);
+    usage(() => resolveWindow({ from: 'yesterday' }, NOW), /not an ISO 8601 time/);
     usage(() => resolveWindow({ since: '1h', from: '2026-05-01T10:00:00Z' }, NOW), /cannot be combined/);
     usage(() => resolveWindow({ to: '2026-05-01T10:00:00Z' }, NOW), /needs --from/);
+  });
+
+  it('reads ISO 8601 strictly: a region, a zone-less time or an impossible date is no time', () => {
+    usage(() => resolveWindow({ from: 'us-east-1' }, NOW), /names a region/);
+    usage(() => resolveWindow({ from: '2026-05-01T10:00:00' }, NOW), /not an ISO 8601 time/);
+    usage(() => resolveWindow({ from: '2026-02-31T10:00:00Z' }, NOW), /not an ISO 8601 time/);
+    usage(() => resolveWindow({ from: '1' }, NOW), /not an ISO 8601 time/);
+    expect(resolveWindow({ from: '2026-05-01T12:00:00+02:00' }, NOW).fromMs).toBe(NOW - 7_200_000);
+    expect(resolveWindow({ from: '2026-05-01' }, NOW).fromMs).toBe(NOW - 43_200_000);
+    expect(resolveWindow({ from: '2026-05-01T11:59:30.5Z' }, NOW).fromMs).toBe(NOW - 29_500);
+  });
+
+  it('bounds the window and says how to go wider', () => {
+    usage(() => resolveWindow({ since: '99999d' }, NOW), /at most 7d/);
+    expect(() => resolveWindow({ since: '8d' }, NOW)).toThrow(
+      expect.objectContaining({ fix: expect.stringContaining('--max-window 8d') }),
+    );
+    expect(resolveWindow({ since: '8d', maxWindow: '8d' }, NOW).fromMs).toBe(NOW - 8 * 86_400_000);
+    usage(() => resolveWindow({ since: '1h', maxWindow: '400d' }, NOW), /longer than a year/);
+    usage(() => resolveWindow({ from: '2001-01-01T00:00:00Z' }, NOW), /at most 7d/);
   });
 });
 

@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { TsrCommand } from '../../lib/base-command.js';
 import { confirmDestructive } from '../../lib/confirm.js';
+import { requireConfiguredRegion } from '../../config/regions.js';
 import { openLocalPlatform } from '../../platform/open.js';
 
 export default class ChaosRegionDown extends TsrCommand<typeof ChaosRegionDown> {
@@ -14,7 +15,9 @@ export default class ChaosRegionDown extends TsrCommand<typeof ChaosRegionDown> 
   static override flags = { yes: Flags.boolean({ char: 'y', description: 'do not ask for confirmation' }) };
 
   async run(): Promise<{ region: string; down: true }> {
-    const platform = await openLocalPlatform(this.loadConfig());
+    const config = this.loadConfig();
+    requireConfiguredRegion(config, this.args.region); // bad input before "not deployed"
+    const platform = await openLocalPlatform(config);
     try {
       platform.endpoints(this.args.region); // a clear error for a region that is not deployed
       if (!this.flags.yes)
@@ -22,7 +25,9 @@ export default class ChaosRegionDown extends TsrCommand<typeof ChaosRegionDown> 
       await platform.drills.regionDown(this.args.region);
       if (!this.jsonEnabled())
         this.log(
-          `${this.args.region} is down: its engines and services are stopped. Bring it back with \`tsr chaos region-up ${this.args.region}\`.`,
+          this.withContext(
+            `${this.args.region} is down: its engines and services are stopped. Bring it back with \`tsr chaos region-up ${this.args.region}\`.`,
+          ),
         );
       return { region: this.args.region, down: true };
     } finally {

@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { ExitCode, UserError } from '../../errors.js';
 import { TsrCommand } from '../../lib/base-command.js';
+import { confirmDestructive } from '../../lib/confirm.js';
 import { statusLine } from '../../lib/status-line.js';
 import { openLocalPlatform } from '../../platform/open.js';
 import { formatDuration, parseDuration, waitUntilCaughtUp } from '../../runbooks/index.js';
@@ -42,11 +43,12 @@ export default class ChaosRegionUp extends TsrCommand<typeof ChaosRegionUp> {
     '--no-wait returns as soon as the services are started.';
   static override examples = [
     '<%= config.bin %> chaos region-up us-east-1',
-    '<%= config.bin %> chaos region-up us-east-1 --no-wait',
-    '<%= config.bin %> chaos region-up us-east-1 --timeout 10m --json',
+    '<%= config.bin %> chaos region-up us-east-1 --yes --no-wait',
+    '<%= config.bin %> chaos region-up us-east-1 --yes --timeout 10m --json',
   ];
   static override args = { region: Args.string({ description: 'the region to restore', required: true }) };
   static override flags = {
+    yes: Flags.boolean({ char: 'y', description: 'do not ask for confirmation' }),
     wait: Flags.boolean({
       description: 'wait until replication into the region has caught up',
       default: true,
@@ -63,6 +65,10 @@ export default class ChaosRegionUp extends TsrCommand<typeof ChaosRegionUp> {
     const platform = await openLocalPlatform(this.loadConfig());
     try {
       platform.endpoints(region);
+      await confirmDestructive({
+        question: `Bring ${region} back? What only it had (not replicated before a failover) is dropped.`,
+        yes: this.flags.yes,
+      });
       const started = Date.now();
       await platform.drills.regionUp(region);
       const upMs = Date.now() - started;

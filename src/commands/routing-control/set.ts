@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { ExitCode, UserError } from '../../errors.js';
 import { TsrCommand } from '../../lib/base-command.js';
+import { confirmDestructive } from '../../lib/confirm.js';
 import { openPlatform } from '../../platform/open.js';
 import type { RoutingControlState, RoutingControlUpdate, RoutingState } from '../../platform/platform.js';
 
@@ -66,13 +67,24 @@ export default class RoutingControlSet extends TsrCommand<typeof RoutingControlS
       // `--override rule a=Off` must not swallow `a=Off` as a second rule.
       multipleNonGreedy: true,
     }),
+    confirm: Flags.string({
+      description: 'with --override: the environment name, to confirm without a prompt (--yes is not enough)',
+    }),
   };
 
   async run(): Promise<RoutingControlSetResult> {
     const { argv } = await this.parse(RoutingControlSet);
     const updates = (argv as string[]).map(parseAssignment);
     const overridden = this.flags.override ?? [];
-    const platform = await openPlatform(this.loadConfig());
+    const config = this.loadConfig();
+    if (overridden.length) {
+      await confirmDestructive({
+        typed: config.environment,
+        given: this.flags.confirm,
+        what: `skip the safety rule${overridden.length > 1 ? 's' : ''} ${overridden.join(', ')}`,
+      });
+    }
+    const platform = await openPlatform(config);
     try {
       const controls = platform.routingControls();
       const stateOf = (states: readonly RoutingControlState[], control: string) =>

@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { TsrCommand } from '../../lib/base-command.js';
 import { onInterrupt } from '../../lib/interrupt.js';
+import { contextOfConfig, progressWriter } from '../../lib/next-command.js';
 import { openPlatform } from '../../platform/open.js';
 import { exitCodeFor, rollbackRun, type RunResult } from '../../runbooks/index.js';
 
@@ -29,6 +30,7 @@ export default class RunbookRollback extends TsrCommand<typeof RunbookRollback> 
         rollbackRun(this.args.runId, {
           platform,
           workspace: config.workspace,
+          write: progressWriter(contextOfConfig(config)),
           yes: this.flags.yes,
           json: this.jsonEnabled(),
           signal,

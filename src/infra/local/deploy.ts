@@ -9,6 +9,7 @@ import { logTail } from './engine-process.js';
 import { findWorkspaceProcesses, terminate } from './processes.js';
 import { isAlive, type LocalState, readState, readStateIfValid, removeState, workspacePaths } from './state.js';
 import type { DeployPlan } from './supervisor.js';
+import { claimWorkspace } from './workspace.js';
 
 const SUPERVISOR_MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'supervisor-main.js');
 
@@ -49,6 +50,7 @@ function checkWorkspaceUsable(workspace: string): void {
       'choose another with --workspace or TSR_WORKSPACE',
     );
   }
+  claimWorkspace(workspace);
   if (userInfo().uid !== 0) return;
   for (let dir = workspace; ; dir = path.dirname(dir)) {
     if ((statSync(dir).mode & 0o001) === 0) {

@@ -1,8 +1,9 @@
-import { existsSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import type { TsrConfig } from '../../config/model.js';
 import { findWorkspaceProcesses, terminate } from './processes.js';
 import { portAnswers } from './ports.js';
 import { isAlive, readStateIfValid, removeState, workspacePaths } from './state.js';
+import { checkPurgeable, type PurgeResult, purgeWorkspace } from './workspace.js';
 
 export interface LocalDestroyResult {
   readonly wasDeployed: boolean;
@@ -13,13 +14,29 @@ export interface LocalDestroyResult {
   /** Ports still accepting connections afterwards (should be none). */
   readonly portsStillOpen: number[];
   readonly purged: boolean;
+  /** With purge: what was deleted and what was kept (drill history, anything tsr did not create). */
+  readonly purge?: PurgeResult;
   readonly durationMs: number;
 }
 
-/** Stops every process of the local platform (found from the state file and from the OS), optionally wiping data. */
-export async function destroyLocal(config: TsrConfig, { purge = false } = {}): Promise<LocalDestroyResult> {
+export interface LocalDestroyOptions {
+  /** Delete what tsr created in the workspace (only in one carrying tsr's marker). */
+  readonly purge?: boolean;
+  /** With purge: the drill history (runbook journals and reports) too. */
+  readonly purgeHistory?: boolean;
+}
+
+/**
+ * Stops every process of the local platform (found from the state file and from the OS), optionally deleting what
+ * tsr created in the workspace. A workspace that may not be purged is refused before anything is stopped.
+ */
+export async function destroyLocal(
+  config: TsrConfig,
+  { purge = false, purgeHistory = false }: LocalDestroyOptions = {},
+): Promise<LocalDestroyResult> {
   const started = Date.now();
   const { workspace } = config;
+  if (purge) checkPurgeable(workspace);
   const state = readStateIfValid(workspace);
   const recorded = state
     ? [state.supervisor.pid, ...state.processes.flatMap((p) => [p.pid, ...(p.childPids ?? [])])]
@@ -47,13 +64,14 @@ export async function destroyLocal(config: TsrConfig, { purge = false } = {}): P
   const paths = workspacePaths(workspace);
   removeState(workspace);
   rmSync(paths.plan, { force: true });
-  if (purge && existsSync(workspace)) rmSync(workspace, { recursive: true, force: true });
+  const purged = purge ? purgeWorkspace(workspace, { history: purgeHistory }) : undefined;
   return {
     wasDeployed: Boolean(state) || running.length > 0,
     stopped: running.length,
     killed,
     portsStillOpen,
     purged: purge,
+    purge: purged,
     durationMs: Date.now() - started,
   };
 }

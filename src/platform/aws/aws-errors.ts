@@ -35,6 +35,12 @@ const WRONG_STATE = new Set([
 ]);
 const DENIED = new Set(['AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation']);
 
+/** Missing, expired or rejected credentials: every call fails the same way until the user signs in. */
+export function isCredentialError(error: unknown): boolean {
+  const name = (error as { name?: string }).name ?? '';
+  return CREDENTIALS.has(name) || /could not load credentials/i.test((error as Error).message ?? '');
+}
+
 /**
  * Turns an AWS SDK error a user can cause or fix into a UserError with a next step; anything else is returned
  * unchanged (a bug or an outage keeps its stack). `action` says what tsr was doing, e.g. "switching over trade".
@@ -43,7 +49,7 @@ export function toUserError(error: unknown, action: string): Error {
   if (error instanceof UserError) return error;
   const name = (error as { name?: string }).name ?? '';
   const message = (error as Error).message ?? String(error);
-  if (CREDENTIALS.has(name) || /could not load credentials/i.test(message)) return describeCredentialError(error);
+  if (isCredentialError(error)) return describeCredentialError(error);
   if (THROTTLED.has(name)) {
     return new UserError(
       `AWS throttled ${action} even after retries (${name})`,

@@ -39,7 +39,7 @@ import type {
   ReplicationLag,
   RoutingControls,
 } from '../platform.js';
-import { toUserError } from './aws-errors.js';
+import { isCredentialError, toUserError } from './aws-errors.js';
 import { latestValues, type MetricQuery } from './metrics.js';
 
 export interface AwsPlatformOptions {
@@ -475,6 +475,8 @@ export class AwsPlatform implements Platform, DrillCapabilities {
           }
         } catch (error) {
           const mapped = toUserError(error, `describing services in ${region}`);
+          // Without credentials every call fails alike: say it once, with the fix, instead of once per row.
+          if (isCredentialError(error)) throw mapped;
           for (const name of batch) components.push({ name, region, up: false, detail: mapped.message });
         }
       }
