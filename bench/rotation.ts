@@ -168,7 +168,7 @@ async function benchFailBack(flags: string[], rate: number): Promise<void> {
   try {
     await sleep(20_000);
     tsr(['chaos', 'region-down', 'us-east-1', '--yes', ...flags]);
-    const failover = tsr(['failover', 'all', '--to', 'us-west-2', '--yes', ...flags]) as {
+    const failover = tsr(['failover', 'all', '--to', 'us-west-2', '--confirm', 'dev', ...flags]) as {
       runs: { app: string; result: { report: RunReport } }[];
     };
     for (const { app, result } of failover.runs) {
@@ -181,7 +181,10 @@ async function benchFailBack(flags: string[], rate: number): Promise<void> {
     }
     await sleep(10_000); // the platform runs in the secondary for a while: the primary falls behind
     const upStarted = Date.now();
-    const up = tsr(['chaos', 'region-up', 'us-east-1', ...flags]) as { caughtUp?: boolean; catchUpMs?: number };
+    const up = tsr(['chaos', 'region-up', 'us-east-1', '--yes', ...flags]) as {
+      caughtUp?: boolean;
+      catchUpMs?: number;
+    };
     const upMs = Date.now() - upStarted;
     const { code, report } = await rotate('trade', 'primary', flags);
     const readyMs = Date.now() - upStarted - (report?.durationMs ?? 0) + (report?.steps[0]?.durationMs ?? 0);
@@ -288,6 +291,6 @@ export async function benchRotation(): Promise<void> {
         );
   } finally {
     if (generatorOn) spawnSync(process.execPath, [RUN, 'generator', 'stop', ...flags]);
-    spawnSync(process.execPath, [RUN, 'destroy', '--yes', '--purge', ...flags]);
+    spawnSync(process.execPath, [RUN, 'destroy', '--purge', '--confirm', 'dev', ...flags]);
   }
 }

@@ -26,6 +26,25 @@ export const ExitCode = {
   interrupted: 130,
 } as const;
 
+/**
+ * Every exit code with what it means: the one table behind `--help` (EXIT CODES, for the commands that declare
+ * `static exitCodes`) and the README's list (a test keeps them equal).
+ */
+export const EXIT_CODES: readonly { readonly code: number; readonly short: string; readonly meaning: string }[] = [
+  { code: ExitCode.ok, short: 'ok', meaning: 'done' },
+  { code: ExitCode.failure, short: 'failure', meaning: 'something failed; the message says what' },
+  { code: ExitCode.usage, short: 'bad input', meaning: 'an unknown flag, argument or value; nothing was done' },
+  { code: ExitCode.notDeployed, short: 'nothing deployed', meaning: 'no platform here: run `tsr deploy` first' },
+  { code: ExitCode.unhealthy, short: 'unhealthy', meaning: 'something is down, unreadable or not replicating' },
+  {
+    code: ExitCode.refused,
+    short: 'refused',
+    meaning: 'a safety rule or a check refused, or no confirmation; nothing was changed',
+  },
+  { code: ExitCode.gapsFound, short: 'records missing', meaning: 'records are missing between stages or regions' },
+  { code: ExitCode.interrupted, short: 'interrupted', meaning: 'stopped by Ctrl-C; the journal says where' },
+];
+
 export function describeError(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);

@@ -29,6 +29,7 @@ export default class Destroy extends TsrCommand<typeof Destroy> {
     '<%= config.bin %> destroy --purge --confirm dev',
     '<%= config.bin %> destroy --target aws --confirm dev',
   ];
+  static exitCodes = [ExitCode.ok, ExitCode.usage, ExitCode.refused];
   static override flags = {
     yes: Flags.boolean({ char: 'y', description: 'do not ask for confirmation (local target)' }),
     confirm: Flags.string({

@@ -44,9 +44,17 @@ The RPO counts what this app accepted and lost; records the other app's outbound
 
 Drill it for real on the local target: \`tsr chaos region-down us-east-1\`, then \`tsr failover all --to us-west-2\`.`;
   static override examples = [
-    '<%= config.bin %> failover all --to us-west-2 --yes',
+    '<%= config.bin %> failover all --to us-west-2 --confirm dev',
     '<%= config.bin %> failover trade --to secondary --dry-run',
-    '<%= config.bin %> failover settlement --to us-west-2 --yes',
+    '<%= config.bin %> failover settlement --to us-west-2 --confirm dev',
+  ];
+  static exitCodes = [
+    ExitCode.ok,
+    ExitCode.failure,
+    ExitCode.usage,
+    ExitCode.notDeployed,
+    ExitCode.refused,
+    ExitCode.interrupted,
   ];
   static override args = {
     app: Args.string({

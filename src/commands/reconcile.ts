@@ -12,6 +12,7 @@ import {
   type ReportFormat,
   resolveWindow,
 } from '../reconcile/index.js';
+import { ExitCode } from '../errors.js';
 
 export default class Reconcile extends TsrCommand<typeof Reconcile> {
   static override summary = 'Find records missing between stages and regions, and replay them';
@@ -38,6 +39,7 @@ export default class Reconcile extends TsrCommand<typeof Reconcile> {
     '<%= config.bin %> reconcile --since 1h --replay --dry-run',
     '<%= config.bin %> reconcile --since 1h --replay --json',
   ];
+  static exitCodes = [ExitCode.ok, ExitCode.usage, ExitCode.notDeployed, ExitCode.unhealthy, ExitCode.gapsFound];
   static override flags = {
     since: Flags.string({
       description: 'window back from now: 90s, 15m, 1h, 2d, 1h30m [default: 1h]',

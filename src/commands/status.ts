@@ -20,6 +20,7 @@ export default class Status extends TsrCommand<typeof Status> {
     '<%= config.bin %> status --watch',
     '<%= config.bin %> status --json',
   ];
+  static exitCodes = [ExitCode.ok, ExitCode.notDeployed, ExitCode.unhealthy];
   static override flags = {
     watch: Flags.boolean({ char: 'w', description: 'refresh until Ctrl-C' }),
     interval: Flags.integer({ description: 'seconds between refreshes with --watch', default: 2, min: 1 }),

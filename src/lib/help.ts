@@ -1,9 +1,20 @@
-import { Errors, Help } from '@oclif/core';
-import { ExitCode } from '../errors.js';
+import { type Command, Errors, Help } from '@oclif/core';
+import { EXIT_CODES, ExitCode } from '../errors.js';
 import { suggestCommand } from '../domain/suggest.js';
 
 /** oclif's help, with "did you mean" when `tsr help <command>` names no command or topic. */
 export default class TsrHelp extends Help {
+  /** Commands that declare `static exitCodes` get an EXIT CODES section from the one table in errors.ts. */
+  override formatCommand(command: Command.Loadable): string {
+    const text = super.formatCommand(command);
+    const codes = (command as Command.Loadable & { exitCodes?: readonly number[] }).exitCodes;
+    if (!codes?.length) return text;
+    const rows = EXIT_CODES.filter((e) => codes.includes(e.code)).map(
+      (e) => `${String(e.code).padEnd(4)}${e.short}: ${e.meaning}`,
+    );
+    return `${text.trimEnd()}\n\n${this.section('EXIT CODES', rows.join('\n'))}`;
+  }
+
   override async showHelp(argv: string[]): Promise<void> {
     try {
       await super.showHelp(argv);

@@ -7,8 +7,14 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const RUN = path.join(ROOT, 'bin', 'run.js');
 
-/** What a command's `--json` prints: the resolved type of its `run()`, e.g. `ResultOf<typeof Status>`. */
-export type ResultOf<C extends { prototype: { run(): Promise<unknown> } }> = Awaited<ReturnType<C['prototype']['run']>>;
+/**
+ * What a command's `--json` prints: the resolved type of its `run()`, e.g. `ResultOf<typeof Status>` (without the
+ * `void` of modes that print no JSON, such as `status --watch`).
+ */
+export type ResultOf<C extends { prototype: { run(): Promise<unknown> } }> = Exclude<
+  Awaited<ReturnType<C['prototype']['run']>>,
+  void
+>;
 
 export interface CliResult {
   readonly code: number | null;

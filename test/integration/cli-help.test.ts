@@ -23,6 +23,14 @@ describe('help and slips', () => {
     expect(stderr).not.toMatch(/\w:\w/); // no colon the user never typed (rotat:trade)
   });
 
+  it('commands that declare exit codes list them in their help, from the one table', async () => {
+    const { stdout } = await runTsr(['failover', '--help']);
+    expect(stdout).toMatch(/EXIT CODES\n {2}0 {3}ok: done\n/);
+    expect(stdout).toContain('5   refused: a safety rule or a check refused, or no confirmation; nothing was changed');
+    expect(stdout).not.toContain('6   records missing');
+    expect((await runTsr(['reconcile', '--help'])).stdout).toContain('6   records missing');
+  });
+
   it('tsr help <slip> suggests the help meant', async () => {
     const { code, stderr } = await runTsr(['help', 'runbok', 'lst']);
     expect(code).toBe(2);

@@ -24,7 +24,7 @@ describe('rotation end to end', () => {
   }, 180_000);
 
   afterAll(async () => {
-    await runTsr(['destroy', '--yes', '--purge', ...flags]);
+    await runTsr(['destroy', '--purge', '--confirm', 'dev', ...flags]);
   }, 60_000);
 
   it('rotates trade to the secondary under load with RPO 0, and refuses a second rotation there as a no-op', async () => {

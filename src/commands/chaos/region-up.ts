@@ -46,6 +46,7 @@ export default class ChaosRegionUp extends TsrCommand<typeof ChaosRegionUp> {
     '<%= config.bin %> chaos region-up us-east-1 --yes --no-wait',
     '<%= config.bin %> chaos region-up us-east-1 --yes --timeout 10m --json',
   ];
+  static exitCodes = [ExitCode.ok, ExitCode.usage, ExitCode.notDeployed, ExitCode.unhealthy, ExitCode.refused];
   static override args = { region: Args.string({ description: 'the region to restore', required: true }) };
   static override flags = {
     yes: Flags.boolean({ char: 'y', description: 'do not ask for confirmation' }),

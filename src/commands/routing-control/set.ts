@@ -56,6 +56,7 @@ export default class RoutingControlSet extends TsrCommand<typeof RoutingControlS
         '<%= config.bin %> routing-control set settlement-app-us-east-1=Off --override settlement-gate-queue-and-app',
     },
   ];
+  static exitCodes = [ExitCode.ok, ExitCode.usage, ExitCode.notDeployed, ExitCode.refused];
   static override strict = false;
   static override args = {
     assignment: Args.string({ description: '<control>=On|Off (one or more; control by name or ARN)', required: true }),

@@ -2,6 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { TsrCommand } from '../../lib/base-command.js';
 import { executeRunbook, type ExecuteResult } from '../../runbooks/execute.js';
 import { parseParamAssignments } from '../../runbooks/index.js';
+import { ExitCode } from '../../errors.js';
 
 export default class RunbookRun extends TsrCommand<typeof RunbookRun> {
   static override summary = 'Run a runbook (a file, or the name of one in ./runbooks)';
@@ -23,6 +24,7 @@ export default class RunbookRun extends TsrCommand<typeof RunbookRun> {
       command: '<%= config.bin %> runbook run ./my-drill.yaml --param app=settlement --yes',
     },
   ];
+  static exitCodes = [ExitCode.ok, ExitCode.failure, ExitCode.usage, ExitCode.refused, ExitCode.interrupted];
   static override args = {
     file: Args.string({ description: 'runbook YAML file, or the name of one in ./runbooks', required: true }),
   };
