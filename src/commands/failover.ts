@@ -4,7 +4,7 @@ import type { TsrConfig } from '../config/model.js';
 import { ExitCode } from '../errors.js';
 import { TsrCommand } from '../lib/base-command.js';
 import { confirmDestructive } from '../lib/confirm.js';
-import { drillFlags, drillParams, typedConfirmFlag } from '../lib/drill-flags.js';
+import { drillFlags, drillParams, typedConfirmFlag, DRILL_EXIT_CODES } from '../lib/drill-flags.js';
 import { openPlatform } from '../platform/open.js';
 import { checkRunbookInput, executeRunbook, type ExecuteResult } from '../runbooks/execute.js';
 
@@ -48,14 +48,7 @@ Drill it for real on the local target: \`tsr chaos region-down us-east-1\`, then
     '<%= config.bin %> failover trade --to secondary --dry-run',
     '<%= config.bin %> failover settlement --to us-west-2 --confirm dev',
   ];
-  static exitCodes = [
-    ExitCode.ok,
-    ExitCode.failure,
-    ExitCode.usage,
-    ExitCode.notDeployed,
-    ExitCode.refused,
-    ExitCode.interrupted,
-  ];
+  static exitCodes = DRILL_EXIT_CODES;
   static override args = {
     app: Args.string({
       description: 'the app to recover, or all (trade, then settlement)',

@@ -1,8 +1,7 @@
 import { Flags } from '@oclif/core';
 import { TsrCommand } from '../lib/base-command.js';
-import { drillArgs, drillFlags, drillParams } from '../lib/drill-flags.js';
+import { drillArgs, drillFlags, drillParams, DRILL_EXIT_CODES } from '../lib/drill-flags.js';
 import { executeRunbook, type ExecuteResult } from '../runbooks/execute.js';
-import { ExitCode } from '../errors.js';
 
 export default class Rotate extends TsrCommand<typeof Rotate> {
   static override summary = 'Move an app to another region with zero data loss (planned rotation)';
@@ -15,14 +14,7 @@ Every step is journaled: an interrupted rotation can be resumed (\`tsr runbook r
     '<%= config.bin %> rotate settlement --to us-east-1',
     '<%= config.bin %> rotate trade --to primary --wait-replication 2m --yes   # failing back after a region-up',
   ];
-  static exitCodes = [
-    ExitCode.ok,
-    ExitCode.failure,
-    ExitCode.usage,
-    ExitCode.notDeployed,
-    ExitCode.refused,
-    ExitCode.interrupted,
-  ];
+  static exitCodes = DRILL_EXIT_CODES;
   static override args = drillArgs;
   static override flags = {
     ...drillFlags,

@@ -1,4 +1,5 @@
 import { Args, Flags } from '@oclif/core';
+import { ExitCode } from '../errors.js';
 
 /** Arguments and flags shared by `tsr rotate` and `tsr failover`. */
 export const drillArgs = {
@@ -20,3 +21,13 @@ export function drillParams(app: string, flags: { to: string; from?: string }): 
 export const typedConfirmFlag = Flags.string({
   description: 'the environment name, to confirm without a prompt (--yes is not enough for this)',
 });
+
+/** What a drill command (rotate, failover) can exit with; its help lists them. */
+export const DRILL_EXIT_CODES = [
+  ExitCode.ok,
+  ExitCode.failure,
+  ExitCode.usage,
+  ExitCode.notDeployed,
+  ExitCode.refused,
+  ExitCode.interrupted,
+];
