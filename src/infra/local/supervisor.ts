@@ -9,6 +9,7 @@ import type { RegionEndpoints, ReplicationLag } from '../../platform/platform.js
 import type { EngineSpec } from './engines/start-engine.js';
 import { EngineStartError, type RunningEngine, spawnEngine, stopEngine } from './engine-process.js';
 import { allocatePorts } from './ports.js';
+import { closeServer, listen, sendJson } from './http-server.js';
 import { applyCoreSchema } from './core-schema.js';
 import { ServiceFleet } from './service-fleet.js';
 import {
@@ -115,10 +116,7 @@ export class Supervisor {
     writeFileSync(path.join(this.paths.data, 'ports.json'), JSON.stringify(ports));
     const servicePorts = ports.splice(ports.length - servicePortCount);
     this.controlPort = ports.pop() as number;
-    await new Promise<void>((resolve, reject) => {
-      this.control.once('error', reject);
-      this.control.listen(this.controlPort, '127.0.0.1', () => resolve());
-    });
+    await listen(this.control, this.controlPort);
     this.save();
 
     const linkPort = ports.pop() as number;
@@ -244,8 +242,7 @@ export class Supervisor {
           }),
         );
       }
-      await new Promise<void>((resolve) => this.control.close(() => resolve()));
-      this.control.closeAllConnections();
+      await closeServer(this.control);
     })();
     return this.stopping;
   }
@@ -398,10 +395,7 @@ export class Supervisor {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const reply = (status: number, body: unknown) => {
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(body));
-    };
+    const reply = (status: number, body: unknown) => sendJson(res, status, body);
     try {
       if (req.method === 'GET' && req.url === '/health') return reply(200, { status: this.status, phase: this.phase });
       if (req.method === 'GET' && req.url === '/replication/databases') return reply(200, await this.databaseLag());

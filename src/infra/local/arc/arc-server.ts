@@ -10,6 +10,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { initialControlState, type ResourceNames } from '../../../config/model.js';
 import type { RoutingState } from '../../../platform/platform.js';
+import { BodyTooLargeError, closeServer, listen, readBody } from '../http-server.js';
 import { evaluateBatch, type SafetyRule } from './safety-rules.js';
 
 export interface ArcControlDefinition {
@@ -381,29 +382,26 @@ export async function startArcCluster(opts: ArcClusterOptions): Promise<ArcClust
     res.end(payload);
   };
 
-  const readBody = (req: http.IncomingMessage): Promise<{ body: string; tooLarge: boolean }> =>
-    new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      req.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-      });
-      req.on('end', () => resolve({ body: Buffer.concat(chunks).toString('utf8'), tooLarge: size > MAX_BODY_BYTES }));
-      req.on('error', reject);
-    });
-
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const requestId = randomUUID();
     try {
-      const { body, tooLarge } = await readBody(req);
       if (req.method !== 'POST' || (req.url ?? '/').split('?')[0] !== '/') {
+        req.resume();
         throw validation(
           `${req.method} ${req.url} is not an operation; the cluster API is POST / with X-Amz-Target`,
           'unknownOperation',
         );
       }
-      if (tooLarge) throw validation(`request body exceeds ${MAX_BODY_BYTES} bytes`, 'other');
+      const body = await readBody(req, MAX_BODY_BYTES).then(
+        (bytes) => bytes.toString('utf8'),
+        (error: unknown) => {
+          if (error instanceof BodyTooLargeError) {
+            req.resume(); // drained, so the error answer is read rather than the connection reset
+            throw validation(`request body exceeds ${MAX_BODY_BYTES} bytes`, 'other');
+          }
+          throw error;
+        },
+      );
       const target = req.headers['x-amz-target'];
       const [service, operationName] = typeof target === 'string' ? target.split('.', 2) : [];
       const operation =
@@ -450,12 +448,6 @@ export async function startArcCluster(opts: ArcClusterOptions): Promise<ArcClust
 
   const servers: (http.Server | undefined)[] = [];
   const endpoints: string[] = [];
-  const stopServer = (server: http.Server): Promise<void> =>
-    new Promise((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
-
   try {
     for (const port of opts.ports) {
       const server = http.createServer((req, res) => {
@@ -463,19 +455,10 @@ export async function startArcCluster(opts: ArcClusterOptions): Promise<ArcClust
       });
       server.on('clientError', (_error, socket) => socket.destroy());
       servers.push(server);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-      const address = server.address();
-      if (address === null || typeof address === 'string') throw new Error('ARC endpoint has no TCP address');
-      endpoints.push(`http://${host}:${address.port}`);
+      endpoints.push(`http://${host}:${await listen(server, port, host)}`);
     }
   } catch (error) {
-    await Promise.all(servers.map((s) => (s?.listening ? stopServer(s) : Promise.resolve())));
+    await Promise.all(servers.map((s) => (s?.listening ? closeServer(s) : Promise.resolve())));
     throw error;
   }
 
@@ -485,7 +468,7 @@ export async function startArcCluster(opts: ArcClusterOptions): Promise<ArcClust
     }
     const server = servers[index];
     servers[index] = undefined;
-    if (server) await stopServer(server);
+    if (server) await closeServer(server);
   };
 
   return {

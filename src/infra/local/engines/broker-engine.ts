@@ -1,7 +1,8 @@
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { Aedes } from 'aedes';
-import { closeServer, listen, type StartedEngine } from './server-util.js';
+import { closeServer, listen, sendJson } from '../http-server.js';
+import type { StartedEngine } from './server-util.js';
 
 export interface BrokerEngineOptions {
   /** MQTT port. */
@@ -26,10 +27,7 @@ export async function startBrokerEngine(options: BrokerEngineOptions): Promise<S
   const mqttServer = createNetServer(broker.handle);
   const admin = createHttpServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
-    const reply = (status: number, body: unknown) => {
-      response.writeHead(status, { 'content-type': 'application/json' });
-      response.end(JSON.stringify(body));
-    };
+    const reply = (status: number, body: unknown) => sendJson(response, status, body);
     if (url.pathname === '/health') return reply(200, { ok: true, clients: broker.connectedClients });
     const clientId = url.searchParams.get('clientId');
     if (url.pathname === '/backlog' && clientId) {

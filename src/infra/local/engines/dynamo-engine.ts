@@ -31,6 +31,7 @@ import {
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import dynalite from 'dynalite';
+import { BodyTooLargeError, closeServer, listen, readBody, sendJson } from '../http-server.js';
 
 /** A DynamoDB attribute value in its JSON wire form, e.g. `{ "S": "abc" }`. */
 export type WireAttributeValue = Record<string, unknown>;
@@ -329,50 +330,6 @@ interface BufferedResponse {
   readonly body: Buffer;
 }
 
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    req.on('data', (chunk: Buffer) => {
-      if (done) return;
-      size += chunk.length;
-      if (size > limit) {
-        done = true;
-        reject(new HttpError(413, `request body larger than ${limit} bytes`));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (!done) {
-        done = true;
-        resolve(Buffer.concat(chunks));
-      }
-    });
-    req.on('error', (error) => {
-      if (!done) {
-        done = true;
-        reject(error);
-      }
-    });
-  });
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: OutgoingHttpHeaders = {}): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
-    ...headers,
-  });
-  res.end(text);
-}
-
 /** An AWS-shaped error, so the SDK raises a named exception rather than a parse failure. */
 function sendAwsError(res: ServerResponse, status: number, type: string, message: string): void {
   sendJson(
@@ -466,7 +423,7 @@ export async function startDynamoEngine(options: DynamoEngineOptions): Promise<D
   }
   guardAgainstAbortedRequests(inner);
   inner.keepAliveTimeout = 30_000;
-  const innerPort = await listenOn(inner, '127.0.0.1', 0);
+  const innerPort = await listen(inner, 0);
   const agent = new Agent({ keepAlive: true, maxSockets: 64, timeout: 10_000 });
 
   // ---- change feed state (restored when the previous run closed cleanly) ----
@@ -916,6 +873,7 @@ export async function startDynamoEngine(options: DynamoEngineOptions): Promise<D
     handle(req, res)
       .catch((error: unknown) => {
         if (error instanceof HttpError) sendJson(res, error.status, { error: error.message });
+        else if (error instanceof BodyTooLargeError) sendJson(res, 413, { error: error.message });
         else sendAwsError(res, 500, 'InternalFailure', error instanceof Error ? error.message : String(error));
       })
       .finally(() => {
@@ -931,7 +889,7 @@ export async function startDynamoEngine(options: DynamoEngineOptions): Promise<D
 
   let port: number;
   try {
-    port = await listenOn(front, host, options.port);
+    port = await listen(front, options.port, host);
   } catch (error) {
     agent.destroy();
     await closeServer(inner);
@@ -985,26 +943,5 @@ function guardAgainstAbortedRequests(server: Server): void {
     req.on = ((event: string, listener: (...args: unknown[]) => void) =>
       event === 'error' ? on('error', () => res.destroy()) : on(event, listener)) as typeof req.on;
     for (const handler of handlers) handler(req, res);
-  });
-}
-
-function listenOn(server: Server, host: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException) => {
-      reject(error.code === 'EADDRINUSE' ? new Error(`port ${port} on ${host} is already in use`) : error);
-    };
-    server.once('error', onError);
-    server.listen(port, host, () => {
-      server.off('error', onError);
-      const address = server.address();
-      resolve(typeof address === 'object' && address ? address.port : port);
-    });
-  });
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
   });
 }

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import kinesalite from 'kinesalite';
-import { listen, closeServer, type StartedEngine } from './server-util.js';
+import { closeServer, listen } from '../http-server.js';
+import type { StartedEngine } from './server-util.js';
 
 export interface KinesisEngineOptions {
   readonly port: number;

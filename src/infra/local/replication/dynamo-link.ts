@@ -28,6 +28,7 @@ import {
 import type { ReplicationLag } from '../../../platform/platform.js';
 import { ExitCode, UserError } from '../../../errors.js';
 import type { ChangeRecord, ChangesPage } from '../engines/dynamo-engine.js';
+import { closeServer, listen, sendJson } from '../http-server.js';
 
 export interface ReplicationRegion {
   readonly region: string;
@@ -261,12 +262,6 @@ function requestJson<T>(
     req.on('error', reject);
     req.end(payload);
   });
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
 }
 
 /** Starts the link; it begins replicating at once (sources that do not answer yet are retried). */
@@ -535,15 +530,7 @@ export async function startDynamoReplicationLink(
     }
   });
   server.on('clientError', (_error, socket) => socket.destroy());
-  const port = await new Promise<number>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(error.code === 'EADDRINUSE' ? new Error(`port ${options.port} on ${host} is already in use`) : error),
-    );
-    server.listen(options.port, host, () => {
-      const address = server.address();
-      resolve(typeof address === 'object' && address ? address.port : options.port);
-    });
-  });
+  const port = await listen(server, options.port, host);
 
   const loops = [...sources.filter((source) => source.pairs.length > 0).map(runSource), ...pairs.map(runPair)];
 
@@ -554,10 +541,7 @@ export async function startDynamoReplicationLink(
     for (const pair of pairs) pair.waker.wake();
     agent.destroy(); // fails requests in flight, so the loops end now
     await Promise.allSettled(loops);
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    await closeServer(server);
   }
 
   return {
