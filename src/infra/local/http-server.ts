@@ -40,6 +40,25 @@ export function listen(server: Server, port: number, host = '127.0.0.1'): Promis
   });
 }
 
+/**
+ * Binds `preferred` when it is free, else any free port: endpoints stay the same across redeploys when they can,
+ * and a port taken meanwhile by another program never fails the start.
+ */
+export async function listenPreferring(server: Server, preferred: number, host = '127.0.0.1'): Promise<number> {
+  if (preferred === 0) return listen(server, 0, host);
+  try {
+    return await listen(server, preferred, host);
+  } catch (error) {
+    if (!(error instanceof PortInUseError)) throw error;
+    return listen(server, 0, host);
+  }
+}
+
+/** Binds `port` exactly, or with `anyPortIfTaken` any free port when it is taken (see listenPreferring). */
+export function bindPort(server: Server, port: number, anyPortIfTaken = false, host = '127.0.0.1'): Promise<number> {
+  return anyPortIfTaken ? listenPreferring(server, port, host) : listen(server, port, host);
+}
+
 /** Stops accepting and drops open (keep-alive) connections, so closing never waits for an idle client. */
 export function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => {

@@ -10,7 +10,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { initialControlState, type ResourceNames } from '../../../config/model.js';
 import type { RoutingState } from '../../../platform/platform.js';
-import { BodyTooLargeError, closeServer, listen, readBody } from '../http-server.js';
+import { bindPort, BodyTooLargeError, closeServer, readBody } from '../http-server.js';
 import { evaluateBatch, type SafetyRule } from './safety-rules.js';
 
 export interface ArcControlDefinition {
@@ -25,6 +25,8 @@ export interface ArcClusterOptions {
   readonly host?: string;
   /** One HTTP endpoint per port (0 = ephemeral); all endpoints share one state. */
   readonly ports: readonly number[];
+  /** When `port` is taken, bind any free port instead (the one bound is reported); otherwise fail naming it. */
+  readonly anyPortIfTaken?: boolean;
   /** JSON file holding the routing-control states; written atomically on every change, reloaded on start. */
   readonly statePath: string;
   readonly controlPanel: { readonly name: string; readonly arn: string };
@@ -35,6 +37,8 @@ export interface ArcClusterOptions {
 export interface ArcCluster {
   /** Endpoint URLs (http://127.0.0.1:PORT), in the order of `ports`. A stopped endpoint keeps its slot. */
   readonly endpoints: readonly string[];
+  /** The ports bound, in the order of `ports` (with port 0 or a fallback, the ones the kernel gave). */
+  readonly ports: readonly number[];
   /** Stops one endpoint (closing its open connections), as if that cluster node were lost. Idempotent. */
   stopEndpoint(index: number): Promise<void>;
   /** Stops every endpoint. Idempotent. */
@@ -448,6 +452,7 @@ export async function startArcCluster(opts: ArcClusterOptions): Promise<ArcClust
 
   const servers: (http.Server | undefined)[] = [];
   const endpoints: string[] = [];
+  const bound: number[] = [];
   try {
     for (const port of opts.ports) {
       const server = http.createServer((req, res) => {
@@ -455,7 +460,8 @@ export async function startArcCluster(opts: ArcClusterOptions): Promise<ArcClust
       });
       server.on('clientError', (_error, socket) => socket.destroy());
       servers.push(server);
-      endpoints.push(`http://${host}:${await listen(server, port, host)}`);
+      bound.push(await bindPort(server, port, opts.anyPortIfTaken, host));
+      endpoints.push(`http://${host}:${bound[bound.length - 1]}`);
     }
   } catch (error) {
     await Promise.all(servers.map((s) => (s?.listening ? closeServer(s) : Promise.resolve())));
@@ -473,6 +479,7 @@ export async function startArcCluster(opts: ArcClusterOptions): Promise<ArcClust
 
   return {
     endpoints,
+    ports: bound,
     stopEndpoint,
     close: async () => {
       await Promise.all(servers.map((_, index) => stopEndpoint(index)));

@@ -1,7 +1,7 @@
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { Aedes } from 'aedes';
-import { closeServer, listen, sendJson } from '../http-server.js';
+import { bindPort, closeServer, sendJson } from '../http-server.js';
 import type { StartedEngine } from './server-util.js';
 
 export interface BrokerEngineOptions {
@@ -9,6 +9,8 @@ export interface BrokerEngineOptions {
   readonly port: number;
   /** Admin HTTP port: health and per-session backlog, read from the broker's own persistence. */
   readonly adminPort: number;
+  /** When `port` is taken, bind any free port instead (the one bound is reported); otherwise fail naming it. */
+  readonly anyPortIfTaken?: boolean;
 }
 
 /** Messages queued for a persistent session (QoS 1, clean=false) and not yet acknowledged by its client. */
@@ -39,8 +41,8 @@ export async function startBrokerEngine(options: BrokerEngineOptions): Promise<S
     }
     reply(404, { error: 'use GET /health or GET /backlog?clientId=<id>' });
   });
-  const mqttPort = await listen(mqttServer, options.port);
-  const adminPort = await listen(admin, options.adminPort);
+  const mqttPort = await bindPort(mqttServer, options.port, options.anyPortIfTaken);
+  const adminPort = await bindPort(admin, options.adminPort, options.anyPortIfTaken);
   return {
     endpoint: `mqtt://127.0.0.1:${mqttPort}`,
     ports: [mqttPort, adminPort],

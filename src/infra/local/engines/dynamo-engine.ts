@@ -31,7 +31,7 @@ import {
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import dynalite from 'dynalite';
-import { BodyTooLargeError, closeServer, listen, readBody, sendJson } from '../http-server.js';
+import { bindPort, BodyTooLargeError, closeServer, listen, readBody, sendJson } from '../http-server.js';
 
 /** A DynamoDB attribute value in its JSON wire form, e.g. `{ "S": "abc" }`. */
 export type WireAttributeValue = Record<string, unknown>;
@@ -97,6 +97,8 @@ export interface DynamoEngineOptions {
   readonly host?: string;
   /** Front port; 0 picks an ephemeral one. */
   readonly port: number;
+  /** When `port` is taken, bind any free port instead (the one bound is reported); otherwise fail naming it. */
+  readonly anyPortIfTaken?: boolean;
   readonly dataDir: string;
   readonly region: string;
   /** Oldest changes are dropped beyond this many (consumers see the gap). Default 1,000,000. */
@@ -889,7 +891,7 @@ export async function startDynamoEngine(options: DynamoEngineOptions): Promise<D
 
   let port: number;
   try {
-    port = await listen(front, options.port, host);
+    port = await bindPort(front, options.port, options.anyPortIfTaken, host);
   } catch (error) {
     agent.destroy();
     await closeServer(inner);

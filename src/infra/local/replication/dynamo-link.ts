@@ -28,7 +28,7 @@ import {
 import type { ReplicationLag } from '../../../platform/platform.js';
 import { ExitCode, UserError } from '../../../errors.js';
 import type { ChangeRecord, ChangesPage } from '../engines/dynamo-engine.js';
-import { closeServer, listen, sendJson } from '../http-server.js';
+import { bindPort, closeServer, sendJson } from '../http-server.js';
 
 export interface ReplicationRegion {
   readonly region: string;
@@ -41,6 +41,8 @@ export interface DynamoReplicationLinkOptions {
   readonly host?: string;
   /** Port of the link's HTTP API; 0 picks an ephemeral one. */
   readonly port: number;
+  /** When `port` is taken, bind any free port instead (the one bound is reported); otherwise fail naming it. */
+  readonly anyPortIfTaken?: boolean;
   readonly regions: readonly ReplicationRegion[];
   /** The global tables; changes to any other table are never replicated. */
   readonly tables: readonly string[];
@@ -530,7 +532,7 @@ export async function startDynamoReplicationLink(
     }
   });
   server.on('clientError', (_error, socket) => socket.destroy());
-  const port = await listen(server, options.port, host);
+  const port = await bindPort(server, options.port, options.anyPortIfTaken, host);
 
   const loops = [...sources.filter((source) => source.pairs.length > 0).map(runSource), ...pairs.map(runPair)];
 
