@@ -129,8 +129,8 @@ export class Supervisor {
   }
 
   /** The ports actually bound, as the next deploy will prefer them. */
-  private savePorts(servicePorts: readonly number[]): void {
-    const bound: Record<string, readonly number[]> = { control: [this.controlPort], services: servicePorts };
+  private savePorts(): void {
+    const bound: Record<string, readonly number[]> = { control: [this.controlPort] };
     for (const engine of this.engines) if (engine.running) bound[engine.id] = engine.running.ports;
     writeFileSync(this.portsFile, JSON.stringify(bound));
   }
@@ -253,11 +253,9 @@ export class Supervisor {
     }
 
     this.phase = 'starting services';
-    // Services bind their metrics port themselves: choose free ones now, the last run's if still free.
-    const servicePorts = anyPortIfTaken
-      ? await allocatePorts(ports.services.length, undefined, ports.services.includes(0) ? undefined : ports.services)
-      : [...ports.services];
-    this.savePorts(servicePorts);
+    // Services bind port 0 and report what they got, unless local.basePort fixed theirs.
+    const servicePorts = anyPortIfTaken ? ports.services.map(() => 0) : [...ports.services];
+    this.savePorts();
     this.fleet = new ServiceFleet(
       this.config,
       { regions: this.regionEndpoints, arc: this.arcEndpoints },
