@@ -56,34 +56,18 @@ export function preferredPorts(needs: readonly PortNeed[], saved: unknown): Port
 }
 
 /**
- * Chooses `count` ports on 127.0.0.1. With a base port they are consecutive from it and every one must be free
- * (a clash is an error naming the port); without one the kernel picks free ephemeral ports.
+ * `count` consecutive ports from `basePort` (local.basePort), each checked free now: a clash is an error naming the
+ * port before anything starts. The parts then bind exactly these (a port taken in between fails naming it too).
  */
-export async function allocatePorts(
-  count: number,
-  basePort?: number,
-  preferred?: readonly number[],
-): Promise<number[]> {
-  // The ports of the last run, if all still free: endpoints stay stable across destroy and deploy.
-  if (basePort === undefined && preferred?.length === count) {
-    const free = await Promise.all(preferred.map((port) => probe(port)));
-    if (free.every((port, i) => port === preferred[i])) return [...preferred];
-  }
+export async function consecutivePorts(basePort: number, count: number): Promise<number[]> {
   const ports: number[] = [];
-  if (basePort !== undefined) {
-    for (let port = basePort; port < basePort + count; port++) {
-      if ((await probe(port)) === undefined) {
-        throw new Error(
-          `port ${port} on 127.0.0.1 is already in use (ports ${basePort}-${basePort + count - 1} are needed)`,
-        );
-      }
-      ports.push(port);
+  for (let port = basePort; port < basePort + count; port++) {
+    if ((await probe(port)) === undefined) {
+      throw new Error(
+        `port ${port} on 127.0.0.1 is already in use (ports ${basePort}-${basePort + count - 1} are needed)`,
+      );
     }
-    return ports;
-  }
-  while (ports.length < count) {
-    const port = await probe(0);
-    if (port !== undefined && !ports.includes(port)) ports.push(port);
+    ports.push(port);
   }
   return ports;
 }

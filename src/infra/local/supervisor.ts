@@ -8,7 +8,7 @@ import { describeError } from '../../errors.js';
 import type { RegionEndpoints, ReplicationLag } from '../../platform/platform.js';
 import { type EngineSpec, pinPorts } from './engines/start-engine.js';
 import { EngineStartError, type RunningEngine, spawnEngine, stopEngine } from './engine-process.js';
-import { allocatePorts, dealPorts, type PortMap, type PortNeed, preferredPorts } from './ports.js';
+import { consecutivePorts, dealPorts, type PortMap, type PortNeed, preferredPorts } from './ports.js';
 import { bindPort, closeServer, sendJson } from './http-server.js';
 import { applyCoreSchema } from './core-schema.js';
 import { ServiceFleet } from './service-fleet.js';
@@ -125,7 +125,7 @@ export class Supervisor {
     const { basePort } = this.config.local;
     if (basePort === undefined) return preferredPorts(needs, this.savedPorts());
     const total = needs.reduce((sum, need) => sum + need.count, 0);
-    return dealPorts(needs, await allocatePorts(total, basePort));
+    return dealPorts(needs, await consecutivePorts(basePort, total));
   }
 
   /** The ports actually bound, as the next deploy will prefer them. */
