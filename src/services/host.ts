@@ -23,6 +23,8 @@ import { item, type StageCounters, type StageIO } from './pipeline/stage-io.js';
 
 /** A running service: stop() finishes the work in hand and releases what it holds. */
 export interface RunningService {
+  /** The port its metrics/status server bound (with TSR_METRICS_PORT=0, the one the kernel gave it). */
+  readonly metricsPort?: number;
   stop(): Promise<void>;
 }
 
@@ -40,6 +42,7 @@ export interface ServiceContext {
   readonly dynamo: ReturnType<typeof dynamoClient>;
   /** Resources to release on stop, in reverse order. */
   readonly closers: (() => Promise<unknown> | void)[];
+  readonly metricsPort: number;
 }
 
 /** Stage counters that live in the metrics registry, so `tsr status` reads exactly what the stage counted. */
@@ -98,7 +101,20 @@ export async function createContext(config: ServiceConfig): Promise<ServiceConte
   const closers: ServiceContext['closers'] = [() => kinesis.destroy(), () => dynamo.destroy(), () => controls.close()];
   const server = await startMetricsServer(metrics, { port: config.metricsPort ?? 0 });
   closers.push(() => server.close());
-  return { config, app, stage, names, logger, metrics, controls, io, kinesis, dynamo, closers };
+  return {
+    config,
+    app,
+    stage,
+    names,
+    logger,
+    metrics,
+    controls,
+    io,
+    kinesis,
+    dynamo,
+    closers,
+    metricsPort: server.port,
+  };
 }
 
 export async function closeContext(context: ServiceContext): Promise<void> {

@@ -33,7 +33,8 @@ if (process.send) process.on('disconnect', () => void shutdown(0));
 try {
   const config = loadServiceConfig();
   service = config.stage === 'generator' ? await startGeneratorService(config) : await startStage(config);
-  process.send?.({ type: 'ready' });
+  // With TSR_METRICS_PORT=0 the supervisor learns the port here (binding port 0 cannot collide).
+  process.send?.({ type: 'ready', metricsPort: service.metricsPort });
 } catch (error) {
   console.error(JSON.stringify({ level: 60, msg: 'service failed to start', err: describeError(error) }));
   await shutdown(1);

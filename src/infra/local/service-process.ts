@@ -11,6 +11,7 @@ export interface ServiceSpec {
   readonly id: string;
   readonly env: Readonly<Record<string, string>>;
   readonly log: string;
+  /** 0: any free port, bound by the service itself and reported when it is ready (again at every restart). */
   readonly metricsPort: number;
 }
 
@@ -42,11 +43,15 @@ export class SupervisedService {
   private readyWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
   private everReady = false;
   private ready = false;
+  /** The port the running service reported, else the one asked for. */
+  private metricsPort: number;
 
   constructor(
     readonly spec: ServiceSpec,
     private readonly onChange: () => void,
-  ) {}
+  ) {
+    this.metricsPort = spec.metricsPort;
+  }
 
   start(): void {
     const logFd = openSync(this.spec.log, 'a');
@@ -59,8 +64,9 @@ export class SupervisedService {
     this.child = child;
     this.ready = false;
     this.startedAt = Date.now();
-    child.on('message', (message: { type?: string }) => {
+    child.on('message', (message: { type?: string; metricsPort?: number }) => {
       if (message?.type !== 'ready') return;
+      if (message.metricsPort) this.metricsPort = message.metricsPort;
       this.ready = true;
       this.everReady = true;
       for (const waiter of this.readyWaiters.splice(0)) waiter.resolve();
@@ -140,7 +146,7 @@ export class SupervisedService {
       up: Boolean(this.child) && this.ready,
       restarts: this.restarts,
       lastExit: this.lastExit,
-      metrics: `http://127.0.0.1:${this.spec.metricsPort}`,
+      metrics: `http://127.0.0.1:${this.metricsPort}`,
       log: this.spec.log,
     };
   }

@@ -6,9 +6,10 @@ import { APPS, type AppName } from '../../config/apps.js';
 import { deriveNames, type TsrConfig } from '../../config/model.js';
 import { describeError } from '../../errors.js';
 import type { RegionEndpoints, ReplicationLag } from '../../clients/types.js';
-import type { EngineSpec } from './engines/start-engine.js';
+import { type EngineSpec, pinPorts } from './engines/start-engine.js';
 import { EngineStartError, type RunningEngine, spawnEngine, stopEngine } from './engine-process.js';
-import { allocatePorts } from './ports.js';
+import { consecutivePorts, dealPorts, type PortMap, type PortNeed, preferredPorts } from './ports.js';
+import { bindPort, closeServer, sendJson } from './http-server.js';
 import { applyCoreSchema } from './core-schema.js';
 import { ServiceFleet } from './service-fleet.js';
 import {
@@ -28,7 +29,8 @@ export interface DeployPlan {
 
 interface ManagedEngine {
   readonly id: string;
-  readonly spec: EngineSpec;
+  /** Pinned to the ports the engine bound once it first started. */
+  spec: EngineSpec;
   readonly log: string;
   running?: RunningEngine;
   up: boolean;
@@ -85,9 +87,72 @@ export class Supervisor {
     this.writers = { ...initial, ...this.savedWriters() };
   }
 
-  private savedPorts(): number[] | undefined {
-    const file = path.join(this.paths.data, 'ports.json');
-    return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as number[]) : undefined;
+  private get portsFile(): string {
+    return path.join(this.paths.data, 'ports.json');
+  }
+
+  /** The ports of the last run by part id (an older file, or an unreadable one, is no preference). */
+  private savedPorts(): unknown {
+    try {
+      return existsSync(this.portsFile) ? JSON.parse(readFileSync(this.portsFile, 'utf8')) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Every part that binds ports, in the order a `local.basePort` range lays them out. */
+  private portNeeds(): PortNeed[] {
+    return [
+      ...this.config.regions.flatMap((region) => [
+        { id: `kinesis@${region}`, count: 1 },
+        { id: `dynamodb@${region}`, count: 1 },
+        { id: `broker@${region}`, count: 2 }, // MQTT, admin
+        { id: `postgres@${region}`, count: 1 },
+      ]),
+      { id: 'arc', count: this.config.local.arcEndpoints },
+      { id: 'dynamo-link', count: 1 },
+      { id: 'control', count: 1 },
+      { id: 'services', count: ServiceFleet.portsNeeded(this.config) },
+    ];
+  }
+
+  /**
+   * With `local.basePort`, exactly the consecutive range (checked free now; a clash names the port). Otherwise each
+   * part tries its port of the last run and binds any free one when that is taken or unknown, reporting what it got.
+   */
+  private async planPorts(): Promise<PortMap> {
+    const needs = this.portNeeds();
+    const { basePort } = this.config.local;
+    if (basePort === undefined) return preferredPorts(needs, this.savedPorts());
+    const total = needs.reduce((sum, need) => sum + need.count, 0);
+    return dealPorts(needs, await consecutivePorts(basePort, total));
+  }
+
+  /** The ports actually bound, as the next deploy will prefer them. */
+  private savePorts(): void {
+    const bound: Record<string, readonly number[]> = { control: [this.controlPort] };
+    for (const engine of this.engines) if (engine.running) bound[engine.id] = engine.running.ports;
+    writeFileSync(this.portsFile, JSON.stringify(bound));
+  }
+
+  /** Endpoints from the ports the engines reported. */
+  private recordEndpoints(): void {
+    const portsOf = (id: string) => this.engines.find((e) => e.id === id)?.running?.ports ?? [];
+    for (const region of this.config.regions) {
+      const [kinesis] = portsOf(`kinesis@${region}`);
+      const [dynamodb] = portsOf(`dynamodb@${region}`);
+      const [broker, brokerAdmin] = portsOf(`broker@${region}`);
+      const [postgres] = portsOf(`postgres@${region}`);
+      this.regionEndpoints[region] = {
+        region,
+        kinesis: `http://127.0.0.1:${kinesis}`,
+        dynamodb: `http://127.0.0.1:${dynamodb}`,
+        broker: `mqtt://127.0.0.1:${broker}`,
+        brokerAdmin: `http://127.0.0.1:${brokerAdmin}`,
+        postgres: { host: '127.0.0.1', port: postgres, user: POSTGRES_USER },
+      };
+    }
+    this.arcEndpoints = portsOf('arc').map((p) => `http://127.0.0.1:${p}`);
   }
 
   /** Where each app's writer was when the platform last ran: its data lives on, so its topology must too. */
@@ -105,67 +170,61 @@ export class Supervisor {
     const { file: passwordFile, password } = ensurePostgresPassword(this.workspace);
     this.password = password;
     const { regions } = this.config;
-    const perRegion = 5; // kinesis, dynamodb, broker, broker admin, postgres
-    const servicePortCount = ServiceFleet.portsNeeded(this.config);
-    const ports = await allocatePorts(
-      regions.length * perRegion + this.config.local.arcEndpoints + 2 + servicePortCount,
-      this.config.local.basePort,
-      this.savedPorts(),
-    );
-    writeFileSync(path.join(this.paths.data, 'ports.json'), JSON.stringify(ports));
-    const servicePorts = ports.splice(ports.length - servicePortCount);
-    this.controlPort = ports.pop() as number;
-    await new Promise<void>((resolve, reject) => {
-      this.control.once('error', reject);
-      this.control.listen(this.controlPort, '127.0.0.1', () => resolve());
-    });
+    const ports = await this.planPorts();
+    const anyPortIfTaken = this.config.local.basePort === undefined;
+    this.controlPort = await bindPort(this.control, ports.control[0], anyPortIfTaken);
     this.save();
 
-    const linkPort = ports.pop() as number;
-    const arcPorts = ports.splice(regions.length * perRegion);
-    regions.forEach((region, i) => {
-      const [kinesis, dynamodb, broker, brokerAdmin, postgres] = ports.slice(i * perRegion, (i + 1) * perRegion);
+    for (const region of regions) {
       const data = path.join(this.paths.data, region);
-      this.add(`kinesis@${region}`, { kind: 'kinesis', region, port: kinesis, dataDir: path.join(data, 'kinesis') });
+      const port = (kind: string) => ports[`${kind}@${region}`];
+      this.add(`kinesis@${region}`, {
+        kind: 'kinesis',
+        region,
+        port: port('kinesis')[0],
+        dataDir: path.join(data, 'kinesis'),
+        anyPortIfTaken,
+      });
       this.add(`dynamodb@${region}`, {
         kind: 'dynamodb',
         region,
-        port: dynamodb,
+        port: port('dynamodb')[0],
         dataDir: path.join(data, 'dynamodb'),
+        anyPortIfTaken,
       });
-      this.add(`broker@${region}`, { kind: 'broker', region, port: broker, adminPort: brokerAdmin });
+      const [broker, brokerAdmin] = port('broker');
+      this.add(`broker@${region}`, { kind: 'broker', region, port: broker, adminPort: brokerAdmin, anyPortIfTaken });
       this.add(`postgres@${region}`, {
         kind: 'postgres',
         region,
-        port: postgres,
+        port: port('postgres')[0],
         dataDir: path.join(data, 'postgres'),
         passwordFile,
+        anyPortIfTaken,
       });
-      this.regionEndpoints[region] = {
-        region,
-        kinesis: `http://127.0.0.1:${kinesis}`,
-        dynamodb: `http://127.0.0.1:${dynamodb}`,
-        broker: `mqtt://127.0.0.1:${broker}`,
-        brokerAdmin: `http://127.0.0.1:${brokerAdmin}`,
-        postgres: { host: '127.0.0.1', port: postgres, user: POSTGRES_USER },
-      };
+    }
+    this.add('arc', {
+      kind: 'arc',
+      ports: [...ports.arc],
+      statePath: this.paths.arcState,
+      config: this.config,
+      anyPortIfTaken,
     });
-    this.add('arc', { kind: 'arc', ports: arcPorts, statePath: this.paths.arcState, config: this.config });
-    this.arcEndpoints = arcPorts.map((p) => `http://127.0.0.1:${p}`);
 
     this.phase = 'starting engines';
     this.save();
     await Promise.all(this.engines.map((engine) => this.start(engine)));
+    this.recordEndpoints();
 
     const globalTables = this.names.tables.filter((t) => t.global).map((t) => t.name);
     const link = this.add('dynamo-link', {
       kind: 'dynamo-link',
-      port: linkPort,
+      port: ports['dynamo-link'][0],
       regions: regions.map((region) => ({ region, endpoint: this.regionEndpoints[region].dynamodb as string })),
       tables: globalTables,
       delayMs: this.config.local.replicationDelayMs,
+      anyPortIfTaken,
     });
-    this.linkEndpoint = `http://127.0.0.1:${linkPort}`;
     this.phase = 'creating streams and tables';
     this.save();
     await Promise.all([
@@ -175,6 +234,7 @@ export class Supervisor {
         createTables(region, this.regionEndpoints[region].dynamodb as string, this.names),
       ]),
     ]);
+    this.linkEndpoint = link.running?.endpoint;
 
     this.phase = 'setting up PostgreSQL replication';
     this.save();
@@ -193,6 +253,9 @@ export class Supervisor {
     }
 
     this.phase = 'starting services';
+    // Services bind port 0 and report what they got, unless local.basePort fixed theirs.
+    const servicePorts = anyPortIfTaken ? ports.services.map(() => 0) : [...ports.services];
+    this.savePorts();
     this.fleet = new ServiceFleet(
       this.config,
       { regions: this.regionEndpoints, arc: this.arcEndpoints },
@@ -244,8 +307,7 @@ export class Supervisor {
           }),
         );
       }
-      await new Promise<void>((resolve) => this.control.close(() => resolve()));
-      this.control.closeAllConnections();
+      await closeServer(this.control);
     })();
     return this.stopping;
   }
@@ -265,6 +327,7 @@ export class Supervisor {
     const starting = spawnEngine(engine.spec, engine.log);
     this.inFlight.push(starting);
     engine.running = await starting;
+    engine.spec = pinPorts(engine.spec, engine.running.ports);
     engine.up = true;
     engine.detail = undefined;
     engine.running.child.once('exit', (code, signal) => {
@@ -398,10 +461,7 @@ export class Supervisor {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const reply = (status: number, body: unknown) => {
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(body));
-    };
+    const reply = (status: number, body: unknown) => sendJson(res, status, body);
     try {
       if (req.method === 'GET' && req.url === '/health') return reply(200, { status: this.status, phase: this.phase });
       if (req.method === 'GET' && req.url === '/replication/databases') return reply(200, await this.databaseLag());
@@ -441,7 +501,13 @@ export class Supervisor {
       region: 'region' in e.spec ? e.spec.region : undefined,
       pid: e.running?.child.pid,
       childPids: e.running?.childPids,
-      ports: 'ports' in e.spec ? e.spec.ports : 'adminPort' in e.spec ? [e.spec.port, e.spec.adminPort] : [e.spec.port],
+      // Pinned to the bound ports once started; before that a 0 (any free port) says nothing yet.
+      ports: ('ports' in e.spec
+        ? e.spec.ports
+        : 'adminPort' in e.spec
+          ? [e.spec.port, e.spec.adminPort]
+          : [e.spec.port]
+      ).filter((port) => port > 0),
       endpoint: e.running?.endpoint,
       log: e.log,
       up: e.up,

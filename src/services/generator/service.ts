@@ -100,8 +100,10 @@ export async function startGeneratorService(config: ServiceConfig): Promise<Runn
     reply(404, { error: 'use GET /status, GET /health or POST /config' });
   });
   await new Promise<void>((resolve) => server.listen(config.metricsPort ?? 0, '127.0.0.1', () => resolve()));
+  const address = server.address();
 
   return {
+    metricsPort: typeof address === 'object' && address ? address.port : config.metricsPort,
     stop: async () => {
       generator.stop();
       await Promise.all(listeners.map((l) => l.endAsync(true)));

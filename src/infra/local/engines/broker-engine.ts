@@ -1,13 +1,16 @@
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { Aedes } from 'aedes';
-import { closeServer, listen, type StartedEngine } from './server-util.js';
+import { bindPort, closeServer, sendJson } from '../http-server.js';
+import type { StartedEngine } from './server-util.js';
 
 export interface BrokerEngineOptions {
   /** MQTT port. */
   readonly port: number;
   /** Admin HTTP port: health and per-session backlog, read from the broker's own persistence. */
   readonly adminPort: number;
+  /** When `port` is taken, bind any free port instead (the one bound is reported); otherwise fail naming it. */
+  readonly anyPortIfTaken?: boolean;
 }
 
 /** Messages queued for a persistent session (QoS 1, clean=false) and not yet acknowledged by its client. */
@@ -26,10 +29,7 @@ export async function startBrokerEngine(options: BrokerEngineOptions): Promise<S
   const mqttServer = createNetServer(broker.handle);
   const admin = createHttpServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
-    const reply = (status: number, body: unknown) => {
-      response.writeHead(status, { 'content-type': 'application/json' });
-      response.end(JSON.stringify(body));
-    };
+    const reply = (status: number, body: unknown) => sendJson(response, status, body);
     if (url.pathname === '/health') return reply(200, { ok: true, clients: broker.connectedClients });
     const clientId = url.searchParams.get('clientId');
     if (url.pathname === '/backlog' && clientId) {
@@ -41,8 +41,8 @@ export async function startBrokerEngine(options: BrokerEngineOptions): Promise<S
     }
     reply(404, { error: 'use GET /health or GET /backlog?clientId=<id>' });
   });
-  const mqttPort = await listen(mqttServer, options.port);
-  const adminPort = await listen(admin, options.adminPort);
+  const mqttPort = await bindPort(mqttServer, options.port, options.anyPortIfTaken);
+  const adminPort = await bindPort(admin, options.adminPort, options.anyPortIfTaken);
   return {
     endpoint: `mqtt://127.0.0.1:${mqttPort}`,
     ports: [mqttPort, adminPort],

@@ -1,9 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import kinesalite from 'kinesalite';
-import { listen, closeServer, type StartedEngine } from './server-util.js';
+import { bindPort, closeServer } from '../http-server.js';
+import type { StartedEngine } from './server-util.js';
 
 export interface KinesisEngineOptions {
   readonly port: number;
+  /** When `port` is taken, bind any free port instead (the one bound is reported); otherwise fail naming it. */
+  readonly anyPortIfTaken?: boolean;
   readonly dataDir: string;
 }
 
@@ -18,6 +21,6 @@ export async function startKinesisEngine(options: KinesisEngineOptions): Promise
     updateStreamMs: 0,
     shardLimit: 1000,
   });
-  const port = await listen(server, options.port);
+  const port = await bindPort(server, options.port, options.anyPortIfTaken);
   return { endpoint: `http://127.0.0.1:${port}`, ports: [port], close: () => closeServer(server) };
 }

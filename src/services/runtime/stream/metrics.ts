@@ -1,0 +1,115 @@
+/**
+ * A consumer's counters: per shard and in total, counted once a batch's checkpoint is written, so a batch read again
+ * after a lost lease or a failed write counts once; and where a record's time went (stream, handler, checkpoint).
+ */
+import type { ConsumedRecord } from './records.js';
+
+/** Counts are of checkpointed batches. */
+export interface ShardMetrics {
+  readonly owned: boolean;
+  readonly checkpoint?: string;
+  /** As reported by the last GetRecords (kinesalite reports 0 until the shard is closed). */
+  readonly millisBehindLatest?: number;
+  /** Age of the newest record of the last batch when it was read, ms. */
+  readonly lastRecordAgeMs?: number;
+  readonly recordsIn: number;
+  readonly batches: number;
+  readonly lastBatchAt?: string;
+}
+
+export interface ConsumerMetrics {
+  readonly streamName: string;
+  readonly workerId: string;
+  readonly running: boolean;
+  readonly active: boolean;
+  readonly recordsIn: number;
+  readonly batches: number;
+  readonly handlerErrors: number;
+  /** GetRecords calls, and how many of them found nothing (the price of polling for low latency). */
+  readonly reads: number;
+  readonly emptyReads: number;
+  readonly leasesTaken: number;
+  readonly leasesLost: number;
+  /**
+   * Where a checkpointed record's time went, summed over records (ms): waiting in the stream (arrival until the read
+   * that returned it), in the handler, and in the checkpoint write of its batch. Divide by recordsIn for a mean.
+   */
+  readonly recordMs: { readonly inStream: number; readonly handling: number; readonly checkpointing: number };
+  readonly shardsOwned: readonly string[];
+  readonly shards: Readonly<Record<string, ShardMetrics>>;
+}
+
+/** A batch the handler finished, waiting for its checkpoint. */
+export interface HandledBatch {
+  readonly records: readonly ConsumedRecord[];
+  readonly readAt: number;
+  readonly handledAt: number;
+}
+
+export interface MutableShardMetrics {
+  checkpoint?: string;
+  millisBehindLatest?: number;
+  lastRecordAgeMs?: number;
+  recordsIn: number;
+  batches: number;
+  lastBatchAt?: string;
+}
+
+export class ConsumerCounters {
+  readonly totals = {
+    recordsIn: 0,
+    batches: 0,
+    handlerErrors: 0,
+    reads: 0,
+    emptyReads: 0,
+    leasesTaken: 0,
+    leasesLost: 0,
+  };
+  private readonly recordMs = { inStream: 0, handling: 0, checkpointing: 0 };
+  private readonly shardMetrics = new Map<string, MutableShardMetrics>();
+
+  /** One shard's counters (created at first use). */
+  shard(shardId: string): MutableShardMetrics {
+    let m = this.shardMetrics.get(shardId);
+    if (!m) {
+      m = { recordsIn: 0, batches: 0 };
+      this.shardMetrics.set(shardId, m);
+    }
+    return m;
+  }
+
+  /** Counts a batch of `shardId` whose checkpoint was just written (`now`). */
+  countCheckpointed(shardId: string, { records, readAt, handledAt }: HandledBatch, now = Date.now()): void {
+    const metrics = this.shard(shardId);
+    for (const record of records) {
+      const arrived = record.approximateArrivalTimestamp?.getTime();
+      if (arrived !== undefined) this.recordMs.inStream += Math.max(0, readAt - arrived);
+    }
+    this.recordMs.handling += (handledAt - readAt) * records.length;
+    this.recordMs.checkpointing += (now - handledAt) * records.length;
+    const last = records[records.length - 1];
+    metrics.recordsIn += records.length;
+    metrics.batches++;
+    metrics.lastBatchAt = new Date(now).toISOString();
+    if (last.approximateArrivalTimestamp) {
+      metrics.lastRecordAgeMs = Math.max(0, now - last.approximateArrivalTimestamp.getTime());
+    }
+    this.totals.recordsIn += records.length;
+    this.totals.batches++;
+  }
+
+  snapshot(
+    identity: Pick<ConsumerMetrics, 'streamName' | 'workerId' | 'running' | 'active'>,
+    owned: readonly string[],
+  ): ConsumerMetrics {
+    const shards: Record<string, ShardMetrics> = {};
+    for (const [shardId, m] of this.shardMetrics) shards[shardId] = { owned: owned.includes(shardId), ...m };
+    return {
+      ...identity,
+      ...this.totals,
+      recordMs: { ...this.recordMs },
+      shardsOwned: [...owned].sort(),
+      shards,
+    };
+  }
+}
