@@ -9,7 +9,7 @@ import { onInterrupt } from '../lib/interrupt.js';
 import { isTsrWorkspace } from '../infra/local/workspace.js';
 
 const PHASE_TITLES: Record<(typeof DEPLOY_PHASES)[number], string> = {
-  'allocating ports': 'Choose free ports on 127.0.0.1',
+  'allocating ports': 'Ports on 127.0.0.1: each engine binds its own, the last run’s where free',
   'starting engines': 'Start PostgreSQL, Kinesis, DynamoDB and MQTT in every region, and the ARC cluster',
   'creating streams and tables': 'Create streams and tables; start the DynamoDB replication link',
   'setting up PostgreSQL replication': 'Create core databases; start logical replication from the primary',

@@ -44,7 +44,10 @@ let otherPort: number;
 let publisher: BrokerPublisher;
 let io: StageIO;
 
-/** A port nothing listens on (yet): the other region's broker is down. */
+/**
+ * A port nothing listens on (yet): the other region's broker is down; it comes back on this port later. Choosing it
+ * before binding is a (small) race this test accepts: a region that comes back must come back where clients look.
+ */
 async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
