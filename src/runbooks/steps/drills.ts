@@ -7,8 +7,9 @@ import { tradeRecordId } from '../../domain/ids.js';
 import type { DrillCapabilities } from '../../platform/capabilities.js';
 import type { Platform } from '../../platform/platform.js';
 import { reconcile, resolveWindow, type ReconcileReport } from '../../reconcile/index.js';
-import { durationSchema } from '../duration.js';
+import { durationSchema, formatDuration } from '../duration.js';
 import { defineStepType, type StepContext } from '../registry.js';
+import { MARKERS } from '../report.js';
 import { checkRegions } from './wait-replicated.js';
 
 /** The drill operations of the platform, or a clear refusal on a target that lacks them. */
@@ -41,26 +42,41 @@ async function until(
   }
 }
 
-/** `wait.drained`: the source broker holds nothing for the app's inbound session (read from the broker itself). */
+/**
+ * `wait.drained`: the source broker holds nothing for the app's inbound session (read from the broker itself), and
+ * the senders have had time to notice the dns swap: they poll their control about every second, so until then one
+ * may still publish to the source — after its queue closed, that message would wait there (and a canary behind it
+ * would never be confirmed). Drained means 0, measured at least `sendersGrace` after the `after` marker.
+ */
 export const waitDrained = defineStepType({
   type: 'wait.drained',
   summary: "Wait until a region's broker holds no message for the app's inbound gateway (measured at the broker)",
-  params: appRegion,
+  params: appRegion.extend({
+    /** The marker senders react to (the dns swap). */
+    after: z.string().default(MARKERS.dnsSwapped),
+    /** How long after it senders may still publish to the old broker: about two of their polls. */
+    sendersGrace: durationSchema.default('2s'),
+  }),
   requiresTimeout: true,
   check: (p, env) => checkRegions(env, [p.region], p.app),
-  describe: (p) => `broker backlog of ${p.app} in ${p.region} is 0 (measured, unknown never counts)`,
+  describe: (p) =>
+    `broker backlog of ${p.app} in ${p.region} is 0 (measured, unknown never counts), ` +
+    `${formatDuration(p.sendersGrace)} or more after ${p.after}`,
   async run(ctx, p) {
     const platform = drills(ctx.platform);
+    const sendersSettledAt = (ctx.markerAt(p.after)?.getTime() ?? 0) + p.sendersGrace;
     let first: number | undefined;
     const detail = await until(ctx, p.interval, async () => {
       const depth = await platform.brokerQueueDepth(p.app, p.region);
       if (depth.depth === undefined)
         return { done: false, detail: `backlog unknown: ${depth.detail ?? 'not measurable'}` };
       first ??= depth.depth;
-      return {
-        done: depth.depth === 0,
-        detail: `backlog ${first.toLocaleString('en-US')} → ${depth.depth.toLocaleString('en-US')}`,
-      };
+      const backlog = `backlog ${first.toLocaleString('en-US')} → ${depth.depth.toLocaleString('en-US')}`;
+      const waitSenders = sendersSettledAt - Date.now();
+      if (depth.depth === 0 && waitSenders > 0) {
+        return { done: false, detail: `${backlog}; senders may still publish here for ${waitSenders} ms` };
+      }
+      return { done: depth.depth === 0, detail: backlog };
     });
     return { detail };
   },
