@@ -3,7 +3,7 @@ import path from 'node:path';
 import { arcClusterDefinition, type ArcCluster, startArcCluster } from '../../src/infra/local/arc/arc-server.js';
 import { ArcRoutingControls } from '../../src/clients/arc-routing-controls.js';
 import type { RoutingControls } from '../../src/platform/platform.js';
-import { parseRunbook, runRunbook, stepRegistry } from '../../src/runbooks/index.js';
+import { loadRunbook, parseRunbook, planRunbook, runRunbook, stepRegistry } from '../../src/runbooks/index.js';
 import { caughtUpLags, FakePlatform, REGIONS, tempDir } from '../helpers/runbook-fakes.js';
 
 /** The fake platform, but with routing controls served by a real ARC cluster. */
@@ -169,4 +169,65 @@ steps:
   expect(result.journal.status).toBe('failed');
   expect(result.journal.steps[0].error).toMatch(/settlement-gate-queue-and-app/);
   expect(await stateOf('settlement-queue-us-west-2')).toBe('Off');
+});
+
+it('a run that fails after opening the gate closes it on the real cluster (finally), so the gating rule holds', async () => {
+  platform.lags = () => caughtUpLags(platform, 'us-east-1', 'us-west-2', 60_000); // never caught up
+  const runbook = parseRunbook(
+    `name: stuck
+description: fails after opening the gate
+parameters:
+  app:
+    type: app
+steps:
+  - id: gate-on
+    type: routing-control.set
+    params:
+      set:
+        \${app}-gate: On
+  - id: replicated
+    type: wait.replicated
+    params:
+      app: \${app}
+      to: us-west-2
+      interval: 20ms
+    timeout: 200ms
+finally:
+  - id: close-gate
+    type: routing-control.set
+    params:
+      set:
+        \${app}-gate: Off
+    undoes: gate-on
+`,
+    '/tmp/stuck.yaml',
+    stepRegistry,
+  );
+  const result = await runRunbook(
+    runbook,
+    { app: 'settlement' },
+    { platform, workspace, yes: true, progress: 'silent' },
+  );
+  expect(result.journal.status).toBe('failed');
+  expect(result.journal.finally?.map((s) => `${s.id}:${s.status}`)).toEqual(['close-gate:completed']);
+  expect(await stateOf('settlement-gate')).toBe('Off');
+  // The gate being Off is what keeps queue and app controls from changing by accident.
+  await expect(arc.set([{ control: 'settlement-queue-us-west-2', state: 'On' }])).rejects.toThrow(
+    /settlement-gate-queue-and-app/,
+  );
+});
+
+it.each(['rotate', 'failover'])('the built-in %s runbook closes the gate it opened, however it ends', async (name) => {
+  const plan = await planRunbook(
+    loadRunbook(name),
+    { app: 'trade', source: 'us-east-1', target: 'us-west-2' },
+    {
+      config: platform.config,
+      names: platform.names,
+      platform,
+    },
+  );
+  expect(plan.finally.map((s) => ({ type: s.type, params: s.params, undoes: s.undoes }))).toEqual([
+    { type: 'routing-control.set', params: { set: { 'trade-gate': 'Off' } }, undoes: 'gate-on' },
+  ]);
 });
