@@ -2,7 +2,9 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { EngineSpec } from './engines/start-engine.js';
+import { isAlive } from './process-alive.js';
 
 const ENGINE_MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'engine-main.js');
 
@@ -81,6 +83,9 @@ export async function stopEngine(engine: RunningEngine, graceMs = 8_000): Promis
     clearTimeout(timer);
   }
   for (const pid of engine.childPids) killQuietly(pid, 'SIGKILL');
+  // A killed process lingers for a moment: whoever stops an engine (a failed deploy, destroy) returns only once its
+  // children are gone, so nothing of it is left running when the command says so.
+  for (const until = Date.now() + 5_000; engine.childPids.some(isAlive) && Date.now() < until;) await sleep(20);
 }
 
 export function killQuietly(pid: number, signal: NodeJS.Signals = 'SIGTERM'): void {
