@@ -1,6 +1,6 @@
 /**
  * Plain shapes shared by the CLI side and the services (which ship alone in the container image): how a region is
- * reached, routing controls, replication lag. No behaviour, no imports from either side.
+ * reached, routing controls, replication lag, and pure reads of them. No I/O, no imports from either side.
  */
 
 /** How a client reaches one region's data plane. Local: 127.0.0.1 ports; AWS: regional service endpoints. */
@@ -52,4 +52,13 @@ export interface ReplicationLag {
   readonly pending?: number;
   readonly healthy: boolean;
   readonly detail?: string;
+}
+
+/** The first of `regions` whose `<app>-dns-<region>` control is On: where the app's senders publish. */
+export function dnsRegion(
+  controls: readonly RoutingControlState[],
+  app: string,
+  regions: readonly string[],
+): string | undefined {
+  return regions.find((r) => controls.some((c) => c.name === `${app}-dns-${r}` && c.state === 'On'));
 }

@@ -1,4 +1,5 @@
 import { Args } from '@oclif/core';
+import { dnsRegion } from '../clients/types.js';
 import { APPS, type AppName } from '../config/apps.js';
 import type { TsrConfig } from '../config/model.js';
 import { ExitCode } from '../errors.js';
@@ -23,9 +24,7 @@ async function activeRegions(config: TsrConfig): Promise<Partial<Record<AppName,
     const platform = await openPlatform(config);
     try {
       const controls = await platform.routingControls().list();
-      const on = (app: AppName) =>
-        config.regions.find((r) => controls.some((c) => c.name === `${app}-dns-${r}` && c.state === 'On'));
-      return Object.fromEntries(APPS.map((a) => [a, on(a)]));
+      return Object.fromEntries(APPS.map((a) => [a, dnsRegion(controls, a, config.regions)]));
     } finally {
       await platform.close();
     }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { AppName } from '../../config/apps.js';
 import { ExitCode, UserError } from '../../errors.js';
 import { tradeRecordId } from '../../domain/ids.js';
+import { dnsRegion } from '../../clients/types.js';
 import type { DrillCapabilities } from '../../platform/capabilities.js';
 import type { Platform } from '../../platform/platform.js';
 import { reconcile, resolveWindow, type ReconcileReport } from '../../reconcile/index.js';
@@ -286,9 +287,7 @@ function canaryPair(runId: string) {
 async function tradeRegionFor(ctx: StepContext, app: AppName, region: string): Promise<string> {
   if (app === 'trade') return region;
   const controls = await ctx.platform.routingControls().list();
-  const found = ctx.platform.config.regions.find(
-    (r) => controls.find((c) => c.name === `trade-dns-${r}`)?.state === 'On',
-  );
+  const found = dnsRegion(controls, 'trade', ctx.platform.config.regions);
   if (!found) throw new Error('no trade dns control is ON: senders have nowhere to publish');
   return found;
 }

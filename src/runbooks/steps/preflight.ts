@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { dnsRegion } from '../../clients/types.js';
 import { ExitCode, UserError } from '../../errors.js';
 import type { ComponentHealth } from '../../platform/platform.js';
 import { isUnfinished, listJournals, type RunJournal } from '../journal.js';
@@ -108,9 +109,7 @@ export const preflight = defineStepType({
     );
     if (p.app !== 'trade' && controls) {
       // Settlement's inputs and its canary come through trade: they enter wherever trade's dns control is On.
-      const tradeRegion = status.regions.find((r) =>
-        controls.some((c) => c.name === `trade-dns-${r}` && c.state === 'On'),
-      );
+      const tradeRegion = dnsRegion(controls, 'trade', status.regions);
       check(
         `trade (the way into ${p.app}) is up in ${tradeRegion ?? '?'}`,
         tradeRegion !== undefined && down(tradeRegion).length === 0,
