@@ -21,7 +21,7 @@ export const ExitCode = {
   notDeployed: 3,
   unhealthy: 4,
   refused: 5,
-  /** `tsr reconcile`: records are missing between stages or regions. */
+  /** `tsr reconcile`: records are missing between stages or regions; `tsr verify`: trades lost, duplicated or wrong. */
   gapsFound: 6,
   interrupted: 130,
 } as const;
@@ -41,7 +41,12 @@ export const EXIT_CODES: readonly { readonly code: number; readonly short: strin
     short: 'refused',
     meaning: 'a safety rule or a check refused, or no confirmation; nothing was changed',
   },
-  { code: ExitCode.gapsFound, short: 'records missing', meaning: 'records are missing between stages or regions' },
+  {
+    code: ExitCode.gapsFound,
+    short: 'records missing',
+    meaning:
+      'records are missing between stages or regions (`tsr reconcile`), or trades lost, duplicated or wrong (`tsr verify`)',
+  },
   { code: ExitCode.interrupted, short: 'interrupted', meaning: 'stopped by Ctrl-C; the journal says where' },
 ];
 

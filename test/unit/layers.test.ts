@@ -46,7 +46,9 @@ describe('layers', () => {
 
   it('npm run lint refuses a wrong-way import and accepts the right way', async () => {
     expect(await lint('src/services/runtime/wrong.ts', "export { x } from '../../platform/platform.js';\n")).toEqual([
-      expect.stringContaining('src/services must not import commands, lib, runbooks, reconcile, platform, infra'),
+      expect.stringContaining(
+        'src/services must not import commands, lib, runbooks, reconcile, verdict, platform, infra',
+      ),
     ]);
     expect(await lint('src/infra/local/wrong.ts', "export { x } from '../../runbooks/index.js';\n")).toHaveLength(1);
     expect(await lint('src/infra/local/wrong.ts', "export { x } from '../../services/pipeline/gateway.js';\n")).toEqual(

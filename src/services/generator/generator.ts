@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { tradeRecordId } from '../../domain/ids.js';
 import type { BrokerPublisher } from '../messaging/publisher.js';
+import { ConfirmationLog, confirmedId } from './confirmation-log.js';
 import {
   createScenarioGenerator,
   type GeneratedPair,
@@ -59,6 +60,8 @@ class LatencySample {
 export class TradeGenerator {
   readonly runId = `g${Date.now().toString(36)}`;
   readonly ledger: string;
+  /** Every confirmation received, one line each (see ConfirmationLog). */
+  readonly confirmationLog: ConfirmationLog;
   private scenarios: ScenarioGenerator;
   /** Pairs the broker has not acknowledged yet: sent again, before any new pair. */
   private readonly unacknowledged: GeneratedPair[] = [];
@@ -84,6 +87,9 @@ export class TradeGenerator {
   ) {
     mkdirSync(deps.ledgerDir, { recursive: true });
     this.ledger = path.join(deps.ledgerDir, `ledger-${this.runId}.jsonl`);
+    this.confirmationLog = new ConfirmationLog(path.join(deps.ledgerDir, `confirmations-${this.runId}.jsonl`), {
+      onError: (error) => deps.logger.warn({ err: error.message }, 'cannot record confirmations'),
+    });
     this.scenarios = createScenarioGenerator({
       seed: this.runId,
       runId: this.runId,
@@ -105,8 +111,10 @@ export class TradeGenerator {
     this.timer = setInterval(() => void this.tick(), tickMs);
   }
 
-  stop(): void {
+  /** Stops generating and writes the confirmations still buffered. */
+  async stop(): Promise<void> {
     clearInterval(this.timer);
+    await this.confirmationLog.flush();
   }
 
   private async tick(): Promise<void> {
@@ -150,10 +158,18 @@ export class TradeGenerator {
     }
   }
 
-  /** Counts a confirmation from `tm/out/confirmations`; latency is submit → first MATCHED confirmation of a side. */
-  confirmation(message: { status?: string; submittedAt?: number }): void {
+  /**
+   * Counts and records a confirmation from `tm/out/confirmations` (received from `region`'s broker); latency is
+   * submit → first MATCHED confirmation of a side.
+   */
+  confirmation(
+    message: { status?: string; submittedAt?: number; tradeRecordId?: string; id?: string },
+    region = '',
+  ): void {
     const status = message.status ?? 'UNKNOWN';
     this.confirmations[status] = (this.confirmations[status] ?? 0) + 1;
+    const id = confirmedId(message);
+    if (id) this.confirmationLog.record({ id, status, at: Date.now(), region });
     if (status === 'MATCHED' && message.submittedAt) this.latency.add(Date.now() - message.submittedAt);
   }
 

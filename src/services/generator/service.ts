@@ -57,7 +57,7 @@ export async function startGeneratorService(config: ServiceConfig): Promise<Runn
     client.on('connect', () => void client.subscribeAsync(names.topics.tmOutConfirmations, { qos: 0 }));
     client.on('message', (_topic, payload) => {
       try {
-        generator.confirmation(JSON.parse(payload.toString('utf8')));
+        generator.confirmation(JSON.parse(payload.toString('utf8')), region);
       } catch {
         generator.confirmation({ status: 'UNPARSEABLE' });
       }
@@ -105,7 +105,7 @@ export async function startGeneratorService(config: ServiceConfig): Promise<Runn
   return {
     metricsPort: typeof address === 'object' && address ? address.port : config.metricsPort,
     stop: async () => {
-      generator.stop();
+      await generator.stop();
       await Promise.all(listeners.map((l) => l.endAsync(true)));
       await publisher.close();
       await Promise.all([gate.stop(), resolver.stop()]);

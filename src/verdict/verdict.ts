@@ -1,0 +1,333 @@
+/**
+ * computeVerdict: every pair of the generator's ledger judged against the core databases and the confirmations
+ * senders received (docs/domain.md#game-days), then the regions compared. The ledger and the rows are read as
+ * streams in one key order and merged, so memory does not grow with the number of pairs.
+ */
+import type pg from 'pg';
+import type { AppName } from '../config/apps.js';
+import { ExitCode, UserError } from '../errors.js';
+import type { Platform } from '../platform/platform.js';
+import { inLossWindow, judgePair } from './classify.js';
+import { databaseDivergence, safeStoreDivergence } from './divergence.js';
+import { confirmationLines, generatorFiles, ledgerPairs, noLedger } from './ledger.js';
+import {
+  type CoreSettlement,
+  type CoreTradeSide,
+  FAILING,
+  type JudgedPair,
+  OUTCOMES,
+  type Outcome,
+  type SideConfirmations,
+  type Verdict,
+  type VerdictOptions,
+} from './model.js';
+import { type DatabaseCopy, sourcesOf, type VerdictSources } from './sources.js';
+import { cursorRows, groupByKey, keyOfTradeId, MergeCursor, type PairKey } from './streams.js';
+
+/** `split_part` on the deal reference gives the run and the sequence number: the ledger's own order. */
+const RUN = `split_part(trade_id, '-', 1) COLLATE "C"`;
+const SEQ = `split_part(trade_id, '-', 2)::bigint`;
+const OF_RUNS = `split_part(trade_id, '-', 1) = ANY($1) AND trade_id ~ '^[^-]+-[0-9]+$'`;
+
+interface TradeRow {
+  run: string;
+  seq: string;
+  id: string;
+  status: string;
+  counterpart_id: string | null;
+  updated_ms: number;
+  settlement_id: string | null;
+  settlement_status: string | null;
+  allocation_updated_ms: number | null;
+}
+
+interface SettlementRow {
+  run: string;
+  seq: string;
+  id: string;
+  status: string;
+  updated_ms: number;
+}
+
+interface ConfirmationRow {
+  run: string;
+  seq: string;
+  id: string;
+  statuses: string[];
+}
+
+const keyOf = (row: { run: string; seq: string }): PairKey => ({ run: row.run, seq: Number(row.seq) });
+
+async function connectWriter(sources: VerdictSources, app: AppName, database?: string): Promise<pg.Client> {
+  const { writer } = sources.copies(app);
+  const name = database ?? sources.databases[app];
+  if (writer.unavailable) {
+    throw new UserError(
+      `the ${app} core database's writer is in a region that is down (${writer.unavailable})`,
+      `fail over first (\`tsr failover all --to <region>\`), or bring the region back (\`tsr chaos region-up ${writer.region} --yes\`)`,
+      ExitCode.unhealthy,
+    );
+  }
+  try {
+    return await writer.connect(name);
+  } catch (error) {
+    throw new UserError(
+      `cannot read ${name} in ${writer.region}: ${(error as Error).message}`,
+      'check `tsr status`: the database must be up',
+      ExitCode.unhealthy,
+    );
+  }
+}
+
+/** Trade sides with their allocations, grouped per pair and then per side. */
+function tradeSides(client: pg.ClientBase, runs: string[]): MergeCursor<CoreTradeSide> {
+  const rows = cursorRows<TradeRow>(
+    client,
+    `SELECT ${RUN} AS run, ${SEQ} AS seq, s.id, s.status, s.counterpart_id,
+       extract(epoch FROM s.updated_at)::float8 * 1000 AS updated_ms,
+       a.settlement_id, a.settlement_status, extract(epoch FROM a.updated_at)::float8 * 1000 AS allocation_updated_ms
+     FROM trade_sides s LEFT JOIN trade_allocations a ON a.trade_side_id = s.id
+     WHERE ${OF_RUNS}
+     ORDER BY 1, 2, s.id COLLATE "C", a.allocation_id`,
+    [runs],
+  );
+  return MergeCursor.of(
+    (async function* () {
+      for await (const group of groupByKey(rows, keyOf)) {
+        const sides: CoreTradeSide[] = [];
+        for (const row of group.items) {
+          let side = sides[sides.length - 1];
+          if (side?.id !== row.id) {
+            side = {
+              id: row.id,
+              status: row.status,
+              counterpartId: row.counterpart_id ?? undefined,
+              updatedAt: row.updated_ms,
+              allocations: [],
+            };
+            sides.push(side);
+          }
+          if (row.settlement_id) {
+            (side.allocations as CoreTradeSide['allocations'][number][]).push({
+              settlementId: row.settlement_id,
+              status: row.settlement_status ?? '',
+              updatedAt: row.allocation_updated_ms ?? 0,
+            });
+          }
+        }
+        yield { key: group.key, items: sides };
+      }
+    })(),
+  );
+}
+
+function settlements(client: pg.ClientBase, runs: string[]): MergeCursor<CoreSettlement> {
+  const rows = cursorRows<SettlementRow>(
+    client,
+    `SELECT ${RUN} AS run, ${SEQ} AS seq, id, status, extract(epoch FROM updated_at)::float8 * 1000 AS updated_ms
+     FROM settlements WHERE ${OF_RUNS} ORDER BY 1, 2, id COLLATE "C"`,
+    [runs],
+  );
+  return MergeCursor.of(
+    (async function* () {
+      for await (const group of groupByKey(rows, keyOf)) {
+        yield {
+          key: group.key,
+          items: group.items.map((r) => ({ id: r.id, status: r.status, updatedAt: r.updated_ms })),
+        };
+      }
+    })(),
+  );
+}
+
+/**
+ * Confirmations arrive in any order; PostgreSQL sorts them. They go into a temporary table (gone with the session,
+ * in the maintenance database, never the app's) in batches, and come back grouped per side in the ledger's order.
+ */
+async function confirmations(
+  client: pg.ClientBase,
+  files: readonly string[],
+  runs: ReadonlySet<string>,
+): Promise<{ cursor: MergeCursor<SideConfirmations>; read: number }> {
+  await client.query(
+    'CREATE TEMP TABLE tsr_verdict_confirmations (run text COLLATE "C", seq bigint, id text COLLATE "C", status text)',
+  );
+  const batch: { run: string[]; seq: number[]; id: string[]; status: string[] } = {
+    run: [],
+    seq: [],
+    id: [],
+    status: [],
+  };
+  const flush = async () => {
+    if (!batch.id.length) return;
+    await client.query(
+      'INSERT INTO tsr_verdict_confirmations SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[])',
+      [batch.run, batch.seq, batch.id, batch.status],
+    );
+    for (const list of Object.values(batch)) list.length = 0;
+  };
+  let read = 0;
+  for await (const line of confirmationLines(files)) {
+    const key = keyOfTradeId(line.id);
+    if (!key || !runs.has(key.run)) continue;
+    read++;
+    batch.run.push(key.run);
+    batch.seq.push(key.seq);
+    batch.id.push(line.id);
+    batch.status.push(line.status);
+    if (batch.id.length >= 10_000) await flush();
+  }
+  await flush();
+  const rows = cursorRows<ConfirmationRow>(
+    client,
+    `SELECT run, seq, id, array_agg(DISTINCT status) AS statuses FROM tsr_verdict_confirmations
+     GROUP BY run, seq, id ORDER BY run, seq, id`,
+  );
+  const cursor = MergeCursor.of(
+    (async function* () {
+      for await (const group of groupByKey(rows, keyOf)) {
+        yield { key: group.key, items: group.items.map((r) => ({ id: r.id, statuses: r.statuses })) };
+      }
+    })(),
+  );
+  return { cursor, read };
+}
+
+type Listed = Exclude<Outcome, 'ok'>;
+
+/** Judges every pair of the ledger (see the module comment). `platform` may be the platform or explicit sources. */
+export async function computeVerdict(
+  platform: Platform | VerdictSources,
+  options: VerdictOptions = {},
+): Promise<Verdict> {
+  const started = Date.now();
+  const sources = sourcesOf(platform);
+  const progress = options.onProgress;
+  const files = generatorFiles(sources.workspace);
+  if (!files.ledgers.length) throw noLedger(sources.workspace);
+  if (options.since && options.until && options.since >= options.until) {
+    throw new UserError(
+      'the window is empty or reversed (--since is not before --until)',
+      'give an earlier --since',
+      2,
+    );
+  }
+  const runs = files.ledgers.map((l) => l.run);
+  const lossWindows = options.atRiskWindows ?? [];
+  const deadlineMs = options.deadline?.getTime();
+  const idsLimit = options.idsLimit ?? 1_000;
+
+  const clients: pg.Client[] = [];
+  const cursors: MergeCursor<unknown>[] = [];
+  const counts = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
+  const ids = Object.fromEntries(OUTCOMES.filter((o) => o !== 'ok').map((o) => [o, []])) as unknown as Record<
+    Listed,
+    JudgedPair[]
+  >;
+  const idsLeftOut: Partial<Record<Listed, number>> = {};
+  const notes: string[] = [];
+  let pairs = 0;
+  let sentInLossWindows = 0;
+  let confirmationsRead = 0;
+  try {
+    progress?.(`reading ${files.ledgers.length} ledger file(s) and the core databases`);
+    const trade = await connectWriter(sources, 'trade');
+    clients.push(trade);
+    const settlement = await connectWriter(sources, 'settlement');
+    clients.push(settlement);
+    let heard = MergeCursor.empty<SideConfirmations>();
+    if (files.confirmations.length) {
+      progress?.(`sorting the confirmations of ${files.confirmations.length} generator run(s)`);
+      const scratch = await connectWriter(sources, 'trade', 'postgres');
+      clients.push(scratch);
+      const sorted = await confirmations(scratch, files.confirmations, new Set(runs));
+      heard = sorted.cursor;
+      confirmationsRead = sorted.read;
+    } else {
+      notes.push(
+        'no confirmations recorded (a generator older than the confirmation log): duplicates judged from core rows only',
+      );
+    }
+    const sides = tradeSides(trade, runs);
+    const instructions = settlements(settlement, runs);
+    cursors.push(sides, instructions, heard);
+
+    const counters = { unreadable: 0 };
+    let lastReport = Date.now();
+    for await (const pair of ledgerPairs(
+      files.ledgers,
+      { sinceMs: options.since?.getTime(), untilMs: options.until?.getTime() },
+      counters,
+    )) {
+      const [coreSides, coreSettlements, confirmed] = await Promise.all([
+        sides.take(pair.key),
+        instructions.take(pair.key),
+        heard.take(pair.key),
+      ]);
+      const atRisk = lossWindows.length > 0 && inLossWindow(pair, lossWindows);
+      if (atRisk) sentInLossWindows++;
+      const judgement = judgePair(
+        pair,
+        { sides: coreSides, settlements: coreSettlements, confirmations: confirmed },
+        { deadlineMs, atRisk },
+      );
+      pairs++;
+      counts[judgement.outcome]++;
+      if (options.ids && judgement.outcome !== 'ok') {
+        const list = ids[judgement.outcome];
+        if (list.length < idsLimit) {
+          list.push({
+            tradeId: pair.tradeId,
+            scenario: pair.scenario,
+            region: pair.region,
+            submittedAt: new Date(pair.submittedAt).toISOString(),
+            detail: judgement.detail,
+          });
+        } else {
+          idsLeftOut[judgement.outcome] = (idsLeftOut[judgement.outcome] ?? 0) + 1;
+        }
+      }
+      if (progress && Date.now() - lastReport > 2_000) {
+        lastReport = Date.now();
+        progress(`${pairs.toLocaleString('en-US')} pairs judged`);
+      }
+    }
+    if (counters.unreadable)
+      notes.push(`${counters.unreadable} ledger line(s) could not be read (cut short by a crash)`);
+    if (!pairs) notes.push('no pair in the ledger was sent inside the window');
+  } finally {
+    await Promise.all(cursors.map((c) => c.close().catch(() => undefined)));
+    await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+  }
+
+  const which = options.divergence ?? 'all';
+  const divergence = [
+    ...(which === 'none' ? [] : await databaseDivergence(sources, progress)),
+    ...(which === 'all' ? await safeStoreDivergence(sources, progress) : []),
+  ];
+  return {
+    pairs,
+    counts,
+    passed: FAILING.every((o) => counts[o] === 0),
+    sentInLossWindows,
+    window: {
+      since: options.since?.toISOString(),
+      until: options.until?.toISOString(),
+      deadline: options.deadline?.toISOString(),
+    },
+    lossWindows: lossWindows.map((w) => ({ region: w.region, from: w.from.toISOString(), to: w.to.toISOString() })),
+    ledgers: files.ledgers.map((l) => l.file),
+    confirmationsRead,
+    ...(options.ids ? { ids, ...(Object.keys(idsLeftOut).length ? { idsLeftOut } : {}) } : {}),
+    divergence,
+    notes,
+    durationMs: Date.now() - started,
+  };
+}
+
+/** Whether a divergence entry shows copies that differ (or could not be compared). */
+export function diverged(entry: Verdict['divergence'][number]): boolean {
+  return Boolean(entry.error || entry.onlyInReference || entry.onlyInRegion || entry.differing);
+}
+
+export type { DatabaseCopy };
