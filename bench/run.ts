@@ -23,6 +23,7 @@ const sections: [string, () => Promise<void>][] = [
   ['Pipeline', () => benchPipeline()],
   ['AWS synth', script('synth.ts')],
   ['Reconciliation', script('reconcile.ts')],
+  ['Verdict', script('verdict.ts')],
   ['Rotation', () => benchRotation()],
 ];
 const only = process.argv[2];

@@ -9,7 +9,8 @@ import { ExitCode, UserError } from '../errors.js';
 import type { Platform } from '../platform/platform.js';
 import { inLossWindow, judgePair } from './classify.js';
 import { databaseDivergence, safeStoreDivergence } from './divergence.js';
-import { confirmationLines, generatorFiles, ledgerPairs, noLedger } from './ledger.js';
+import { findContradictions } from './contradictions.js';
+import { generatorFiles, ledgerPairs, noLedger } from './ledger.js';
 import {
   type CoreSettlement,
   type CoreTradeSide,
@@ -22,7 +23,7 @@ import {
   type VerdictOptions,
 } from './model.js';
 import { type DatabaseCopy, sourcesOf, type VerdictSources } from './sources.js';
-import { cursorRows, groupByKey, keyOfTradeId, MergeCursor, type PairKey } from './streams.js';
+import { cursorRows, groupByKey, MergeCursor, type PairKey } from './streams.js';
 
 /** `split_part` on the deal reference gives the run and the sequence number: the ledger's own order. */
 const RUN = `split_part(trade_id, '-', 1) COLLATE "C"`;
@@ -49,18 +50,11 @@ interface SettlementRow {
   updated_ms: number;
 }
 
-interface ConfirmationRow {
-  run: string;
-  seq: string;
-  id: string;
-  statuses: string[];
-}
-
 const keyOf = (row: { run: string; seq: string }): PairKey => ({ run: row.run, seq: Number(row.seq) });
 
-async function connectWriter(sources: VerdictSources, app: AppName, database?: string): Promise<pg.Client> {
+async function connectWriter(sources: VerdictSources, app: AppName): Promise<pg.Client> {
   const { writer } = sources.copies(app);
-  const name = database ?? sources.databases[app];
+  const name = sources.databases[app];
   if (writer.unavailable) {
     throw new UserError(
       `the ${app} core database's writer is in a region that is down (${writer.unavailable})`,
@@ -140,59 +134,6 @@ function settlements(client: pg.ClientBase, runs: string[]): MergeCursor<CoreSet
   );
 }
 
-/**
- * Confirmations arrive in any order; PostgreSQL sorts them. They go into a temporary table (gone with the session,
- * in the maintenance database, never the app's) in batches, and come back grouped per side in the ledger's order.
- */
-async function confirmations(
-  client: pg.ClientBase,
-  files: readonly string[],
-  runs: ReadonlySet<string>,
-): Promise<{ cursor: MergeCursor<SideConfirmations>; read: number }> {
-  await client.query(
-    'CREATE TEMP TABLE tsr_verdict_confirmations (run text COLLATE "C", seq bigint, id text COLLATE "C", status text)',
-  );
-  const batch: { run: string[]; seq: number[]; id: string[]; status: string[] } = {
-    run: [],
-    seq: [],
-    id: [],
-    status: [],
-  };
-  const flush = async () => {
-    if (!batch.id.length) return;
-    await client.query(
-      'INSERT INTO tsr_verdict_confirmations SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[])',
-      [batch.run, batch.seq, batch.id, batch.status],
-    );
-    for (const list of Object.values(batch)) list.length = 0;
-  };
-  let read = 0;
-  for await (const line of confirmationLines(files)) {
-    const key = keyOfTradeId(line.id);
-    if (!key || !runs.has(key.run)) continue;
-    read++;
-    batch.run.push(key.run);
-    batch.seq.push(key.seq);
-    batch.id.push(line.id);
-    batch.status.push(line.status);
-    if (batch.id.length >= 10_000) await flush();
-  }
-  await flush();
-  const rows = cursorRows<ConfirmationRow>(
-    client,
-    `SELECT run, seq, id, array_agg(DISTINCT status) AS statuses FROM tsr_verdict_confirmations
-     GROUP BY run, seq, id ORDER BY run, seq, id`,
-  );
-  const cursor = MergeCursor.of(
-    (async function* () {
-      for await (const group of groupByKey(rows, keyOf)) {
-        yield { key: group.key, items: group.items.map((r) => ({ id: r.id, statuses: r.statuses })) };
-      }
-    })(),
-  );
-  return { cursor, read };
-}
-
 type Listed = Exclude<Outcome, 'ok'>;
 
 /** Judges every pair of the ledger (see the module comment). `platform` may be the platform or explicit sources. */
@@ -235,14 +176,12 @@ export async function computeVerdict(
     clients.push(trade);
     const settlement = await connectWriter(sources, 'settlement');
     clients.push(settlement);
-    let heard = MergeCursor.empty<SideConfirmations>();
+    let contradicted: ReadonlyMap<string, readonly string[]> = new Map();
     if (files.confirmations.length) {
-      progress?.(`sorting the confirmations of ${files.confirmations.length} generator run(s)`);
-      const scratch = await connectWriter(sources, 'trade', 'postgres');
-      clients.push(scratch);
-      const sorted = await confirmations(scratch, files.confirmations, new Set(runs));
-      heard = sorted.cursor;
-      confirmationsRead = sorted.read;
+      progress?.(`reading the confirmations of ${files.confirmations.length} generator run(s)`);
+      const found = await findContradictions(files.confirmations, new Set(runs));
+      contradicted = found.sides;
+      confirmationsRead = found.read;
     } else {
       notes.push(
         'no confirmations recorded (a generator older than the confirmation log): duplicates judged from core rows only',
@@ -250,7 +189,7 @@ export async function computeVerdict(
     }
     const sides = tradeSides(trade, runs);
     const instructions = settlements(settlement, runs);
-    cursors.push(sides, instructions, heard);
+    cursors.push(sides, instructions);
 
     const counters = { unreadable: 0 };
     let lastReport = Date.now();
@@ -259,11 +198,14 @@ export async function computeVerdict(
       { sinceMs: options.since?.getTime(), untilMs: options.until?.getTime() },
       counters,
     )) {
-      const [coreSides, coreSettlements, confirmed] = await Promise.all([
-        sides.take(pair.key),
-        instructions.take(pair.key),
-        heard.take(pair.key),
-      ]);
+      const [coreSides, coreSettlements] = await Promise.all([sides.take(pair.key), instructions.take(pair.key)]);
+      const confirmed: SideConfirmations[] = [];
+      if (contradicted.size) {
+        for (const id of Object.keys(pair.expected.tradeStatus)) {
+          const statuses = contradicted.get(id);
+          if (statuses) confirmed.push({ id, statuses });
+        }
+      }
       const atRisk = lossWindows.length > 0 && inLossWindow(pair, lossWindows);
       if (atRisk) sentInLossWindows++;
       const judgement = judgePair(
