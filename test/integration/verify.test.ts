@@ -45,6 +45,25 @@ describe('tsr verify on the local platform', () => {
     await runTsr(['destroy', '--purge', '--confirm', 'dev', ...flags]);
   }, 60_000);
 
+  it('refuses a loss window it cannot read, or of a region not deployed, before reading anything', async () => {
+    const bad = await runJson<{ error: { message: string; fix: string } }>([
+      'verify',
+      '--loss-window',
+      'soon',
+      ...flags,
+    ]);
+    expect(bad.result.code).toBe(2);
+    expect(bad.json.error.fix).toContain('--loss-window us-east-1=');
+    const elsewhere = await runJson<{ error: { message: string } }>([
+      'verify',
+      '--loss-window',
+      'eu-north-1=2026-05-01T10:00:00Z/2026-05-01T10:05:00Z',
+      ...flags,
+    ]);
+    expect(elsewhere.result.code).toBe(2);
+    expect(elsewhere.json.error.message).toContain('eu-north-1');
+  });
+
   it('without a ledger, says how to get one (exit 2)', async () => {
     const { result, json } = await runJson<{ error: { message: string; fix: string } }>(['verify', ...flags]);
     expect(result.code).toBe(2);
@@ -150,6 +169,24 @@ describe('tsr verify on the local platform', () => {
     const empty = await verify('--divergence', 'none', '--until', before.toISOString());
     expect(empty.result.code).toBe(0);
     expect(empty.json.pairs).toBe(0);
+
+    // Inside a loss window of the region it was sent to, the lost pair is at risk instead: the loss DR accepts.
+    const sentAt = (pair: unknown) => (pair as { submittedAt: number }).submittedAt;
+    const window = `${new Date(sentAt(lost) - 1).toISOString()}/${new Date(sentAt(lost) + 1).toISOString()}`;
+    const risk = await verify(
+      '--divergence',
+      'none',
+      '--loss-window',
+      `${(lost as unknown as { region: string }).region}=${window}`,
+    );
+    const wrongInside = Math.abs(sentAt(wrong) - sentAt(lost)) <= 1 ? 1 : 0;
+    expect(risk.json.counts).toMatchObject({ lost: 0, atRisk: 1 + wrongInside, wrong: 1 - wrongInside, duplicated: 2 });
+    expect(risk.json.sentInLossWindows).toBeGreaterThanOrEqual(1);
+    expect(risk.result.code).toBe(6);
+
+    // With a deadline before any pair was sent, every pair that is otherwise ok finished late.
+    const late = await verify('--divergence', 'none', '--deadline', before.toISOString());
+    expect(late.json.counts).toMatchObject({ ok: 0, late: json.pairs - 4, lost: 1 });
 
     const text = await runTsr(['verify', '--divergence', 'none', '--ids', ...flags]);
     expect(text.code).toBe(6);
