@@ -36,14 +36,19 @@ async function judge(port: number, workspace: string, prefix: string): Promise<v
   let peakHeap = 0;
   const sampler = setInterval(() => (peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed)), 20);
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const verdict: Verdict = await computeVerdict(sources(port, workspace, prefix), {
     divergence: 'none',
   });
   const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
+  const cpuSeconds = (used.user + used.system) / 1e6;
   clearInterval(sampler);
   peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
   const peakRss = process.resourceUsage().maxRSS * 1024;
-  process.stdout.write(JSON.stringify({ seconds, peakRss, peakHeap, counts: verdict.counts, pairs: verdict.pairs }));
+  process.stdout.write(
+    JSON.stringify({ seconds, cpuSeconds, peakRss, peakHeap, counts: verdict.counts, pairs: verdict.pairs }),
+  );
 }
 
 type Row = unknown[];
@@ -216,7 +221,7 @@ async function main(): Promise<void> {
     onLog: () => undefined,
   });
   const [port] = engine.ports;
-  const results: { pairs: number; seconds: number; peakRss: number; peakHeap: number }[] = [];
+  const results: { pairs: number; seconds: number; cpuSeconds: number; peakRss: number; peakHeap: number }[] = [];
   try {
     for (const pairs of counts) {
       const prefix = `v${pairs}`;
@@ -236,7 +241,7 @@ async function main(): Promise<void> {
       const spoilt = result.counts.lost === 1 && result.counts.wrong === 1 && result.counts.duplicated === 1;
       console.log(
         `verdict over ${result.pairs.toLocaleString('en-US')} pairs: ${result.seconds.toFixed(2)} s ` +
-          `(${Math.round(result.pairs / result.seconds).toLocaleString('en-US')} pairs/s), ` +
+          `(${Math.round(result.pairs / result.seconds).toLocaleString('en-US')} pairs/s; ${result.cpuSeconds.toFixed(2)} s CPU in tsr), ` +
           `peak RSS ${(result.peakRss / 2 ** 20).toFixed(0)} MiB, peak heap ${(result.peakHeap / 2 ** 20).toFixed(0)} MiB; ` +
           `counts ${JSON.stringify(result.counts)}${spoilt ? ' (the three spoilt pairs found)' : ' — EXPECTED 1 lost, 1 wrong, 1 duplicated'}`,
       );

@@ -55,10 +55,12 @@ export function renderVerdict(verdict: Verdict): string {
       d.sample?.length ? d.sample.slice(0, 3).join(', ') : '',
     ]);
     const differing = verdict.divergence.filter(diverged).length;
+    const unchecked = verdict.divergence.filter((d) => d.error).length;
     lines.push(
       '',
       differing
-        ? `Divergence: ${differing} of ${verdict.divergence.length} copies differ from their reference`
+        ? `Divergence: ${differing - unchecked} of ${verdict.divergence.length} copies differ from their reference` +
+            (unchecked ? `, ${unchecked} could not be compared` : '')
         : `Divergence: none (${verdict.divergence.length} copies compared)`,
     );
     if (differing) {

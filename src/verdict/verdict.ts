@@ -5,6 +5,7 @@
  */
 import type pg from 'pg';
 import type { AppName } from '../config/apps.js';
+import { settlementId } from '../domain/ids.js';
 import { ExitCode, UserError } from '../errors.js';
 import type { Platform } from '../platform/platform.js';
 import { inLossWindow, judgePair } from './classify.js';
@@ -37,9 +38,9 @@ interface TradeRow {
   status: string;
   counterpart_id: string | null;
   updated_ms: number;
-  settlement_id: string | null;
-  settlement_status: string | null;
-  allocation_updated_ms: number | null;
+  /** `<allocationId> <status>,…` in allocation order: one text field per side is far cheaper to read than a row each. */
+  results: string | null;
+  results_ms: number | null;
 }
 
 interface SettlementRow {
@@ -73,44 +74,33 @@ async function connectWriter(sources: VerdictSources, app: AppName): Promise<pg.
   }
 }
 
-/** Trade sides with their allocations, grouped per pair and then per side. */
+/** Trade sides with their allocations' settlement results, grouped per pair. */
 function tradeSides(client: pg.ClientBase, runs: string[]): MergeCursor<CoreTradeSide> {
   const rows = cursorRows<TradeRow>(
     client,
     `SELECT ${RUN} AS run, ${SEQ} AS seq, s.id, s.status, s.counterpart_id,
-       extract(epoch FROM s.updated_at)::float8 * 1000 AS updated_ms,
-       a.settlement_id, a.settlement_status, extract(epoch FROM a.updated_at)::float8 * 1000 AS allocation_updated_ms
-     FROM trade_sides s LEFT JOIN trade_allocations a ON a.trade_side_id = s.id
+       extract(epoch FROM s.updated_at)::float8 * 1000 AS updated_ms, a.results, a.results_ms
+     FROM trade_sides s LEFT JOIN (
+       SELECT trade_side_id, string_agg(allocation_id || ' ' || settlement_status, ',' ORDER BY allocation_id) AS results,
+         extract(epoch FROM max(updated_at))::float8 * 1000 AS results_ms
+       FROM trade_allocations GROUP BY trade_side_id) a ON a.trade_side_id = s.id
      WHERE ${OF_RUNS}
-     ORDER BY 1, 2, s.id COLLATE "C", a.allocation_id`,
+     ORDER BY 1, 2, s.id COLLATE "C"`,
     [runs],
   );
+  const side = (row: TradeRow): CoreTradeSide => ({
+    id: row.id,
+    status: row.status,
+    counterpartId: row.counterpart_id ?? undefined,
+    updatedAt: row.updated_ms,
+    allocations: (row.results ? row.results.split(',') : []).map((result) => {
+      const [allocationId, status] = result.split(' ');
+      return { settlementId: settlementId(row.id, Number(allocationId)), status, updatedAt: row.results_ms ?? 0 };
+    }),
+  });
   return MergeCursor.of(
     (async function* () {
-      for await (const group of groupByKey(rows, keyOf)) {
-        const sides: CoreTradeSide[] = [];
-        for (const row of group.items) {
-          let side = sides[sides.length - 1];
-          if (side?.id !== row.id) {
-            side = {
-              id: row.id,
-              status: row.status,
-              counterpartId: row.counterpart_id ?? undefined,
-              updatedAt: row.updated_ms,
-              allocations: [],
-            };
-            sides.push(side);
-          }
-          if (row.settlement_id) {
-            (side.allocations as CoreTradeSide['allocations'][number][]).push({
-              settlementId: row.settlement_id,
-              status: row.settlement_status ?? '',
-              updatedAt: row.allocation_updated_ms ?? 0,
-            });
-          }
-        }
-        yield { key: group.key, items: sides };
-      }
+      for await (const group of groupByKey(rows, keyOf)) yield { key: group.key, items: group.items.map(side) };
     })(),
   );
 }
