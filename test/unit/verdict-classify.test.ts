@@ -1,10 +1,12 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { contradictory, inLossWindow, judgePair, progress } from '../../src/verdict/classify.js';
 import type { LedgerPair, PairEvidence } from '../../src/verdict/model.js';
 import { compareKeys, groupByKey, keyOfTradeId, MergeCursor, type PairKey } from '../../src/verdict/streams.js';
 import { ConfirmationLog } from '../../src/services/generator/confirmation-log.js';
+import { findContradictions } from '../../src/verdict/contradictions.js';
+import { compareSorted } from '../../src/verdict/divergence.js';
 
 const IM = 'IM-A-IM-A-BRK-N-g1-7';
 const BR = 'BRK-N-IM-A-BRK-N-g1-7';
@@ -199,5 +201,53 @@ describe('generator: the confirmation log', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('verdict: contradictions and divergence in bounded memory', () => {
+  it('finds the contradicted sides whether the log fits one bucket or is split over many on disk', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'tsr-contradictions-'));
+    try {
+      const file = path.join(dir, 'confirmations-g1.jsonl');
+      const lines: string[] = [];
+      for (let seq = 1; seq <= 500; seq++) {
+        const id = `IM-X-IM-X-BRK-Y-g1-${seq}`;
+        lines.push(
+          JSON.stringify({ id, status: 'MATCHED', at: seq }),
+          JSON.stringify({ id, status: 'SETTLED', at: seq }),
+        );
+      }
+      lines.push(JSON.stringify({ id: 'IM-X-IM-X-BRK-Y-g1-7', status: 'MISMATCHED', at: 1 }));
+      lines.push(JSON.stringify({ id: 'IM-X-IM-X-BRK-Y-g9-7', status: 'MISMATCHED', at: 1 })); // another run
+      lines.push('{"id": "cut short');
+      writeFileSync(file, lines.join('\n') + '\n');
+      for (const bucketBytes of [10 * 2 ** 20, 4_096]) {
+        const found = await findContradictions([file], new Set(['g1']), bucketBytes);
+        expect([...found.sides]).toEqual([['IM-X-IM-X-BRK-Y-g1-7', ['MATCHED', 'MISMATCHED', 'SETTLED']]]);
+        expect(found.read).toBe(1_001);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('compares two key-ordered streams: only in one, only in the other, different content', async () => {
+    async function* rows(list: [string, string][]) {
+      for (const [k, h] of list) yield { k, h };
+    }
+    const tally = await compareSorted(
+      rows([
+        ['a', '1'],
+        ['b', '2'],
+        ['d', '4'],
+      ])[Symbol.asyncIterator](),
+      rows([
+        ['b', '2'],
+        ['c', '3'],
+        ['d', 'X'],
+      ])[Symbol.asyncIterator](),
+    );
+    expect(tally).toMatchObject({ referenceRows: 3, rows: 3, onlyInReference: 1, onlyInRegion: 1, differing: 1 });
+    expect(tally.sample).toEqual(['a', 'c', 'd']);
   });
 });
