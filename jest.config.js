@@ -11,6 +11,8 @@ const common = {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.test.json' }],
   },
   setupFiles: ['<rootDir>/test/setup-env.ts'],
+  // A workspace in the checkout (.tsr) holds PostgreSQL *.snap files: not jest snapshots.
+  modulePathIgnorePatterns: ['<rootDir>/.tsr/'],
 };
 
 export default {

@@ -2,6 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchGameDay } from './gameday.js';
 import { benchPipeline } from './pipeline.js';
 import { benchPlatform } from './platform.js';
 import { benchRotation } from './rotation.js';
@@ -25,6 +26,7 @@ const sections: [string, () => Promise<void>][] = [
   ['Reconciliation', script('reconcile.ts')],
   ['Verdict', script('verdict.ts')],
   ['Rotation', () => benchRotation()],
+  ['Gameday', () => benchGameDay()],
 ];
 const only = process.argv[2];
 

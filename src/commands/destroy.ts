@@ -3,12 +3,14 @@ import { ExitCode, UserError } from '../errors.js';
 import { TsrCommand } from '../lib/base-command.js';
 import { confirmDestructive } from '../lib/confirm.js';
 import { destroyLocal, type LocalDestroyResult } from '../infra/local/destroy.js';
-import { checkPurgeable, HISTORY_ENTRY, type PurgeResult } from '../infra/local/workspace.js';
+import { checkPurgeable, HISTORY_ENTRIES, type PurgeResult } from '../infra/local/workspace.js';
 
 function describePurge(purge: PurgeResult): string[] {
   const lines = [purge.deleted.length ? `Deleted: ${purge.deleted.join(', ')}.` : 'Nothing of tsr’s to delete.'];
-  if (purge.kept.includes(HISTORY_ENTRY)) lines.push('Kept the drill history (runbooks/): add --purge-history.');
-  const foreign = purge.kept.filter((name) => name !== HISTORY_ENTRY);
+  const history = purge.kept.filter((name) => HISTORY_ENTRIES.includes(name));
+  if (history.length)
+    lines.push(`Kept the drill history (${history.map((h) => `${h}/`).join(', ')}): add --purge-history.`);
+  const foreign = purge.kept.filter((name) => !HISTORY_ENTRIES.includes(name));
   if (foreign.length) lines.push(`Kept what tsr did not create: ${foreign.join(', ')}.`);
   return lines;
 }
@@ -22,7 +24,7 @@ export default class Destroy extends TsrCommand<typeof Destroy> {
     'type the environment name (or pass --confirm <environment>).\n\n' +
     '--purge deletes only what tsr created, and only in a workspace carrying the .tsr-workspace marker tsr writes ' +
     'when it creates one; anything else there stays, links are removed without being followed, and the drill ' +
-    'history (runbook journals and reports) is kept unless --purge-history. Purging needs the environment name ' +
+    'history (runbook journals and reports, game-day bundles) is kept unless --purge-history. Purging needs the environment name ' +
     'typed, or --confirm <environment> (--yes is not enough).';
   static override examples = [
     '<%= config.bin %> destroy',

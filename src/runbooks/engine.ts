@@ -34,6 +34,8 @@ export interface RunOptions {
   readonly write?: (text: string) => void;
   /** How long a step may take to stop once interrupted or timed out, before the engine stops waiting. Default 10 s. */
   readonly stopGraceMs?: number;
+  /** Called with the live journal once a run has started (a game day watches its steps and nested runs this way). */
+  readonly onJournal?: (journal: RunJournal) => void;
 }
 
 export interface RunResult {
@@ -487,6 +489,7 @@ export async function runPlan(plan: RunPlan, options: RunOptions): Promise<RunRe
       if (lock.cleared) journal.events.push({ at: started, what: staleLockNote(lock.cleared) });
       const runner = new Runner(journal, plan, options, progress);
       runner.save();
+      options.onJournal?.(journal);
       await runner.forward();
       await runner.restoreSafety();
       return finish(journal, options, progress);

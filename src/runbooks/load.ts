@@ -50,7 +50,7 @@ function keyText(key: unknown): string {
 }
 
 /** Maps a document path to the line of the closest node that exists (a missing key: its parent map). */
-function locator(contents: unknown, lineCounter: LineCounter): (path: DocPath) => SourcePosition {
+export function locator(contents: unknown, lineCounter: LineCounter): (path: DocPath) => SourcePosition {
   const positionOf = (node: unknown): SourcePosition | undefined => {
     const range = (node as { range?: [number, number, number] } | null)?.range;
     if (!range) return undefined;

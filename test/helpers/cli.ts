@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +28,15 @@ export function tempWorkspace(prefix = 'tsr-test-'): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
   chmodSync(dir, 0o755); // mkdtemp makes it 0700, which the postgres user cannot enter
   return dir;
+}
+
+/** After a failed test: copies what explains it (journals, reports, logs) out of a workspace about to be destroyed. */
+export function keepForDebugging(workspace: string, dirs: readonly string[], what: string): void {
+  const keep = `${workspace}-debug`;
+  for (const dir of dirs)
+    if (existsSync(path.join(workspace, dir)))
+      cpSync(path.join(workspace, dir), path.join(keep, dir), { recursive: true });
+  process.stderr.write(`${what} failed: ${dirs.join(', ')} kept in ${keep}\n`);
 }
 
 /** Runs the built CLI (bin/run.js on dist/) as a user would, with a clean TSR_* environment. */

@@ -1,8 +1,8 @@
-import { cpSync, existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RegionUpResult } from '../../src/commands/chaos/region-up.js';
 import type { LocalState } from '../../src/infra/local/state.js';
-import { runJson, runTsr, tempWorkspace, type ResultOf } from '../helpers/cli.js';
+import { keepForDebugging, runJson, runTsr, tempWorkspace, type ResultOf } from '../helpers/cli.js';
 import { checkLedger, readLedger } from '../helpers/ledger.js';
 import { eventually } from '../helpers/eventually.js';
 import type Rotate from '../../src/commands/rotate.js';
@@ -63,14 +63,7 @@ describe('disaster recovery as the README tells it', () => {
   }, 180_000);
 
   afterAll(async () => {
-    if (!passed) {
-      // Keep what explains a failure (journals, reports, service logs) before the workspace is destroyed.
-      const keep = `${workspace}-debug`;
-      for (const dir of ['runbooks', 'logs', 'generator'])
-        if (existsSync(path.join(workspace, dir)))
-          cpSync(path.join(workspace, dir), path.join(keep, dir), { recursive: true });
-      process.stderr.write(`failover test failed: runbooks and logs kept in ${keep}\n`);
-    }
+    if (!passed) keepForDebugging(workspace, ['runbooks', 'logs', 'generator'], 'failover test');
     await runTsr(['generator', 'stop', ...flags]);
     await runTsr(['destroy', '--purge', '--confirm', 'dev', ...flags]);
   }, 60_000);

@@ -92,6 +92,33 @@ export class ServiceFleet {
     return chosen.map((s) => s.spec.id);
   }
 
+  /** Services whose id contains `filter`; an empty filter matches none here (faults name what they hit). */
+  private matching(filter: string): SupervisedService[] {
+    return filter ? this.services.filter((s) => s.spec.id.includes(filter)) : [];
+  }
+
+  /** SIGKILL to the matching services; with `hold` they stay down until `resumeHeld`. Returns their ids. */
+  kill(filter: string, hold: boolean): string[] {
+    const chosen = this.matching(filter);
+    for (const service of chosen) service.kill(hold);
+    return chosen.map((s) => s.spec.id);
+  }
+
+  /** Starts the matching services that are held down, and waits until they are ready. */
+  async resumeHeld(filter: string, timeoutMs = 90_000): Promise<string[]> {
+    const chosen = this.matching(filter).filter((s) => s.held);
+    for (const service of chosen) service.resume();
+    await Promise.all(chosen.map((s) => s.whenReady(timeoutMs)));
+    return chosen.map((s) => s.spec.id);
+  }
+
+  /** Sends `signal` to the matching running services; returns the ids it reached. */
+  signal(filter: string, signal: NodeJS.Signals): string[] {
+    return this.matching(filter)
+      .filter((s) => s.signal(signal))
+      .map((s) => s.spec.id);
+  }
+
   async stopRegion(region: string): Promise<void> {
     await Promise.all(this.services.filter((s) => s.spec.id.endsWith(`@${region}`)).map((s) => s.stop(2_000)));
   }

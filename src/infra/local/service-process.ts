@@ -121,6 +121,25 @@ export class SupervisedService {
     this.start();
   }
 
+  /** A crash on purpose (SIGKILL). With `hold` it stays down (no restart) until `resume()`. */
+  kill(hold: boolean): void {
+    if (hold) {
+      this.stopped = true;
+      clearTimeout(this.restartTimer);
+    }
+    this.child?.kill('SIGKILL');
+  }
+
+  /** Held down by `kill(hold)` or `stop()`: not running and not about to restart. */
+  get held(): boolean {
+    return this.stopped;
+  }
+
+  /** Sends a signal to the running process (SIGSTOP/SIGCONT: a hang that is not a crash); false when none runs. */
+  signal(signal: NodeJS.Signals): boolean {
+    return this.child?.kill(signal) ?? false;
+  }
+
   /** Restart on request (`tsr services restart`): a clean stop, then a fresh start. */
   async restart(): Promise<void> {
     await this.stop();

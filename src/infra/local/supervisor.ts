@@ -7,11 +7,12 @@ import { deriveNames, type TsrConfig } from '../../config/model.js';
 import { describeError } from '../../errors.js';
 import type { RegionEndpoints, ReplicationLag } from '../../clients/types.js';
 import { type EngineSpec, pinPorts } from './engines/start-engine.js';
-import { EngineStartError, type RunningEngine, spawnEngine, stopEngine } from './engine-process.js';
+import { EngineStartError, killQuietly, type RunningEngine, spawnEngine, stopEngine } from './engine-process.js';
 import { consecutivePorts, dealPorts, type PortMap, type PortNeed, preferredPorts } from './ports.js';
 import { bindPort, closeServer, sendJson } from './http-server.js';
 import { applyCoreSchema } from './core-schema.js';
 import { ServiceFleet } from './service-fleet.js';
+import { type FaultHost, handleFaultRoute } from './local-faults.js';
 import {
   HeartbeatLag,
   type PgServer,
@@ -71,6 +72,8 @@ export class Supervisor {
   private readonly inFlight: Promise<unknown>[] = [];
   /** Regions stopped on purpose (`tsr chaos region-down`). */
   private readonly downRegions = new Set<string>();
+  /** Engines a game-day fault stopped or crashed on purpose: their exit is not reported as unexpected. */
+  private readonly faultStopped = new Set<string>();
   private password = '';
   private fleet?: ServiceFleet;
   private readonly control = createServer((req, res) => void this.handle(req, res));
@@ -332,7 +335,7 @@ export class Supervisor {
     engine.detail = undefined;
     engine.running.child.once('exit', (code, signal) => {
       const region = 'region' in engine.spec ? engine.spec.region : undefined;
-      if (this.stopping || (region && this.downRegions.has(region))) return;
+      if (this.stopping || (region && this.downRegions.has(region)) || this.faultStopped.has(engine.id)) return;
       engine.up = false;
       engine.detail = `exited unexpectedly (${signal ?? `code ${code}`}); see ${engine.log}`;
       if (this.status === 'ready') this.status = 'degraded';
@@ -439,6 +442,65 @@ export class Supervisor {
     return { from, to, durationMs: Date.now() - started };
   }
 
+  private engineById(id: string): ManagedEngine {
+    const engine = this.engines.find((e) => e.id === id);
+    if (!engine) throw new Error(`no engine ${id} (${this.engines.map((e) => e.id).join(', ')})`);
+    return engine;
+  }
+
+  /** What the game-day fault routes may do to this deployment (local-faults.ts). */
+  private faultHost(): FaultHost {
+    const halt = async (id: string, crash: boolean) => {
+      const engine = this.engineById(id);
+      this.faultStopped.add(id);
+      if (engine.running && crash) {
+        const { child, childPids } = engine.running;
+        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+        for (const pid of childPids) killQuietly(pid, 'SIGKILL');
+        child.kill('SIGKILL');
+        await exited;
+      } else if (engine.running) await stopEngine(engine.running, 2_000);
+      engine.running = undefined;
+      engine.up = false;
+      engine.detail = crash ? 'crashed by a game-day fault' : 'stopped by a game-day fault';
+      this.status = 'degraded';
+      this.save();
+    };
+    return {
+      fleet: () => this.fleet,
+      stopEngine: (id) => halt(id, false),
+      killEngine: (id) => halt(id, true),
+      startEngine: async (id, ports) => {
+        const engine = this.engineById(id);
+        if (engine.running) await halt(id, false);
+        const full = engine.spec;
+        if (ports && 'ports' in full) engine.spec = { ...full, ports: [...ports] };
+        try {
+          await this.start(engine);
+        } finally {
+          if (ports) engine.spec = full;
+        }
+        this.faultStopped.delete(id);
+        if (engine.spec.kind === 'postgres') {
+          for (const app of this.config.apps)
+            if (this.writers[app] === engine.spec.region) await this.startHeartbeat(app);
+        }
+        if (this.engines.every((e) => e.up) && this.downRegions.size === 0) this.status = 'ready';
+        this.save();
+      },
+      enginePorts: (id) => {
+        const spec = this.engineById(id).spec;
+        return 'ports' in spec ? spec.ports : [spec.port];
+      },
+      apps: () => this.config.apps,
+      databaseName: (app) => this.names.databases[app],
+      writer: (app) => this.writers[app],
+      liveRegions: () => this.config.regions.filter((r) => !this.downRegions.has(r)),
+      pgServer: (region) => this.pgServer(region),
+      password: () => this.password,
+    };
+  }
+
   private requireRegion(region: string): void {
     if (!this.config.regions.includes(region))
       throw new Error(`region ${region} is not deployed (${this.config.regions.join(', ')})`);
@@ -483,6 +545,8 @@ export class Supervisor {
           ...(await this.moveWriter(url.searchParams.get('app') as AppName, url.searchParams.get('to') ?? '', mode)),
         });
       }
+      if (req.method === 'POST' && url.pathname.startsWith('/faults/'))
+        return reply(200, await handleFaultRoute(this.faultHost(), url.pathname, url.searchParams));
       if (req.method === 'POST' && req.url === '/stop') {
         reply(202, { stopping: true });
         void this.stop().then(() => process.exit(0));

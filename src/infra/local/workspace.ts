@@ -12,15 +12,17 @@ export const WORKSPACE_MARKER = '.tsr-workspace';
 /** What tsr writes into a workspace, besides the marker and the drill history. */
 export const TSR_ENTRIES = ['state.json', 'plan.json', 'logs', 'data', 'secrets', 'generator'] as const;
 
-/** Runbook journals, reports and locks: the drill history, kept by a purge unless asked for. */
-export const HISTORY_ENTRY = 'runbooks';
+/** Runbook journals, reports and locks, and game-day bundles: the drill history, kept by a purge unless asked for. */
+export const HISTORY_ENTRIES: readonly string[] = ['runbooks', 'gamedays'];
 
 /** Leftovers of an atomic write that a crash interrupted (state.json.<pid>.tmp). */
 const TEMPORARY = /^(state|plan)\.json\.\d+\.tmp$/;
 
 function isTsrEntry(name: string, history: boolean): boolean {
   return (
-    (TSR_ENTRIES as readonly string[]).includes(name) || TEMPORARY.test(name) || (history && name === HISTORY_ENTRY)
+    (TSR_ENTRIES as readonly string[]).includes(name) ||
+    TEMPORARY.test(name) ||
+    (history && HISTORY_ENTRIES.includes(name))
   );
 }
 

@@ -1,0 +1,201 @@
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { AppName, StageName } from '../config/apps.js';
+import type { Target } from '../config/model.js';
+import type { LocalPlatform } from './local-platform.js';
+import { requestJson } from './json-request.js';
+
+/**
+ * The game-day fault library (docs/domain.md#game-days): each fault is scoped (app, region, stage), may be held for a
+ * time, and has an undo recorded as data before it is injected, so whatever stops a run — its end, a failed step,
+ * Ctrl-C, a stop condition, or a crash of tsr itself (`tsr gameday recover`) — can put the platform back.
+ */
+export const FAULT_KINDS = [
+  'region-down',
+  'kill-service',
+  'kill-stage',
+  'hang-service',
+  'pause-table-replication',
+  'pause-db-replication',
+  'replication-delay',
+  'broker-down',
+  'db-writer-crash',
+  'arc-endpoints-down',
+  'partition',
+] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+/** What each fault needs besides its kind, and one line on what it does. */
+export const FAULT_SHAPES: Readonly<
+  Record<
+    FaultKind,
+    { readonly needs: readonly ('region' | 'app' | 'stage' | 'delay' | 'endpoints')[]; readonly does: string }
+  >
+> = {
+  'region-down': {
+    needs: ['region'],
+    does: 'every engine and service of a region stops (undo: the region comes back)',
+  },
+  'kill-service': {
+    needs: ['app', 'stage', 'region'],
+    does: 'kill -9 one service; held down for `for`, else restarted',
+  },
+  'kill-stage': { needs: ['app', 'stage', 'region'], does: 'kill -9 every instance of a stage in a region' },
+  'hang-service': {
+    needs: ['app', 'stage', 'region'],
+    does: 'SIGSTOP a service: a gray failure, not a crash (undo: SIGCONT)',
+  },
+  'pause-table-replication': { needs: [], does: 'cross-region replication of the safe-store tables stops applying' },
+  'pause-db-replication': { needs: [], does: 'cross-region replication of the core databases stops' },
+  'replication-delay': {
+    needs: ['delay'],
+    does: 'table replication applies each change no earlier than `delay` after it',
+  },
+  'broker-down': { needs: ['region'], does: "one region's message broker stops" },
+  'db-writer-crash': {
+    needs: ['app'],
+    does: "the app's database writer is killed (kill -9) and restarts with recovery",
+  },
+  'arc-endpoints-down': { needs: ['endpoints'], does: 'ARC cluster endpoints stop answering (all-but-one, or all)' },
+  partition: {
+    needs: [],
+    does: 'the regions cannot reach each other: replication links and cross-region deliveries cut',
+  },
+};
+
+/** Faults each target can inject; a scenario asking for another is refused at validation, naming the target. */
+export const TARGET_FAULTS: Readonly<Record<Target, readonly FaultKind[]>> = {
+  // Cutting cross-region broker deliveries is not possible on one machine's loopback: no local partition.
+  local: FAULT_KINDS.filter((k) => k !== 'partition'),
+  aws: [],
+};
+
+/** A fault with every name resolved (regions are names, not aliases). */
+export interface FaultSpec {
+  readonly kind: FaultKind;
+  readonly region?: string;
+  readonly app?: AppName;
+  readonly stage?: StageName;
+  readonly delayMs?: number;
+  readonly endpoints?: 'all-but-one' | 'all';
+}
+
+/** One request that undoes (part of) a fault: kept as data so a later process can replay it. */
+export interface UndoRequest {
+  readonly via: 'supervisor' | 'link';
+  /** Path and query, e.g. /faults/service-signal?filter=…&signal=CONT. */
+  readonly path: string;
+  readonly timeoutMs: number;
+}
+
+export interface InjectedFault {
+  /** The step or phase that injected it (unique within its run). */
+  readonly id: string;
+  readonly runId: string;
+  readonly spec: FaultSpec;
+  readonly summary: string;
+  readonly injectedAt: string;
+  readonly undo: readonly UndoRequest[];
+}
+
+export function describeFault(spec: FaultSpec): string {
+  const where = [spec.app, spec.stage, spec.region].filter(Boolean).join(' ');
+  const extra = spec.delayMs !== undefined ? ` ${spec.delayMs} ms` : spec.endpoints ? ` (${spec.endpoints})` : '';
+  return `${spec.kind}${where ? ` ${where}` : ''}${extra}`;
+}
+
+const q = encodeURIComponent;
+
+/** The requests that inject a fault locally and those that undo it, in the order to send them. */
+export function localFaultRequests(
+  spec: FaultSpec,
+  context: { readonly writerRegion?: string; readonly arcEndpoints: number; readonly hold: boolean },
+): { inject: UndoRequest[]; undo: UndoRequest[] } {
+  const sup = (p: string, timeoutMs = 60_000): UndoRequest => ({ via: 'supervisor', path: p, timeoutMs });
+  const link = (p: string): UndoRequest => ({ via: 'link', path: p, timeoutMs: 10_000 });
+  const service = `${spec.app}/${spec.stage}@${spec.region}`;
+  switch (spec.kind) {
+    case 'region-down':
+      return {
+        inject: [sup(`/regions/down?region=${q(spec.region ?? '')}`)],
+        undo: [sup(`/regions/up?region=${q(spec.region ?? '')}`, 180_000)],
+      };
+    case 'kill-service':
+    case 'kill-stage':
+      return {
+        inject: [sup(`/faults/service-kill?filter=${q(service)}&hold=${context.hold ? 1 : 0}`)],
+        undo: [sup(`/faults/service-resume?filter=${q(service)}`, 120_000)],
+      };
+    case 'hang-service':
+      return {
+        inject: [sup(`/faults/service-signal?filter=${q(service)}&signal=STOP`)],
+        undo: [sup(`/faults/service-signal?filter=${q(service)}&signal=CONT`)],
+      };
+    case 'pause-table-replication':
+      return { inject: [link('/pause')], undo: [link('/resume')] };
+    case 'replication-delay':
+      return { inject: [link(`/delay?ms=${spec.delayMs ?? 0}`)], undo: [link('/delay?ms=0')] };
+    case 'pause-db-replication':
+      return { inject: [sup('/faults/db-replication?enabled=0')], undo: [sup('/faults/db-replication?enabled=1')] };
+    case 'broker-down':
+      return {
+        inject: [sup(`/faults/engine-stop?id=${q(`broker@${spec.region}`)}`)],
+        undo: [sup(`/faults/engine-start?id=${q(`broker@${spec.region}`)}`)],
+      };
+    case 'db-writer-crash': {
+      const id = q(`postgres@${context.writerRegion ?? ''}`);
+      return { inject: [sup(`/faults/engine-kill?id=${id}`)], undo: [sup(`/faults/engine-start?id=${id}`, 120_000)] };
+    }
+    case 'arc-endpoints-down': {
+      const up = spec.endpoints === 'all' ? 0 : Math.min(1, context.arcEndpoints);
+      return { inject: [sup(`/faults/arc?up=${up}`)], undo: [sup('/faults/arc?up=all')] };
+    }
+    case 'partition':
+      throw new Error('the local target cannot partition its regions');
+  }
+}
+
+/** Sends one inject or undo request to the local deployment named in its state. */
+export async function sendLocalFaultRequest(platform: LocalPlatform, request: UndoRequest): Promise<void> {
+  const state = platform.drills.state();
+  const base = request.via === 'supervisor' ? state.endpoints.supervisor : state.endpoints.replicationLink;
+  if (!base)
+    throw new Error(`no ${request.via === 'link' ? 'replication link' : 'control process'} endpoint in the state`);
+  await requestJson(`${base}${request.path}`, { method: 'POST' }, request.timeoutMs);
+}
+
+/**
+ * Faults injected and not yet undone, in the workspace: written before a fault is injected and cleared once it is
+ * undone, so a crash of tsr in between leaves a record `tsr gameday recover` acts on.
+ */
+export class ActiveFaults {
+  private readonly file: string;
+
+  constructor(workspace: string) {
+    this.file = path.join(workspace, 'gamedays', 'active-faults.json');
+  }
+
+  list(): InjectedFault[] {
+    if (!existsSync(this.file)) return [];
+    try {
+      return JSON.parse(readFileSync(this.file, 'utf8')) as InjectedFault[];
+    } catch {
+      return [];
+    }
+  }
+
+  private write(faults: readonly InjectedFault[]): void {
+    mkdirSync(path.dirname(this.file), { recursive: true });
+    const temp = `${this.file}.${process.pid}.tmp`;
+    writeFileSync(temp, JSON.stringify(faults, null, 2));
+    renameSync(temp, this.file);
+  }
+
+  add(fault: InjectedFault): void {
+    this.write([...this.list().filter((f) => !(f.runId === fault.runId && f.id === fault.id)), fault]);
+  }
+
+  remove(runId: string, id: string): void {
+    this.write(this.list().filter((f) => !(f.runId === runId && f.id === id)));
+  }
+}
