@@ -47,13 +47,14 @@ describe('layers', () => {
   it('npm run lint refuses a wrong-way import and accepts the right way', async () => {
     expect(await lint('src/services/runtime/wrong.ts', "export { x } from '../../platform/platform.js';\n")).toEqual([
       expect.stringContaining(
-        'src/services must not import commands, lib, runbooks, reconcile, verdict, platform, infra',
+        'src/services must not import commands, lib, runbooks, reconcile, verdict, platform, infra, gameday',
       ),
     ]);
     expect(await lint('src/infra/local/wrong.ts', "export { x } from '../../runbooks/index.js';\n")).toHaveLength(1);
     expect(await lint('src/infra/local/wrong.ts', "export { x } from '../../services/pipeline/gateway.js';\n")).toEqual(
       [expect.stringContaining('may use only services/core-db')],
     );
+    expect(await lint('src/runbooks/wrong.ts', "export { x } from '../gameday/run.js';\n")).toHaveLength(1);
     expect(await lint('src/domain/wrong.ts', "export { x } from '../config/model.js';\n")).toHaveLength(1);
     expect(await lint('src/services/runtime/right.ts', "export { x } from '../../clients/types.js';\n")).toEqual([]);
     expect(await lint('src/commands/right.ts', "export { x } from '../infra/local/state.js';\n")).toEqual([]);

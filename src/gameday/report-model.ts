@@ -1,0 +1,47 @@
+import type { StopEvent, TimelineSample } from './monitor.js';
+import type { ObjectiveResult } from './objectives.js';
+import type { RecoveryResult } from './steps.js';
+
+/** The verdict as a game-day report keeps it (the verdict module's result, trimmed to what the report shows). */
+export interface ReportVerdict {
+  readonly pairs: number;
+  readonly counts: Readonly<Record<string, number>>;
+  readonly passed: boolean;
+  readonly divergence?: readonly unknown[];
+  readonly ids?: unknown;
+  readonly durationMs?: number;
+  readonly error?: string;
+}
+
+export interface GameDayReport {
+  readonly version: 1;
+  readonly runId: string;
+  readonly scenario: {
+    readonly name: string;
+    readonly file: string;
+    readonly description: string;
+    readonly hypothesis: string;
+  };
+  readonly status: string;
+  readonly message?: string;
+  readonly stoppedBy?: StopEvent;
+  readonly startedAt: string;
+  readonly endedAt?: string;
+  readonly durationMs?: number;
+  /** Passed: the run completed, every objective passed and the verdict found nothing lost, duplicated or wrong. */
+  readonly passed: boolean;
+  readonly objectives: readonly ObjectiveResult[];
+  readonly recoveries: readonly RecoveryResult[];
+  readonly verdict?: ReportVerdict;
+  readonly phases: readonly {
+    readonly id: string;
+    readonly title: string;
+    readonly type: string;
+    readonly status: string;
+    readonly durationMs?: number;
+    readonly detail?: string;
+    readonly error?: string;
+  }[];
+  readonly markers: readonly { readonly name: string; readonly at: string }[];
+  readonly timeline: readonly TimelineSample[];
+}

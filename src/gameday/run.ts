@@ -1,0 +1,278 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import type { TsrConfig } from '../config/model.js';
+import { ExitCode, UserError } from '../errors.js';
+import type { InjectedFault } from '../platform/faults.js';
+import { openPlatform } from '../platform/open.js';
+import type { Platform } from '../platform/platform.js';
+import { formatDuration, parseDuration } from '../runbooks/duration.js';
+import { runPlan } from '../runbooks/engine.js';
+import type { RunJournal } from '../runbooks/journal.js';
+import { parseRunbook } from '../runbooks/load.js';
+import { planRunbook, planSummary, renderPlan, type RunPlan } from '../runbooks/plan.js';
+import { stepRegistry } from '../runbooks/steps/index.js';
+import { computeVerdict, type LossWindow } from '../verdict/index.js';
+import { compiledSource, compileScenario, DEFAULT_SETTLE } from './compile.js';
+import { type LoadedScenario, loadScenario } from './load.js';
+import { GameDayMonitor, type TimelineSample } from './monitor.js';
+import { judgeObjectives } from './objectives.js';
+import {
+  buildGameDayReport,
+  type BundleFiles,
+  type GameDayReport,
+  renderObjectives,
+  renderVerdictLine,
+  type ReportVerdict,
+  saveBundle,
+} from './report.js';
+import { gamedayRunDir, GAMEDAY_STEP_TYPES, type RecoveryResult } from './steps.js';
+
+/** The step types a game day runs with: the runbook engine's and the game day's own. */
+export function gamedayRegistry() {
+  const registry = stepRegistry.clone();
+  for (const type of GAMEDAY_STEP_TYPES) registry.register(type);
+  return registry;
+}
+
+export interface GameDayOptions {
+  readonly dryRun?: boolean;
+  readonly yes?: boolean;
+  readonly json?: boolean;
+  /** Ctrl-C. */
+  readonly signal?: AbortSignal;
+  readonly write?: (text: string) => void;
+  /** Ids of the pairs that are not ok, in the verdict. */
+  readonly ids?: boolean;
+}
+
+export type GameDayResult =
+  | { readonly dryRun: true; readonly scenario: string; readonly plan: ReturnType<typeof planSummary> }
+  | { readonly dryRun: false; readonly report: GameDayReport; readonly files: BundleFiles };
+
+/** Reads and checks a scenario for the configured target, and compiles it to the runbook it runs as. */
+export function prepareScenario(config: TsrConfig, nameOrFile: string): { scenario: LoadedScenario; source: string } {
+  const scenario = loadScenario(nameOrFile, { target: config.target, regions: config.regions });
+  return { scenario, source: compiledSource(compileScenario(scenario.definition, config.regions), scenario.file) };
+}
+
+async function planScenario(
+  config: TsrConfig,
+  nameOrFile: string,
+  platform: Platform | undefined,
+): Promise<{ scenario: LoadedScenario; plan: RunPlan }> {
+  const { scenario, source } = prepareScenario(config, nameOrFile);
+  const registry = gamedayRegistry();
+  const runbook = parseRunbook(source, `${scenario.file} (compiled)`, registry);
+  const plan = await planRunbook(
+    runbook,
+    {},
+    { config, names: platform?.names ?? (await import('../config/model.js')).deriveNames(config), platform, registry },
+  );
+  return { scenario, plan };
+}
+
+function header(scenario: LoadedScenario): string {
+  const d = scenario.definition;
+  const objectives = Object.entries(d.objectives).map(([k, v]) => `${k} ≤ ${v}`);
+  return [
+    `Game day ${d.name}: ${d.description}`,
+    `Hypothesis: ${d.hypothesis.trim()}`,
+    `Objectives: ${objectives.join(', ') || 'none'}`,
+    ...(d.load ? [`Load: ${d.load.rate} pairs/s${d.load.warmup ? `, warm-up ${d.load.warmup}` : ''}`] : []),
+    ...(d.stopWhen.length
+      ? [
+          `Stop when: ${d.stopWhen.map((s) => (s.condition === 'no-confirmation' ? `no confirmation for ${s.for}` : `replication lag above ${s.above}`)).join('; ')}`,
+        ]
+      : []),
+  ].join('\n');
+}
+
+/**
+ * What the lost regions may have taken with them: for each region-down fault, the window from the start of any
+ * replication pause in place then (or the replication lag measured just before, plus a margin) to the loss.
+ */
+export function lossWindows(journal: RunJournal, timeline: readonly TimelineSample[]): LossWindow[] {
+  const faults = journal.steps
+    .filter((s) => s.type === 'gameday.fault' && s.result)
+    .map((s) => ({
+      fault: s.result as InjectedFault,
+      undoneAt: journal.markers.find((m) => m.name === `undone-${(s.result as InjectedFault).id}`)?.at,
+    }));
+  return faults
+    .filter(({ fault }) => fault.spec.kind === 'region-down' && fault.spec.region)
+    .map(({ fault }) => {
+      const lostAt = Date.parse(fault.injectedAt);
+      const before = timeline.filter((p) => p.t <= lostAt).at(-1);
+      const lagMs = Math.max(before?.tableLagMs ?? 0, before?.dbLagMs ?? 0);
+      const pausedSince = faults
+        .filter(
+          ({ fault: f, undoneAt }) =>
+            f.spec.kind.startsWith('pause-') &&
+            Date.parse(f.injectedAt) <= lostAt &&
+            (!undoneAt || Date.parse(undoneAt) >= lostAt),
+        )
+        .map(({ fault: f }) => Date.parse(f.injectedAt));
+      const from = Math.min(lostAt - lagMs - 2_000, ...pausedSince);
+      return { region: fault.spec.region as string, from: new Date(from), to: new Date(lostAt) };
+    });
+}
+
+/** Judges every pair the run sent, waiting (up to `settle`) for pairs still in flight to reach their final state. */
+async function judge(
+  platform: Platform,
+  journal: RunJournal,
+  timeline: readonly TimelineSample[],
+  settleMs: number,
+  options: GameDayOptions,
+  say: (text: string) => void,
+): Promise<ReportVerdict> {
+  const since = new Date(journal.startedAt);
+  const stopped = journal.markers.find((m) => m.name === 'load-stopped')?.at;
+  const deadline = new Date((stopped ? Date.parse(stopped) : Date.now()) + settleMs);
+  const atRiskWindows = lossWindows(journal, timeline);
+  try {
+    for (;;) {
+      const verdict = await computeVerdict(platform, {
+        since,
+        deadline,
+        atRiskWindows,
+        ids: options.ids,
+        divergence: 'none',
+      });
+      const settled = verdict.counts.lost === 0;
+      if (settled || Date.now() >= deadline.getTime()) break;
+      say(
+        `  waiting for pairs in flight: ${verdict.counts.lost} of ${verdict.pairs} not final yet (until ${deadline.toISOString()})`,
+      );
+      await delay(3_000, undefined, { signal: options.signal });
+    }
+    say('  judging every pair and comparing regions…');
+    const verdict = await computeVerdict(platform, {
+      since,
+      deadline,
+      atRiskWindows,
+      ids: options.ids,
+      onProgress: () => {},
+    });
+    return {
+      pairs: verdict.pairs,
+      counts: verdict.counts,
+      passed: verdict.passed,
+      divergence: verdict.divergence,
+      ids: verdict.ids,
+      durationMs: verdict.durationMs,
+    };
+  } catch (error) {
+    return { pairs: 0, counts: {}, passed: false, error: (error as Error).message };
+  }
+}
+
+function recoveriesOf(journal: RunJournal): RecoveryResult[] {
+  return journal.steps.filter((s) => s.type === 'gameday.runbook' && s.result).map((s) => s.result as RecoveryResult);
+}
+
+function steadyP99(journal: RunJournal): number | undefined {
+  const step = journal.steps.find((s) => s.type === 'gameday.steady-latency' && s.status === 'completed');
+  return (step?.result as { latency?: { p99: number } } | undefined)?.latency?.p99;
+}
+
+/** 0 passed; 6 the verdict found trades lost, duplicated or wrong; 130 Ctrl-C; 1 anything else that failed. */
+export function gameDayExitCode(report: GameDayReport): number {
+  if (report.passed) return ExitCode.ok;
+  if (report.status === 'interrupted' && !report.stoppedBy) return ExitCode.interrupted;
+  const c = report.verdict?.counts ?? {};
+  if ((c.lost ?? 0) + (c.duplicated ?? 0) + (c.wrong ?? 0) > 0) return ExitCode.gapsFound;
+  return ExitCode.failure;
+}
+
+export function renderSummary(report: GameDayReport, files: BundleFiles): string {
+  return [
+    '',
+    `Game day ${report.scenario.name}: ${report.passed ? 'PASSED' : 'FAILED'} (${report.status}${report.message ? `: ${report.message}` : ''})`,
+    `Verdict: ${renderVerdictLine(report.verdict)}`,
+    '',
+    ...renderObjectives(report.objectives),
+    '',
+    `Report: ${files.html}`,
+    `        ${files.markdown}, ${files.junit}`,
+  ].join('\n');
+}
+
+/**
+ * `tsr gameday <scenario>`: validates the scenario, runs it as a runbook (journaled, one game day at a time) while
+ * sampling the platform and watching the stop conditions, then judges every trade and writes the report bundle.
+ */
+export async function runGameDay(
+  config: TsrConfig,
+  nameOrFile: string,
+  options: GameDayOptions,
+): Promise<GameDayResult> {
+  const say = (text: string) => {
+    if (!options.json) (options.write ?? ((t: string) => process.stdout.write(`${t}\n`)))(text);
+  };
+  if (options.dryRun) {
+    const platform = await openPlatform(config).catch((error: unknown) => {
+      if (error instanceof UserError) return undefined;
+      throw error;
+    });
+    try {
+      const { scenario, plan } = await planScenario(config, nameOrFile, platform);
+      say(`${header(scenario)}\n\n${renderPlan(plan)}`);
+      return { dryRun: true, scenario: scenario.definition.name, plan: planSummary(plan) };
+    } finally {
+      await platform?.close();
+    }
+  }
+  const platform = await openPlatform(config);
+  try {
+    const { scenario, plan } = await planScenario(config, nameOrFile, platform);
+    say(header(scenario));
+    const monitor = new GameDayMonitor(platform, scenario.definition.stopWhen);
+    let live: RunJournal | undefined;
+    const signals = [monitor.signal, ...(options.signal ? [options.signal] : [])];
+    const result = await runPlan(plan, {
+      platform,
+      workspace: config.workspace,
+      yes: options.yes,
+      json: options.json,
+      signal: AbortSignal.any(signals),
+      registry: gamedayRegistry(),
+      write: options.write,
+      onJournal: (journal) => {
+        live = journal;
+        monitor.start(journal, gamedayRunDir(config.workspace, journal.runId));
+      },
+    }).finally(() => monitor.stop());
+    const journal = live ?? result.journal;
+    say('\nVerdict on every trade:');
+    const settleMs = parseDuration(scenario.definition.settle ?? DEFAULT_SETTLE) ?? 120_000;
+    const verdict = scenario.definition.load
+      ? await judge(platform, journal, monitor.samples, settleMs, options, say)
+      : undefined;
+    const recoveries = recoveriesOf(journal);
+    const objectives = judgeObjectives(scenario.definition.objectives, {
+      recoveries,
+      counts: verdict?.error ? undefined : verdict?.counts,
+      steadyP99Ms: steadyP99(journal),
+    });
+    const report = buildGameDayReport({
+      journal,
+      scenario: {
+        name: scenario.definition.name,
+        file: scenario.file,
+        description: scenario.definition.description,
+        hypothesis: scenario.definition.hypothesis,
+      },
+      objectives,
+      recoveries,
+      verdict,
+      stoppedBy: monitor.stopped,
+      timeline: monitor.samples,
+    });
+    const files = saveBundle(config.workspace, report);
+    say(renderSummary(report, files));
+    if (report.durationMs !== undefined) say(`Took ${formatDuration(report.durationMs)}.`);
+    return { dryRun: false, report, files };
+  } finally {
+    await platform.close();
+  }
+}

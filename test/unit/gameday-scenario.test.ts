@@ -1,0 +1,240 @@
+import { compileScenario } from '../../src/gameday/compile.js';
+import { listScenarios, parseScenario, ScenarioValidationError } from '../../src/gameday/load.js';
+import { judgeObjectives } from '../../src/gameday/objectives.js';
+import { buildGameDayReport, compareReports, renderJunit } from '../../src/gameday/report.js';
+import { renderHtmlReport } from '../../src/gameday/report-html.js';
+import { gamedayRegistry } from '../../src/gameday/run.js';
+import type { RecoveryResult } from '../../src/gameday/steps.js';
+import { parseRunbook } from '../../src/runbooks/load.js';
+import type { RunJournal } from '../../src/runbooks/journal.js';
+import { stringify } from 'yaml';
+
+const env = { target: 'local' as const, regions: ['us-east-1', 'us-west-2'] };
+
+const base = {
+  name: 'probe-test',
+  description: 'a test scenario',
+  hypothesis: 'nothing breaks',
+  load: { rate: 5, warmup: '2s' },
+  phases: [{ id: 'slow', fault: 'replication-delay', delay: '2s', for: '3s' }],
+};
+
+/** The problems validation reports for a scenario, as "line: message". */
+function problems(scenario: unknown, target: 'local' | 'aws' = 'local'): string[] {
+  try {
+    parseScenario(stringify(scenario), 'scenario.yaml', { ...env, target });
+    return [];
+  } catch (error) {
+    if (!(error instanceof ScenarioValidationError)) throw error;
+    return error.issues.map((i) => `${i.line}: ${i.message}`);
+  }
+}
+
+describe('game-day scenarios', () => {
+  test('every built-in scenario is valid on the local target and compiles to a runbook the engine accepts', () => {
+    const scenarios = listScenarios(env);
+    expect(scenarios.map((s) => s.name)).toEqual(
+      expect.arrayContaining([
+        'quick',
+        'rotation-under-load',
+        'region-loss',
+        'replication-pause-then-region-loss',
+        'gray-failure',
+        'control-plane-loss',
+      ]),
+    );
+    for (const summary of scenarios) {
+      expect({ name: summary.name, problems: summary.problems }).toEqual({ name: summary.name, problems: [] });
+    }
+  });
+
+  test('a valid scenario compiles: load, steady state, phases, faults undone, load stopped; finally restores both', () => {
+    const scenario = parseScenario(
+      stringify({
+        ...base,
+        steadyState: [{ probe: 'confirming' }],
+        phases: [{ rotate: 'trade', to: 'secondary' }, ...base.phases],
+      }),
+      'scenario.yaml',
+      env,
+    );
+    const runbook = compileScenario(scenario.definition, env.regions);
+    expect(runbook.steps.map((s) => s.id)).toEqual([
+      'load',
+      'steady-before-1-confirming',
+      'steady-latency',
+      'p1-rotate',
+      'slow',
+      'undo-faults',
+      'steady-after-1-confirming',
+      'load-stop',
+    ]);
+    // primary/secondary are named in the plan
+    expect(runbook.steps[3].params).toEqual({ runbook: 'rotate', params: { app: 'trade', target: 'us-west-2' } });
+    expect(runbook.finally?.map((s) => [s.id, s.undoes])).toEqual([
+      ['restore-faults', undefined],
+      ['restore-load', 'load'],
+    ]);
+    expect(runbook.lock).toBe('gameday');
+    expect(() => parseRunbook(stringify(runbook), 'compiled.yaml', gamedayRegistry())).not.toThrow();
+  });
+
+  test('bad input is refused with its line and the fix, all problems at once', () => {
+    const found = problems({
+      ...base,
+      objectives: { rto: 30, lost: 0 },
+      phases: [
+        { fault: 'meteor-strike', region: 'primary' },
+        { fault: 'kill-service', app: 'trade', stage: 'matcher', region: 'us-east-1' },
+        { fault: 'broker-down', region: 'eu-central-1' },
+        { fault: 'kill-stage', app: 'trade', region: 'us-east-1' },
+        { undo: 'never-injected' },
+        { wait: 'replication', timeout: '5 minutes' },
+        { teleport: 'trade' },
+      ],
+    });
+    expect(found).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^\d+: objectives\.rto: a duration needs a unit/),
+        expect.stringMatching(/phases\.0\.fault: .*region-down/),
+        expect.stringMatching(/phases\.1\.stage: .*inbound-gateway/),
+        expect.stringMatching(/phases\.2\.region: unknown region "eu-central-1"/),
+        expect.stringMatching(/phases\.3: fault kill-stage needs stage/),
+        expect.stringMatching(/phases\.4\.undo: undo names "never-injected"/),
+        expect.stringMatching(/phases\.5\.timeout: "5 minutes" is not a duration/),
+        expect.stringMatching(/phases\.6: a phase is a map with one of: rotate, failover/),
+      ]),
+    );
+    // line numbers point into the file: the objective is on line 6 of the YAML above (name, description, hypothesis, load×3)
+    expect(found.find((p) => p.includes('objectives.rto'))).toMatch(/^\d+:/);
+  });
+
+  test('a fault the target cannot do is refused at validation, naming the target', () => {
+    expect(problems({ ...base, phases: [{ fault: 'partition' }] })).toEqual([
+      expect.stringMatching(/the local target cannot inject partition; it can: region-down/),
+    ]);
+    expect(problems(base, 'aws')).toEqual([expect.stringMatching(/the aws target cannot inject replication-delay/)]);
+  });
+
+  test('an undo of a fault that undoes itself (for) is refused', () => {
+    expect(problems({ ...base, phases: [...base.phases, { undo: 'slow' }] })).toEqual([
+      expect.stringMatching(/fault "slow" has `for`: it is undone by its own phase/),
+    ]);
+  });
+});
+
+const recovery = (over: Partial<RecoveryResult>): RecoveryResult => ({
+  runId: 'r',
+  runbook: 'rotate',
+  status: 'completed',
+  startedAt: '2026-12-06T10:00:00.000Z',
+  clocks: {},
+  markers: {},
+  steps: [],
+  ...over,
+});
+
+describe('game-day objectives and report', () => {
+  test('objectives are judged on the worst recovery and the verdict; what the run did not measure fails', () => {
+    const results = judgeObjectives(
+      { rto: '10s', unavailability: '3s', rpo: 0, lost: 0, wrong: 0, p99ToMatched: '2s' },
+      {
+        recoveries: [
+          recovery({ rtoMs: 8_000, unavailabilityMs: 2_000, rpoAfterReplay: 0 }),
+          recovery({ runbook: 'failover', rtoMs: 14_000, unavailabilityMs: 4_000 }),
+        ],
+        counts: { ok: 10, lost: 1, wrong: 0 },
+        steadyP99Ms: undefined,
+      },
+    );
+    const byName = Object.fromEntries(results.map((r) => [r.name, r]));
+    expect(byName.rto).toMatchObject({ passed: false, value: 14_000 });
+    expect(byName.unavailability).toMatchObject({ passed: false, value: 4_000 });
+    expect(byName.rpo).toMatchObject({ passed: true, value: 0 }); // planned moves only
+    expect(byName.lost).toMatchObject({ passed: false, value: 1 });
+    expect(byName.wrong).toMatchObject({ passed: true });
+    expect(byName.p99ToMatched).toMatchObject({ passed: false, detail: 'steady-state latency not measured' });
+    expect(judgeObjectives({ rpo: 0 }, { recoveries: [] })[0].passed).toBeUndefined();
+  });
+
+  const journal = (status: RunJournal['status']): RunJournal =>
+    ({
+      version: 1,
+      runId: '20261206T100000000Z-gameday-x-gameday',
+      runbook: { name: 'gameday-x', description: 'd', file: 'f', source: '' },
+      params: {},
+      lockKey: 'gameday',
+      status,
+      pid: 1,
+      hostname: 'h',
+      startedAt: '2026-12-06T10:00:00.000Z',
+      endedAt: '2026-12-06T10:02:00.000Z',
+      updatedAt: '2026-12-06T10:02:00.000Z',
+      confirmedBy: '--yes',
+      events: [],
+      steps: [
+        {
+          id: 'load',
+          type: 'gameday.load',
+          title: 'Load <5>',
+          status: 'completed',
+          onFailure: 'stop',
+          attempts: 1,
+          durationMs: 1_000,
+        },
+      ],
+      rollback: [],
+      markers: [{ name: 'fault-x', at: '2026-12-06T10:01:00.000Z', step: 'x' }],
+      rpo: [],
+    }) as RunJournal;
+
+  const report = (status: RunJournal['status'], lost: number) =>
+    buildGameDayReport({
+      journal: journal(status),
+      scenario: { name: 'x', file: 'x.yaml', description: 'd', hypothesis: 'h & <b>' },
+      objectives: judgeObjectives({ lost: 0, rto: '10s' }, { recoveries: [], counts: { lost } }),
+      recoveries: [],
+      verdict: { pairs: 10, counts: { ok: 10 - lost, lost }, passed: lost === 0 },
+      timeline: [{ t: Date.parse('2026-12-06T10:00:30.000Z'), offered: 5, confirmed: 4.5 }],
+    });
+
+  test('passes only when the run completed, every objective passed and the verdict found nothing', () => {
+    expect(report('completed', 0).passed).toBe(true);
+    expect(report('completed', 1).passed).toBe(false);
+    expect(report('failed', 0).passed).toBe(false);
+  });
+
+  test('JUnit has one test case per objective plus the run and the verdict, with failures and skips counted', () => {
+    const xml = renderJunit(report('completed', 1));
+    expect(xml.startsWith('<?xml version="1.0" encoding="UTF-8"?>')).toBe(true);
+    expect(xml.match(/<testcase /g)).toHaveLength(4);
+    expect(xml).toContain('tests="4" failures="2" skipped="1"'); // verdict, lost; rto not applicable
+    expect(xml).toMatch(
+      /<testcase classname="gameday.x" name="objective lost ≤ 0">\s*<failure message="1: pairs lost \(verdict\)"\/>/,
+    );
+  });
+
+  test('the HTML report is one file with the charting library inlined and the data escaped', () => {
+    const html = renderHtmlReport(report('completed', 0));
+    expect(html).not.toMatch(/<script[^>]+src=/); // nothing fetched from the network
+    expect(html).toContain('uPlot');
+    expect(html).toContain('h &amp; &lt;b&gt;');
+    expect(html).toContain('"offered":5');
+  });
+
+  test('compare shows each figure in both runs and the change', () => {
+    const rows = compareReports(report('completed', 2), report('completed', 0));
+    expect(rows.find((r) => r.figure === 'result')).toEqual({
+      figure: 'result',
+      run: 'FAILED',
+      other: 'PASSED',
+      change: 'changed',
+    });
+    expect(rows.find((r) => r.figure === 'pairs lost')).toEqual({
+      figure: 'pairs lost',
+      run: '2',
+      other: '0',
+      change: '+2',
+    });
+  });
+});
