@@ -129,20 +129,18 @@ async function judge(
   const stopped = journal.markers.find((m) => m.name === 'load-stopped')?.at;
   const deadline = new Date((stopped ? Date.parse(stopped) : Date.now()) + settleMs);
   const atRiskWindows = lossWindows(journal, timeline);
+  // Pairs still in flight get until the deadline; past it, more time only while they keep arriving (they count as
+  // late, not lost), up to the deadline plus the settle time again.
+  const hardStop = deadline.getTime() + settleMs;
   try {
+    let pending = Infinity;
     for (;;) {
-      const verdict = await computeVerdict(platform, {
-        since,
-        deadline,
-        atRiskWindows,
-        ids: options.ids,
-        divergence: 'none',
-      });
-      const settled = verdict.counts.lost === 0;
-      if (settled || Date.now() >= deadline.getTime()) break;
-      say(
-        `  waiting for pairs in flight: ${verdict.counts.lost} of ${verdict.pairs} not final yet (until ${deadline.toISOString()})`,
-      );
+      const verdict = await computeVerdict(platform, { since, deadline, atRiskWindows, divergence: 'none' });
+      const progressed = verdict.counts.lost < pending;
+      pending = verdict.counts.lost;
+      const now = Date.now();
+      if (pending === 0 || now >= hardStop || (now >= deadline.getTime() && !progressed)) break;
+      say(`  waiting for pairs in flight: ${pending} of ${verdict.pairs} not final yet`);
       await delay(3_000, undefined, { signal: options.signal });
     }
     say('  judging every pair and comparing regions…');

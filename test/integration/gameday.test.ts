@@ -20,7 +20,8 @@ describe('game days on the local platform', () => {
   const workspace = tempWorkspace('tsr-gameday-');
   const flags = ['--workspace', workspace];
   let state: LocalState;
-  let passed = false;
+  /** Tests that got to their end: fewer than all keeps the workspace's evidence. */
+  let finished = 0;
 
   const scenario = (name: string, body: object): string => {
     const file = path.join(workspace, `${name}.yaml`);
@@ -59,7 +60,7 @@ describe('game days on the local platform', () => {
   }, 180_000);
 
   afterAll(async () => {
-    if (!passed) keepForDebugging(workspace, ['runbooks', 'gamedays', 'logs'], 'game-day test');
+    if (finished < 4) keepForDebugging(workspace, ['runbooks', 'gamedays', 'logs'], 'game-day test');
     await runTsr(['destroy', '--purge', '--confirm', 'dev', ...flags]);
   }, 60_000);
 
@@ -103,6 +104,7 @@ describe('game days on the local platform', () => {
     expect(activeFaults()).toEqual([]);
     const history = await runJson<{ runs: { runId: string; passed: boolean }[] }>(['gameday', 'history', ...flags]);
     expect(history.json.runs).toEqual([expect.objectContaining({ runId: json.report.runId, passed: true })]);
+    finished++;
   }, 420_000);
 
   it('undoes a fault when a later step fails', async () => {
@@ -118,6 +120,7 @@ describe('game days on the local platform', () => {
     expect(json.report.phases.find((p) => p.id === 'restore-faults')).toMatchObject({ status: 'completed' });
     expect(await linkPaused()).toBe(false);
     expect(activeFaults()).toEqual([]);
+    finished++;
   }, 180_000);
 
   it('stops when a stop condition fires, and undoes the hang that caused it', async () => {
@@ -138,6 +141,7 @@ describe('game days on the local platform', () => {
     )?.pid as number;
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     expect(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)).not.toBe('T'); // not stopped any more
+    finished++;
   }, 300_000);
 
   it('undoes faults on Ctrl-C, refuses a second game day meanwhile, and recovers after tsr is killed', async () => {
@@ -169,6 +173,6 @@ describe('game days on the local platform', () => {
     expect(recovered.json.undone).toEqual(['pause-table-replication']);
     expect(await linkPaused()).toBe(false);
     expect(activeFaults()).toEqual([]);
-    passed = true;
+    finished++;
   }, 300_000);
 });
