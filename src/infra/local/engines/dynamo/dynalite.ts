@@ -13,6 +13,7 @@ import {
 import dynalite from 'dynalite';
 import { closeServer, listen } from '../../http-server.js';
 import { API_VERSION, type BufferedResponse, forwardableHeaders, responseHeaders, sendAwsError } from './aws-http.js';
+import { closeLevelIteratorsOnReturn } from './level-iterators.js';
 import { DynamoCallError } from './wire.js';
 
 export class Dynalite {
@@ -27,6 +28,7 @@ export class Dynalite {
 
   /** Starts dynalite persisted under `dir`, with table ARNs in `region`. */
   static async start(dir: string, region: string): Promise<Dynalite> {
+    closeLevelIteratorsOnReturn();
     // dynalite reads the region for table ARNs from the environment when its store is created: give it ours.
     const savedRegion = process.env.AWS_REGION;
     process.env.AWS_REGION = region;
