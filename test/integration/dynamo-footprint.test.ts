@@ -10,10 +10,19 @@ import {
   BatchWriteItemCommand,
   CreateTableCommand,
   DynamoDBClient,
+  GetItemCommand,
   QueryCommand,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
-import { startDynamoEngine, type DynamoEngine } from '../../src/infra/local/engines/dynamo-engine.js';
+import {
+  type EngineHealth,
+  startDynamoEngine,
+  type DynamoEngine,
+} from '../../src/infra/local/engines/dynamo-engine.js';
+import {
+  startDynamoReplicationLink,
+  type DynamoReplicationLink,
+} from '../../src/infra/local/replication/dynamo-link.js';
 import { eventually } from '../helpers/eventually.js';
 
 const TABLE = 'footprint-store';
@@ -126,4 +135,93 @@ describe('DynamoDB engine footprint', () => {
       what: `LevelDB directory below 24 MB (it holds ${(dirBytes(leveldb) / 1024 / 1024).toFixed(1)} MB)`,
     });
   }, 120_000);
+});
+
+describe('DynamoDB global tables: what the last-writer-wins clock keeps', () => {
+  const dirs: string[] = [];
+  const engines: DynamoEngine[] = [];
+  const clients: DynamoDBClient[] = [];
+  let link: DynamoReplicationLink | undefined;
+
+  afterEach(async () => {
+    await link?.close();
+    for (const db of clients.splice(0)) db.destroy();
+    for (const engine of engines.splice(0)) await engine.close();
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function region(name: string, peer: string): Promise<{ engine: DynamoEngine; db: DynamoDBClient }> {
+    const dir = mkdtempSync(join(tmpdir(), `tsr-clock-${name}-`));
+    dirs.push(dir);
+    // No margin: forgetting is then visible at once (the default margin of a minute only absorbs clock jitter).
+    const engine = await startDynamoEngine({
+      port: 0,
+      dataDir: dir,
+      region: name,
+      peers: [peer],
+      clockForgetMarginMs: 0,
+    });
+    engines.push(engine);
+    const db = new DynamoDBClient({
+      endpoint: engine.endpoint,
+      region: name,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      maxAttempts: 1,
+    });
+    clients.push(db);
+    await createStore(db);
+    return { engine, db };
+  }
+
+  const health = async (engine: DynamoEngine): Promise<EngineHealth> =>
+    (await fetch(`${engine.endpoint}/_tsr/health`)).json() as Promise<EngineHealth>;
+
+  it('forgets items once every peer has handed over its changes, even a peer that writes nothing', async () => {
+    const east = await region('us-east-1', 'us-west-2');
+    const west = await region('us-west-2', 'us-east-1');
+    link = await startDynamoReplicationLink({
+      port: 0,
+      regions: [
+        { region: 'us-east-1', endpoint: east.engine.endpoint },
+        { region: 'us-west-2', endpoint: west.engine.endpoint },
+      ],
+      tables: [TABLE],
+    });
+    for (let batch = 0; batch < 4; batch++) {
+      const requests: WriteRequest[] = Array.from({ length: 25 }, (_, i) => ({
+        PutRequest: { Item: { id: { S: `trade-${batch}-${i}` }, timeBucket: { S: 'minute-1' } } },
+      }));
+      await east.db.send(new BatchWriteItemCommand({ RequestItems: { [TABLE]: requests } }));
+    }
+    const replicated = await eventually(
+      async () => {
+        const got = await west.db.send(new GetItemCommand({ TableName: TABLE, Key: { id: { S: 'trade-3-24' } } }));
+        return got.Item;
+      },
+      { what: 'the last item replicated to us-west-2' },
+    );
+    expect(replicated.timeBucket).toEqual({ S: 'minute-1' });
+    // us-west-2 writes nothing: the link's idle check tells us-east-1 that its changes are all handed over.
+    await eventually(async () => (await health(east.engine)).clockSize === 0, {
+      what: 'us-east-1 forgetting the 100 items it wrote',
+    });
+    await eventually(async () => (await health(west.engine)).clockSize === 0, {
+      what: 'us-west-2 forgetting the 100 items it applied',
+    });
+    // Forgetting changes no outcome: a later write in us-west-2 still wins in us-east-1.
+    await west.db.send(
+      new BatchWriteItemCommand({
+        RequestItems: {
+          [TABLE]: [{ PutRequest: { Item: { id: { S: 'trade-0-0' }, timeBucket: { S: 'minute-2' } } } }],
+        },
+      }),
+    );
+    await eventually(
+      async () => {
+        const got = await east.db.send(new GetItemCommand({ TableName: TABLE, Key: { id: { S: 'trade-0-0' } } }));
+        return got.Item?.timeBucket?.S === 'minute-2';
+      },
+      { what: 'the later write from us-west-2 in us-east-1' },
+    );
+  }, 60_000);
 });

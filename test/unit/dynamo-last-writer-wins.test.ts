@@ -49,6 +49,35 @@ describe('DynamoDB engine last-writer-wins', () => {
     expect(clock.stampLocal(itemId('t', { id: { S: 'new' } }), 'us-east-1', 7)).toBe(7);
   });
 
+  it('forgets items written before every peer has delivered its changes up to a margin, and no others', () => {
+    const clock = new LastWriteClock([], ['us-west-2', 'eu-west-1'], 100);
+    const id = (key: string) => itemId('t', { id: { S: key } });
+    clock.stampLocal(id('old'), 'us-east-1', 1_000);
+    clock.commit([[id('replicated'), put('replicated', 1_500, 'us-west-2')]], [put('replicated', 1_500, 'us-west-2')]);
+    clock.stampLocal(id('recent'), 'us-east-1', 1_950);
+    // eu-west-1 has delivered nothing yet: its old changes may still come, so nothing is forgotten.
+    expect(clock.horizon()).toBeUndefined();
+    expect(clock.size).toBe(3);
+    clock.noteDelivered('eu-west-1', 2_000);
+    clock.noteDelivered('us-west-2', 2_000);
+    expect(clock.horizon()).toBe(1_900);
+    expect(clock.forgetSettled()).toBe(2);
+    expect(clock.entries().map(([key]) => key)).toEqual([id('recent')]);
+    // A late change cannot be older than the horizon, so a forgotten item's next change still wins as it should.
+    expect(clock.winners(newestPerItem([put('old', 1_950, 'us-west-2')]))).toHaveLength(1);
+    // The slowest peer holds the horizon back; a delivered stamp never moves it backwards.
+    clock.noteDelivered('us-west-2', 500);
+    expect(clock.horizon()).toBe(1_900);
+  });
+
+  it('remembers every item when it knows no peers', () => {
+    const clock = new LastWriteClock();
+    for (let i = 0; i < 10; i++) clock.stampLocal(itemId('t', { id: { S: `k${i}` } }), 'us-east-1', i);
+    clock.noteDelivered('us-west-2', 1e12);
+    expect(clock.forgetSettled()).toBe(0);
+    expect(clock.size).toBe(10);
+  });
+
   it('writes winners per table in BatchWriteItem-sized batches, deletes by key', () => {
     const changes = [
       ...Array.from({ length: 27 }, (_, i) => put(`k${i}`, i, 'r', 'orders')),

@@ -193,6 +193,7 @@ export class Supervisor {
         region,
         port: port('dynamodb')[0],
         dataDir: path.join(data, 'dynamodb'),
+        peers: regions.filter((other) => other !== region),
         anyPortIfTaken,
       });
       const [broker, brokerAdmin] = port('broker');

@@ -22,7 +22,7 @@ import { handleControlRequest } from './dynamo/control-api.js';
 import { Dynalite } from './dynamo/dynalite.js';
 import { DynamoFront } from './dynamo/front.js';
 import { ItemLocks } from './dynamo/item-locks.js';
-import { LastWriteClock } from './dynamo/last-writer-wins.js';
+import { FORGET_MARGIN_MS, LastWriteClock } from './dynamo/last-writer-wins.js';
 import { applyReplicatedChanges } from './dynamo/replicated-apply.js';
 import { type RecordWrite, WriteInterceptor } from './dynamo/write-interceptor.js';
 import type { EngineHealth } from './dynamo/wire.js';
@@ -52,6 +52,13 @@ export interface DynamoEngineOptions {
   readonly region: string;
   /** Oldest changes are dropped beyond this many (consumers see the gap). Default 1,000,000. */
   readonly maxFeedEntries?: number;
+  /**
+   * The other regions whose changes the link applies here. Once each has handed over its changes up to a moment,
+   * the last-writer-wins clock forgets items last written well before it; without peers it remembers every item.
+   */
+  readonly peers?: readonly string[];
+  /** How far before the peers' delivered stamps items are forgotten, ms (default 60,000: clock jitter's margin). */
+  readonly clockForgetMarginMs?: number;
 }
 
 export interface DynamoEngine {
@@ -75,7 +82,11 @@ export async function startDynamoEngine(options: DynamoEngineOptions): Promise<D
   // The change feed and its last-writer-wins clock, restored when the previous run closed cleanly.
   const saved = takeSavedFeed(statePath, region);
   const feed = restoreFeed(region, options.maxFeedEntries ?? 1_000_000, saved);
-  const clock = new LastWriteClock(saved?.lastWrites);
+  const clock = new LastWriteClock(
+    saved?.lastWrites,
+    options.peers,
+    Math.max(0, options.clockForgetMarginMs ?? FORGET_MARGIN_MS),
+  );
   const locks = new ItemLocks();
   const itemWrites = new Map<string, number>();
 
@@ -96,7 +107,7 @@ export async function startDynamoEngine(options: DynamoEngineOptions): Promise<D
       handleControlRequest(req, res, {
         feed,
         isClosing: () => closing !== undefined,
-        apply: (changes) => applyReplicatedChanges(changes, { dynalite, locks, clock }),
+        apply: (changes, delivered) => applyReplicatedChanges(changes, { dynalite, locks, clock }, delivered),
         health: (): EngineHealth => ({
           ok: true,
           region,
@@ -106,6 +117,7 @@ export async function startDynamoEngine(options: DynamoEngineOptions): Promise<D
           feedSize: feed.size,
           operations: Object.fromEntries(front.operationStats),
           itemWrites: Object.fromEntries(itemWrites),
+          clockSize: clock.size,
         }),
       }),
     write: (operation, input, req, body, res) => writes.handle(operation, input, req, body, res),

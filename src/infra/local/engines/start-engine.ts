@@ -14,7 +14,7 @@ import type { StartedEngine } from './server-util.js';
  */
 export type EngineSpec = (
   | { kind: 'kinesis'; region: string; port: number; dataDir: string }
-  | { kind: 'dynamodb'; region: string; port: number; dataDir: string }
+  | { kind: 'dynamodb'; region: string; port: number; dataDir: string; peers?: readonly string[] }
   | { kind: 'broker'; region: string; port: number; adminPort: number }
   | { kind: 'postgres'; region: string; port: number; dataDir: string; passwordFile: string }
   | {

@@ -13,11 +13,25 @@ const APPLY_TIMEOUT_MS = 60_000;
 const PROBE_TIMEOUT_MS = 1_000;
 const PROBE_EVERY_MS = 500;
 
-/** Checks an idle target now and then, so its health is known before there is something to apply. */
+/**
+ * Checks an idle target now and then, so its health is known before there is something to apply. With nothing queued
+ * from a source that was caught up, the check tells the target so (an apply of no changes with `delivered`): its
+ * last-writer-wins clock may then forget what that source can no longer contradict, even if the source writes nothing.
+ */
 async function probe(pair: PairState, context: LinkContext): Promise<void> {
   if (Date.now() - pair.lastContactAt < PROBE_EVERY_MS) return;
+  const caughtUpAt = pair.queue.length === 0 ? pair.source.caughtUpAt : undefined;
   try {
-    await requestJson('GET', `${pair.endpoint}/_tsr/health`, { timeoutMs: PROBE_TIMEOUT_MS, agent: context.agent });
+    if (caughtUpAt === undefined) {
+      await requestJson('GET', `${pair.endpoint}/_tsr/health`, { timeoutMs: PROBE_TIMEOUT_MS, agent: context.agent });
+    } else {
+      const body = { changes: [], delivered: { [pair.source.region]: caughtUpAt } };
+      await requestJson('POST', `${pair.endpoint}/_tsr/apply`, {
+        body,
+        timeoutMs: PROBE_TIMEOUT_MS,
+        agent: context.agent,
+      });
+    }
     pair.error = undefined;
   } catch (error) {
     if (!context.control.closed) pair.error = `target ${pair.to} (${pair.endpoint}) did not answer: ${describe(error)}`;

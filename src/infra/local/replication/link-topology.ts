@@ -12,6 +12,8 @@ export interface SourceState {
   fetchedSeq: number;
   trimmedTo: number;
   lastOkAt: number;
+  /** When the last pull started that found nothing more in the feed: every change stamped before it is queued. */
+  caughtUpAt?: number;
   error?: string;
   /** Something the operator should know about this feed (restart, truncation), kept until the link restarts. */
   note?: string;

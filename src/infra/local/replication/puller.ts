@@ -72,6 +72,7 @@ async function pull(source: SourceState, context: LinkContext): Promise<boolean>
   }
   const last = page.changes.at(-1);
   source.fetchedSeq = last ? last.seq : Math.max(source.fetchedSeq, page.firstSeq - 1);
+  if (source.fetchedSeq >= page.lastSeq) source.caughtUpAt = pulledAt;
   source.lastOkAt = Date.now();
   source.error = undefined;
   if (page.changes.length > 0) for (const pair of source.pairs) pair.waker.wake();

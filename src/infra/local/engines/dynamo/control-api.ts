@@ -3,7 +3,8 @@
  *   GET  /_tsr/health                                 → EngineHealth
  *   GET  /_tsr/changes?after=<seq>&limit=<n>&waitMs=<ms> → ChangesPage (changes with seq > after, oldest first)
  *   POST /_tsr/trim?upTo=<seq>                        → { trimmed, firstSeq } (drops changes every consumer applied)
- *   POST /_tsr/apply  body ApplyRequest               → ApplyResult (replicated changes, not recorded in this feed)
+ *   POST /_tsr/apply  body ApplyRequest               → ApplyResult (replicated changes, not recorded in this feed;
+ *                                                       `delivered` alone, with no changes, reports an idle origin)
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readBody, sendJson } from '../../http-server.js';
@@ -29,7 +30,7 @@ const MAX_APPLY_BYTES = 4 * 17 * 1024 * 1024;
 export interface ControlApiContext {
   readonly feed: ChangeFeed;
   health(): EngineHealth;
-  apply(changes: readonly ReplicatedChange[]): Promise<ApplyResult>;
+  apply(changes: readonly ReplicatedChange[], delivered: Readonly<Record<string, number>>): Promise<ApplyResult>;
   /** While closing, long polls answer at once. */
   isClosing(): boolean;
 }
@@ -63,9 +64,9 @@ export async function handleControlRequest(
       return;
     }
     case 'POST /_tsr/apply': {
-      const changes = parseApplyRequest(await readBody(req, MAX_APPLY_BYTES));
+      const { changes, delivered } = parseApplyRequest(await readBody(req, MAX_APPLY_BYTES));
       try {
-        sendJson(res, 200, await context.apply(changes));
+        sendJson(res, 200, await context.apply(changes, delivered));
       } catch (error) {
         const status = error instanceof DynamoCallError && error.status < 500 ? 409 : 503;
         sendJson(res, status, { error: error instanceof Error ? error.message : String(error) });
@@ -77,7 +78,10 @@ export async function handleControlRequest(
   }
 }
 
-function parseApplyRequest(body: Buffer): ReplicatedChange[] {
+function parseApplyRequest(body: Buffer): {
+  changes: ReplicatedChange[];
+  delivered: Record<string, number>;
+} {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));
@@ -87,5 +91,12 @@ function parseApplyRequest(body: Buffer): ReplicatedChange[] {
   if (!isPlainObject(parsed) || !Array.isArray(parsed.changes)) {
     throw new HttpError(400, 'body must be { "changes": [...] }');
   }
-  return parsed.changes.map(validateReplicatedChange);
+  const delivered = parsed.delivered ?? {};
+  if (
+    !isPlainObject(delivered) ||
+    !Object.values(delivered).every((ts) => typeof ts === 'number' && Number.isFinite(ts))
+  ) {
+    throw new HttpError(400, 'delivered must map origin regions to stamps (ms since the epoch)');
+  }
+  return { changes: parsed.changes.map(validateReplicatedChange), delivered: delivered as Record<string, number> };
 }

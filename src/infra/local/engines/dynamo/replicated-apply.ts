@@ -48,6 +48,7 @@ async function batchWrite(dynalite: Dynalite, batch: WriteBatch): Promise<void> 
 export async function applyReplicatedChanges(
   changes: readonly ReplicatedChange[],
   { dynalite, locks, clock }: { dynalite: Dynalite; locks: ItemLocks; clock: LastWriteClock },
+  delivered: Readonly<Record<string, number>> = {},
 ): Promise<ApplyResult> {
   // Only the newest change per item matters: the feed is ordered per key and last-writer-wins decides the rest.
   const newest = newestPerItem(changes);
@@ -60,7 +61,8 @@ export async function applyReplicatedChanges(
       while (next < batches.length) await batchWrite(dynalite, batches[next++]);
     };
     await Promise.all(Array.from({ length: Math.min(APPLY_CONCURRENCY, batches.length) }, worker));
-    clock.commit(winners);
+    for (const [origin, ts] of Object.entries(delivered)) clock.noteDelivered(origin, ts);
+    clock.commit(winners, changes);
     return { applied: winners.length, skipped: changes.length - winners.length };
   } finally {
     release();

@@ -37,6 +37,11 @@ export type ReplicatedChange = Omit<ChangeRecord, 'seq'> & { readonly seq?: numb
 
 export interface ApplyRequest {
   readonly changes: readonly ReplicatedChange[];
+  /**
+   * Per origin region, a stamp before which every change of that origin has now been handed over (sent by the link
+   * when its queue for this region is empty), so an idle origin does not hold back what the clock may forget.
+   */
+  readonly delivered?: Readonly<Record<string, number>>;
 }
 
 export interface ApplyResult {
@@ -57,6 +62,8 @@ export interface EngineHealth {
   readonly operations: Readonly<Record<string, { count: number; ms: number }>>;
   /** Item writes acknowledged per table since start (local writes only, not replicated applies). */
   readonly itemWrites: Readonly<Record<string, number>>;
+  /** Items the last-writer-wins clock remembers (those whose replicated changes may still arrive). */
+  readonly clockSize: number;
 }
 
 /** An error answered on the reserved API with its HTTP status. */
