@@ -6,6 +6,7 @@ import { benchGameDay } from './gameday.js';
 import { benchPipeline } from './pipeline.js';
 import { benchPlatform } from './platform.js';
 import { benchRotation } from './rotation.js';
+import { benchSoak } from './soak.js';
 
 /** Benchmarks written as standalone scripts run in their own process. */
 function script(file: string, ...args: string[]): () => Promise<void> {
@@ -27,6 +28,7 @@ const sections: [string, () => Promise<void>][] = [
   ['Verdict', script('verdict.ts')],
   ['Rotation', () => benchRotation()],
   ['Gameday', () => benchGameDay()],
+  ['Soak', () => benchSoak(process.argv[3])],
 ];
 const only = process.argv[2];
 

@@ -1,5 +1,5 @@
 import type { LocalState } from '../infra/local/state.js';
-import type { PlatformStatus, ReplicationLag, RoutingControlState } from '../platform/platform.js';
+import type { DiskStatus, PlatformStatus, ReplicationLag, RoutingControlState } from '../platform/platform.js';
 import { okOrNot, paint } from './colour.js';
 import { table } from './table.js';
 
@@ -94,6 +94,7 @@ export function renderStatus(status: PlatformStatus): string {
     : [];
   return [
     verdict(status),
+    ...(status.disk?.warning ? [paint.yellow.bold(`WARNING: ${status.disk.warning}`)] : []),
     `${status.target} platform "${status.environment}", regions ${status.regions.join(', ')} (primary ${status.primary})`,
     '',
     components,
@@ -104,7 +105,25 @@ export function renderStatus(status: PlatformStatus): string {
     `Replication (database writers: ${writers})`,
     replication,
     ...pipeline,
+    ...(status.disk ? ['', diskLine(status.disk)] : []),
   ].join('\n');
+}
+
+const size = (bytes: number) =>
+  bytes >= 1e9 ? `${(bytes / 1e9).toFixed(1)} GB` : `${Math.round(bytes / 1e6).toLocaleString('en-US')} MB`;
+
+/** Where the workspace's disk goes (data per region and engine, logs...) and what is left free. */
+export function diskLine(disk: DiskStatus): string {
+  const byRegion = new Map<string, string[]>();
+  const others: string[] = [];
+  for (const part of disk.parts) {
+    if (part.region)
+      byRegion.set(part.region, [...(byRegion.get(part.region) ?? []), `${part.part} ${size(part.bytes)}`]);
+    else if (part.bytes >= 1e6) others.push(`${part.part} ${size(part.bytes)}`);
+  }
+  const parts = [...[...byRegion].map(([region, list]) => `${region}: ${list.join(', ')}`), ...others].join('; ');
+  const free = `${size(disk.freeBytes)} free of ${size(disk.totalBytes)}`;
+  return `Disk: workspace ${size(disk.usedBytes)}${parts ? ` (${parts})` : ''}, ${disk.low ? paint.yellow.bold(free) : free}`;
 }
 
 /** The one line to read first: healthy, or what is wrong (each kind of problem counted, the first few named). */

@@ -17,6 +17,7 @@ import { isAlive, type LocalState, type ProcessRecord } from '../infra/local/sta
 import { parseServiceId } from '../infra/local/service-fleet.js';
 import { requestJson } from './json-request.js';
 import { listServices } from './local-services.js';
+import { diskStatus } from './footprint.js';
 import { ArcRoutingControls } from '../clients/arc-routing-controls.js';
 import { LOCAL_CREDENTIALS, LOCAL_SIGNER } from '../clients/aws-clients.js';
 import type {
@@ -201,6 +202,7 @@ export class LocalPlatform implements Platform, DrillCapabilities {
       replication,
       writers: this.state.writers,
       stages,
+      disk: diskStatus(this.state.workspace, this.state.regions),
     };
   }
 

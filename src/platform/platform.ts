@@ -47,6 +47,21 @@ export interface PlatformStatus {
   readonly writers: Readonly<Partial<Record<AppName, string>>>;
   /** Per app, region and stage counters (where the target can tell). */
   readonly stages?: readonly StageStatus[];
+  /** What the local workspace holds on disk and what is left free (local target only). */
+  readonly disk?: DiskStatus;
+}
+
+/** The workspace's disk use by part (engine per region, logs...) and the free space left on its filesystem. */
+export interface DiskStatus {
+  readonly workspace: string;
+  readonly usedBytes: number;
+  readonly freeBytes: number;
+  readonly totalBytes: number;
+  readonly parts: readonly { readonly part: string; readonly region?: string; readonly bytes: number }[];
+  /** Free space is below lowBytes: long runs (about 1 GB an hour at 10 pairs/s) may fill it. */
+  readonly low: boolean;
+  readonly lowBytes: number;
+  readonly warning?: string;
 }
 
 /**
