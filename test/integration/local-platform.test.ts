@@ -11,6 +11,7 @@ import { isAlive, type LocalState } from '../../src/infra/local/state.js';
 import { findWorkspaceProcesses } from '../../src/infra/local/processes.js';
 import { dynamoClient, kinesisClient, LOCAL_CREDENTIALS } from '../../src/clients/aws-clients.js';
 import type { PlatformStatus } from '../../src/platform/platform.js';
+import { sampleFootprint } from '../../src/platform/footprint.js';
 import { runJson, runTsr, tempWorkspace, type ResultOf } from '../helpers/cli.js';
 import { eventually } from '../helpers/eventually.js';
 import type RoutingControlGet from '../../src/commands/routing-control/get.js';
@@ -72,6 +73,31 @@ describe('local platform: deploy, status, routing controls, replication, destroy
       expect(lag.healthy).toBe(true);
       expect(typeof lag.lagMs).toBe('number');
     }
+  });
+
+  it("shows the workspace's disk use per region and engine, and each component's memory", async () => {
+    const { json } = await runJson<PlatformStatus>(['status', ...flags]);
+    const disk = json.disk;
+    if (!disk) throw new Error('status --json has no disk');
+    expect(disk.workspace).toBe(path.resolve(workspace));
+    for (const region of config.regions) {
+      for (const part of ['dynamodb', 'kinesis', 'postgres']) {
+        expect(disk.parts.find((p) => p.region === region && p.part === part)?.bytes).toBeGreaterThan(0);
+      }
+    }
+    expect(disk.usedBytes).toBeGreaterThanOrEqual(disk.parts.reduce((sum, p) => sum + p.bytes, 0));
+    expect(disk.freeBytes).toBeGreaterThan(0);
+    expect(typeof disk.low).toBe('boolean');
+    const { stdout } = await runTsr(['status', ...flags]);
+    expect(stdout).toMatch(/^Disk: workspace [\d.,]+ [MG]B \(us-east-1: dynamodb /m);
+
+    const footprint = sampleFootprint({ target: 'local', config: { workspace } });
+    const memory = (component: string) => footprint.memory.find((m) => m.component === component);
+    expect(memory('dynamodb@us-east-1')?.anonymousBytes).toBeGreaterThan(0);
+    // PostgreSQL counts its backends with the postmaster.
+    expect(memory('postgres@us-east-1')?.processes).toBeGreaterThan(1);
+    expect(memory('generator')?.pssBytes).toBeGreaterThan(0);
+    expect(footprint.totals.pssBytes).toBeGreaterThan(footprint.totals.fileBytes);
   });
 
   it('creates every stream in every region', async () => {
