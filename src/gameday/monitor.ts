@@ -1,5 +1,6 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { sampleFootprint } from '../platform/footprint.js';
 import { generatorStatus } from '../platform/generator-control.js';
 import type { LocalPlatform } from '../platform/local-platform.js';
 import type { Platform } from '../platform/platform.js';
@@ -23,6 +24,10 @@ export interface TimelineSample {
   readonly dbLagMs?: number;
   /** Records waiting in stage streams and broker sessions, summed over apps and regions. */
   readonly backlog?: number;
+  /** The local platform's footprint: anonymous memory and PSS of every process, and the workspace on disk (MiB). */
+  readonly anonMiB?: number;
+  readonly pssMiB?: number;
+  readonly diskMiB?: number;
 }
 
 export interface StopEvent {
@@ -41,8 +46,10 @@ const PLANNED_STEP_TYPES = new Set([
 ]);
 
 const SAMPLE_MS = 2_000;
-/** Backlog needs every service's metrics: read it every few samples only. */
+/** Backlog needs every service's metrics, the footprint every process and the workspace: every few samples only. */
 const BACKLOG_EVERY = 3;
+const FOOTPRINT_EVERY = 5;
+const MIB = 1024 * 1024;
 
 /**
  * Samples the platform while a game day runs (the report's timeline, appended to timeline.jsonl as it goes, so a
@@ -101,7 +108,9 @@ export class GameDayMonitor {
       const point: Record<string, number | undefined> = { t: now };
       const loadRunning = await this.sampleLoad(point, now);
       await this.sampleReplication(point, planned);
-      if (this.tick++ % BACKLOG_EVERY === 0) await this.sampleBacklog(point);
+      if (this.tick % BACKLOG_EVERY === 0) await this.sampleBacklog(point);
+      if (this.tick % FOOTPRINT_EVERY === 0) this.sampleFootprint(point);
+      this.tick++;
       this.samples.push(point as unknown as TimelineSample);
       if (this.file) appendFileSync(this.file, `${JSON.stringify(point)}\n`);
       this.checkConfirmations(now, planned, loadRunning);
@@ -160,6 +169,15 @@ export class GameDayMonitor {
     const status = await this.platform.status();
     const stages = status.stages ?? [];
     if (stages.length) point.backlog = stages.reduce((n, s) => n + (s.backlog ?? 0), 0);
+  }
+
+  /** Memory and disk over the run: a long game day shows whether the platform stays bounded. */
+  private sampleFootprint(point: Record<string, number | undefined>): void {
+    if (this.platform.target !== 'local') return;
+    const footprint = sampleFootprint(this.platform);
+    point.anonMiB = Math.round(footprint.totals.anonymousBytes / MIB);
+    point.pssMiB = Math.round(footprint.totals.pssBytes / MIB);
+    point.diskMiB = Math.round(footprint.workspace.usedBytes / MIB);
   }
 
   private checkConfirmations(now: number, planned: boolean, loadRunning: boolean): void {

@@ -61,7 +61,8 @@ const charts = [
   { id: 'rates', title: 'Offered vs confirmed (pairs/s)', series: [['offered', '#1f77b4'], ['confirmed', '#2ca02c']] },
   { id: 'latency', title: 'submit → MATCHED latency (ms)', series: [['p50', '#9467bd'], ['p99', '#d62728']] },
   { id: 'lag', title: 'Replication lag (ms)', series: [['tableLagMs', '#ff7f0e'], ['dbLagMs', '#8c564b']] },
-  { id: 'backlog', title: 'Backlog (records)', series: [['backlog', '#17becf']] },
+  { id: 'backlog', title: 'Backlog (records)', sparse: true, series: [['backlog', '#17becf']] },
+  { id: 'footprint', sparse: true, title: 'Platform memory and workspace disk (MiB)', series: [['anonMiB', '#7f7f7f'], ['pssMiB', '#bcbd22'], ['diskMiB', '#e377c2']] },
 ];
 for (const chart of charts) {
   const el = document.getElementById(chart.id);
@@ -72,7 +73,7 @@ for (const chart of charts) {
     height: 220,
     plugins: [markerPlugin],
     axes: [{}, { size: 70 }],
-    series: [{}, ...chart.series.map(([label, stroke]) => ({ label, stroke, width: 2, spanGaps: false }))],
+    series: [{}, ...chart.series.map(([label, stroke]) => ({ label, stroke, width: 2, spanGaps: Boolean(chart.sparse) }))],
   }, [t, ...values], el);
 }
 `;
@@ -107,7 +108,7 @@ ${verdict?.error ? `<p>${result(false)} no verdict: ${html(verdict.error)}</p>` 
 <table><tr><th>pairs</th><th>ok</th><th>lost</th><th>duplicated</th><th>wrong</th><th>late</th><th>at risk</th><th>result</th></tr>
 <tr><td>${verdict?.pairs ?? '—'}</td>${['ok', 'lost', 'duplicated', 'wrong', 'late', 'atRisk'].map((k) => `<td>${counts[k] ?? '—'}</td>`).join('')}<td>${result(verdict?.passed ?? false)}</td></tr></table>
 <h2>Timeline</h2>
-<div id="rates"></div><div id="latency"></div><div id="lag"></div><div id="backlog"></div>
+<div id="rates"></div><div id="latency"></div><div id="lag"></div><div id="backlog"></div><div id="footprint"></div>
 <h2>Recoveries</h2>
 <table><tr><th>runbook</th><th>app</th><th>to</th><th>status</th><th>controls moved</th><th>first accepted</th><th>first confirmed</th><th>RTO</th><th>unavailable</th><th>RPO before/after replay</th></tr>
 ${rows(
