@@ -1,0 +1,71 @@
+import type { AutoRateState, FlowPoint } from '../../clients/generator-types.js';
+
+export const AUTO_RATE = {
+  periodMs: 5_000,
+  minRate: 1,
+  maxRate: 500,
+  /** In flight at least this many pairs, or `flowSeconds` of what completes, so no stage waits for work. */
+  minInFlight: 30,
+  flowSeconds: 6,
+  settledPeriods: 6,
+  settledSpread: 0.2,
+} as const;
+
+/**
+ * `tsr generator start --rate auto`: the pipeline bench's feedback loop made a feature. Every period the offered
+ * rate becomes what was confirmed plus the gap to a small target backlog, so every stage stays busy and nothing
+ * piles up in front of the slowest (an open flood makes the inbound gateway race ahead of the stages behind it).
+ * It keeps adjusting after it settles: it holds what the platform sustains now, not a figure from the past.
+ */
+export class AutoRate {
+  private last?: FlowPoint;
+  private readonly rates: number[] = [];
+  private current: AutoRateState;
+
+  constructor(initialRate: number, now = Date.now()) {
+    this.current = {
+      state: 'searching',
+      rate: clamp(Math.round(initialRate)),
+      startedAt: new Date(now).toISOString(),
+    };
+  }
+
+  state(): AutoRateState {
+    return this.current;
+  }
+
+  /** Feeds a flow point; returns the new rate once a period has passed since the last decision, else undefined. */
+  observe(point: FlowPoint): number | undefined {
+    if (!this.last) {
+      this.last = point;
+      return undefined;
+    }
+    if (point.at - this.last.at < AUTO_RATE.periodMs) return undefined;
+    const seconds = (point.at - this.last.at) / 1000;
+    const completing = Math.max(0, ((point.confirmedRaw - this.last.confirmedRaw) * point.scale) / seconds);
+    const target = Math.max(AUTO_RATE.minInFlight, completing * AUTO_RATE.flowSeconds);
+    const rate = clamp(Math.round(completing + (target - point.backlog) / (AUTO_RATE.periodMs / 1000)));
+    this.last = point;
+    this.rates.push(rate);
+    if (this.rates.length > AUTO_RATE.settledPeriods) this.rates.shift();
+    const mean = this.rates.reduce((a, b) => a + b, 0) / this.rates.length;
+    const settled =
+      this.rates.length === AUTO_RATE.settledPeriods &&
+      this.rates.every((r) => Math.abs(r - mean) <= Math.max(1, mean * AUTO_RATE.settledSpread));
+    const holding = settled || this.current.state === 'holding';
+    this.current = {
+      ...this.current,
+      state: holding ? 'holding' : 'searching',
+      rate,
+      ...(settled ? { found: Math.round(mean * 10) / 10 } : {}),
+      ...(holding && !this.current.settledAt ? { settledAt: new Date(point.at).toISOString() } : {}),
+      confirmedPerSecond: Math.round(completing * 10) / 10,
+      backlog: point.backlog,
+    };
+    return rate;
+  }
+}
+
+function clamp(rate: number): number {
+  return Math.min(AUTO_RATE.maxRate, Math.max(AUTO_RATE.minRate, rate));
+}
