@@ -55,15 +55,15 @@ describe('confirmation flow (offered vs confirmed, end to end)', () => {
 });
 
 describe('--rate auto', () => {
-  /** A platform that confirms at most `capacity` pairs a second, first in first out. */
-  function simulate(capacity: number, seconds: number) {
+  /** A platform that confirms at most `capacity(t)` pairs a second, first in first out. */
+  function simulate(capacity: number | ((t: number) => number), seconds: number) {
     const auto = new AutoRate(10, 0);
     let rate = 10;
     let sent = 0;
     let confirmed = 0;
     for (let t = 1; t <= seconds; t++) {
       sent += rate;
-      confirmed = Math.min(sent, confirmed + capacity);
+      confirmed = Math.min(sent, confirmed + (typeof capacity === 'number' ? capacity : capacity(t)));
       const point = { at: t * 1_000, sent, confirmed, confirmedRaw: confirmed, scale: 1 };
       const next = auto.observe({ ...point, backlog: sent - confirmed, oldestAgeMs: 0 });
       if (next !== undefined) rate = next;
@@ -79,8 +79,19 @@ describe('--rate auto', () => {
     expect(state.settledAt).toBeDefined();
   });
 
-  it('stays within bounds on a platform that confirms nothing', () => {
+  it('stays within bounds, and never claims a rate, on a platform that confirms nothing', () => {
     const state = simulate(0, 120);
     expect(state.rate).toBe(AUTO_RATE.minRate);
+    expect(state.state).toBe('searching');
+    expect(state.found).toBeUndefined();
+  });
+
+  it('does not settle at the floor while a slow platform has not answered yet', () => {
+    const slowStart = (t: number) => (t <= 90 ? 0 : 20);
+    expect(simulate(slowStart, 90).state).toBe('searching');
+    const state = simulate(slowStart, 400);
+    expect(state.state).toBe('holding');
+    expect(state.found).toBeGreaterThan(20 * 0.8);
+    expect(state.found).toBeLessThan(20 * 1.25);
   });
 });

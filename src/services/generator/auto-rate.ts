@@ -9,6 +9,8 @@ export const AUTO_RATE = {
   flowSeconds: 6,
   settledPeriods: 6,
   settledSpread: 0.2,
+  /** Settled only while what was confirmed stays within this share of the rate. */
+  confirmedSpread: 0.25,
 } as const;
 
 /**
@@ -20,6 +22,8 @@ export const AUTO_RATE = {
 export class AutoRate {
   private last?: FlowPoint;
   private readonly rates: number[] = [];
+  /** Pairs per second confirmed in the same periods. */
+  private readonly completed: number[] = [];
   private current: AutoRateState;
 
   constructor(initialRate: number, now = Date.now()) {
@@ -47,11 +51,20 @@ export class AutoRate {
     const rate = clamp(Math.round(completing + (target - point.backlog) / (AUTO_RATE.periodMs / 1000)));
     this.last = point;
     this.rates.push(rate);
-    if (this.rates.length > AUTO_RATE.settledPeriods) this.rates.shift();
-    const mean = this.rates.reduce((a, b) => a + b, 0) / this.rates.length;
+    this.completed.push(completing);
+    if (this.rates.length > AUTO_RATE.settledPeriods) {
+      this.rates.shift();
+      this.completed.shift();
+    }
+    const average = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+    const mean = average(this.rates);
+    // Settled: the rate stayed put, the platform confirmed about what was offered meanwhile, and the backlog is near
+    // its target — not a rate pinned at the floor while a slow platform has not answered yet.
     const settled =
       this.rates.length === AUTO_RATE.settledPeriods &&
-      this.rates.every((r) => Math.abs(r - mean) <= Math.max(1, mean * AUTO_RATE.settledSpread));
+      this.rates.every((r) => Math.abs(r - mean) <= Math.max(1, mean * AUTO_RATE.settledSpread)) &&
+      Math.abs(average(this.completed) - mean) <= Math.max(1, mean * AUTO_RATE.confirmedSpread) &&
+      point.backlog <= 2 * target;
     const holding = settled || this.current.state === 'holding';
     this.current = {
       ...this.current,
