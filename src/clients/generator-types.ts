@@ -19,6 +19,9 @@ export interface FlowPoint {
   readonly backlog: number;
   /** Age of the oldest pair still waiting for one, ms (0 when none waits). */
   readonly oldestAgeMs: number;
+  /** Sent → last confirmation, summed over the pairs confirmed so far (ms), and their count: per-period means. */
+  readonly latencySumMs: number;
+  readonly latencyCount: number;
 }
 
 export interface FlowFigures {

@@ -55,17 +55,30 @@ describe('confirmation flow (offered vs confirmed, end to end)', () => {
 });
 
 describe('--rate auto', () => {
-  /** A platform that confirms at most `capacity(t)` pairs a second, first in first out. */
-  function simulate(capacity: number | ((t: number) => number), seconds: number) {
+  /**
+   * A platform that processes at most `capacity(t)` pairs a second, first in first out, and confirms each pair
+   * `latency` seconds after it was processed (a slow machine's pipeline takes seconds even without a queue).
+   */
+  function simulate(capacity: number | ((t: number) => number), seconds: number, latency = 0) {
     const auto = new AutoRate(10, 0);
     let rate = 10;
     let sent = 0;
+    let processed = 0;
+    const processedAt: number[] = [];
+    const sentAt: number[] = [];
+    let latencySumMs = 0;
     let confirmed = 0;
     for (let t = 1; t <= seconds; t++) {
       sent += rate;
-      confirmed = Math.min(sent, confirmed + (typeof capacity === 'number' ? capacity : capacity(t)));
-      const point = { at: t * 1_000, sent, confirmed, confirmedRaw: confirmed, scale: 1 };
-      const next = auto.observe({ ...point, backlog: sent - confirmed, oldestAgeMs: 0 });
+      sentAt.push(sent);
+      processed = Math.min(sent, processed + (typeof capacity === 'number' ? capacity : capacity(t)));
+      processedAt.push(processed);
+      const nowConfirmed = t > latency ? processedAt[t - 1 - latency] : 0;
+      // Latency of each newly confirmed pair: now minus the second it was sent in.
+      for (let n = confirmed; n < nowConfirmed; n++) latencySumMs += (t - (sentAt.findIndex((s) => s > n) + 1)) * 1_000;
+      confirmed = nowConfirmed;
+      const point = { at: t * 1_000, sent, confirmed, confirmedRaw: confirmed, scale: 1, latencySumMs };
+      const next = auto.observe({ ...point, latencyCount: confirmed, backlog: sent - confirmed, oldestAgeMs: 0 });
       if (next !== undefined) rate = next;
     }
     return auto.state();
@@ -77,6 +90,17 @@ describe('--rate auto', () => {
     expect(state.found).toBeGreaterThan(37 * 0.8);
     expect(state.found).toBeLessThan(37 * 1.25);
     expect(state.settledAt).toBeDefined();
+  });
+
+  it.each([
+    [25, 2],
+    [20, 6],
+    [6, 14],
+  ])('settles near capacity %i pairs/s when the pipeline itself takes %i s', (capacity, latency) => {
+    const state = simulate(capacity, 900, latency);
+    expect(state.state).toBe('holding');
+    expect(state.found).toBeGreaterThan(capacity * 0.75);
+    expect(state.found).toBeLessThan(capacity * 1.25);
   });
 
   it('stays within bounds, and never claims a rate, on a platform that confirms nothing', () => {

@@ -29,6 +29,7 @@ export class ConfirmationFlow {
   private confirmable = 0;
   private confirmedPairs = 0;
   private expired = 0;
+  private latencySumMs = 0;
   /** Waiting pairs by seq, in the order sent (a Map keeps insertion order: the first is the oldest). */
   private readonly waiting = new Map<number, { sentAt: number; remaining: number }>();
   private readonly byConfirmation = new Map<string, number>();
@@ -61,6 +62,7 @@ export class ConfirmationFlow {
     if (pair.remaining === 0) {
       this.waiting.delete(seq);
       this.confirmedPairs++;
+      this.latencySumMs += this.now() - pair.sentAt;
     }
   }
 
@@ -78,6 +80,8 @@ export class ConfirmationFlow {
       scale,
       backlog: Math.round(this.waiting.size * scale),
       oldestAgeMs: oldest ? at - oldest.sentAt : 0,
+      latencySumMs: this.latencySumMs,
+      latencyCount: this.confirmedPairs,
     };
     const last = this.points[this.points.length - 1];
     if (!last || at - last.at >= HISTORY_STEP_MS) {
