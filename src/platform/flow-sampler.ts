@@ -20,7 +20,7 @@ import { generatorStatus, type GeneratorStatus } from './generator-control.js';
 import type { LocalPlatform } from './local-platform.js';
 import type { Platform, ReplicationLag, RoutingControlState } from './platform.js';
 
-const STREAM_COUNT_LIMIT = 250;
+const STREAM_COUNT_LIMIT = 100;
 
 export interface SampleOptions {
   /** Already read (e.g. by `tsr status`): not read again. */
@@ -44,8 +44,8 @@ function activeRegions(app: string, regions: readonly string[], controls: readon
 async function appStages(platform: DrillCapabilities, app: (typeof APPS)[number], region: string) {
   const [queue, streams] = await Promise.all([
     platform.brokerQueueDepth(app, region),
-    // Counted up to a few hundred records a shard: enough to see growth start; beyond, the oldest record's age
-    // tells it, and each look stays cheap for the engines it measures.
+    // Counted up to 100 records a shard (reading them costs the stream engine): enough to see growth start; beyond,
+    // the oldest record's age tells it, and each look stays cheap for the engines it measures.
     platform.streamBacklog(app, region, { limit: STREAM_COUNT_LIMIT }),
   ]);
   const readings: StageReading[] = [
