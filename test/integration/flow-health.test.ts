@@ -1,13 +1,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { runJson, runTsr, tempWorkspace, type ResultOf } from '../helpers/cli.js';
+import { ROOT, runJson, runTsr, tempWorkspace, type ResultOf } from '../helpers/cli.js';
 import { eventually } from '../helpers/eventually.js';
 import type GeneratorStart from '../../src/commands/generator/start.js';
 import type GeneratorStatus from '../../src/commands/generator/status.js';
-import type Rotate from '../../src/commands/rotate.js';
+import type RunbookRun from '../../src/commands/runbook/run.js';
 import type Status from '../../src/commands/status.js';
 
-type RunJson = Extract<ResultOf<typeof Rotate>, { dryRun: false }>;
+type RunJson = Extract<ResultOf<typeof RunbookRun>, { dryRun: false }>;
 
 /**
  * Falling behind, on the real local platform: `--rate auto` finds a rate the platform confirms; an overload is
@@ -92,7 +92,20 @@ describe('flow health end to end', () => {
   it('a rotation started while behind warns in its preflight and notes it next to RTO', async () => {
     // Still overloaded from the test above. The generator stops once the preflight has looked, so the rotation does
     // not carry an ever-growing load.
-    const rotation = runJson<RunJson>(['rotate', 'trade', '--to', 'secondary', '--yes', ...flags]);
+    // The built-in rotation, with room for each drain wait: the backlog it is born into is worked off first.
+    const rotation = runJson<RunJson>([
+      'runbook',
+      'run',
+      path.join(ROOT, 'runbooks', 'rotate.yaml'),
+      '--param',
+      'app=trade',
+      '--param',
+      'target=secondary',
+      '--param',
+      'drainTimeout=10m',
+      '--yes',
+      ...flags,
+    ]);
     const runbooks = path.join(workspace, 'runbooks');
     await eventually(
       () =>
