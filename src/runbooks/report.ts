@@ -289,7 +289,7 @@ export function renderReport(report: RunReport): string {
     `| RTO | ${duration(report.rtoMs)} | ${MEASURES.rtoMs} |`,
     ...(report.flowAtStart
       ? [
-          `| Flow at start | ${cell(report.flowAtStart.behind ? `BEHIND: ${report.flowAtStart.summary}` : 'keeping up')} | ` +
+          `| Flow at start | ${cell(report.flowAtStart.behind ? `BEHIND: ${report.flowAtStart.summary}` : report.flowAtStart.summary)} | ` +
             'whether the platform kept up when the run started (preflight; it warns, never refuses) |',
         ]
       : []),

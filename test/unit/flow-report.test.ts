@@ -44,10 +44,14 @@ describe('the report notes the flow at start next to RTO', () => {
     expect(report.notes.join('\n')).toContain('The run started while the platform was already behind');
   });
 
-  it('a run that started while keeping up says so; a run whose preflight did not look shows nothing', () => {
-    expect(renderReport(buildReport(journal({ behind: false, summary: 'keeping up' })))).toContain(
-      '| Flow at start | keeping up |',
+  it('a run that started while keeping up says so, one that could not look says why, one that did not shows nothing', () => {
+    const keepingUp = 'keeping up: no backlog has grown for 30 s';
+    expect(renderReport(buildReport(journal({ behind: false, summary: keepingUp })))).toContain(
+      `| Flow at start | ${keepingUp} |`,
     );
+    expect(
+      renderReport(buildReport(journal({ behind: false, summary: 'not measured: no answer within 10000 ms' }))),
+    ).toContain('| Flow at start | not measured: no answer within 10000 ms |');
     const silent = buildReport(journal());
     expect(silent.flowAtStart).toBeUndefined();
     expect(renderReport(silent)).not.toContain('Flow at start');
