@@ -22,13 +22,18 @@ const LOOK_TIMEOUT_MS = 10_000;
 
 function judge(flow: FlowHealth): FlowAtStart {
   const waiting = flow.oldestUnprocessed;
-  const stale = waiting !== undefined && waiting.ageMs >= flow.thresholdMs;
+  // Stale: a record waits in front of a stage longer than the threshold. Not the end-to-end wait alone: pairs lost
+  // with a region are never confirmed, and would warn every run for the next quarter of an hour.
+  const stalest = flow.stages
+    .filter((s) => s.kind !== 'end-to-end')
+    .sort((a, b) => (b.oldestAgeMs ?? 0) - (a.oldestAgeMs ?? 0))[0];
+  const stale = stalest !== undefined && (stalest.oldestAgeMs ?? 0) >= flow.thresholdMs;
   const behind = flow.fallingBehind || stale;
   const limiting = flow.stages.find((s) => s.id === flow.limitingStage);
   const summary = flow.fallingBehind
     ? flow.summary
     : stale
-      ? `records already wait ${(waiting.ageMs / 1000).toFixed(0)} s (oldest in ${waiting.id}; threshold ` +
+      ? `records already wait ${((stalest.oldestAgeMs ?? 0) / 1000).toFixed(0)} s (oldest in ${stalest.id}; threshold ` +
         `${(flow.thresholdMs / 1000).toFixed(0)} s)`
       : flow.summary;
   return {
