@@ -68,7 +68,8 @@ describe('flow health end to end', () => {
 
   it('an overload is flagged as falling behind with the stage that limits; status exits 4', async () => {
     const overload = Math.max(3, Math.round(2.5 * sustainable));
-    expect((await runTsr(['generator', 'rate', String(overload), ...flags])).code).toBe(0);
+    // `start` (not `rate`): it also starts the generator when the test above did not run.
+    expect((await runTsr(['generator', 'start', '--rate', String(overload), ...flags])).code).toBe(0);
     const flagged = await eventually(
       async () => {
         const look = await runJson<ResultOf<typeof Status>>(['status', '--behind-after', '30', ...flags]);
