@@ -169,8 +169,10 @@ export const preflight = defineStepType({
         `\`tsr runbook resume ${others[0].runId}\` or \`tsr runbook rollback ${others[0].runId}\` first`,
     );
     if (failures.length) {
+      const looked = await flow;
       throw new UserError(
-        `preflight refused ${p.app} → ${p.target}:\n    - ${failures.join('\n    - ')}`,
+        `preflight refused ${p.app} → ${p.target}:\n    - ${failures.join('\n    - ')}` +
+          (looked.behind ? `\n    (the platform is already behind: ${looked.summary})` : ''),
         'nothing was changed; fix the above (`tsr status` shows the platform) and run again',
         ExitCode.refused,
       );
