@@ -82,11 +82,17 @@ export async function waitForAutoRate(
   options: { timeoutMs: number; intervalMs?: number; onProgress?: (status: GeneratorStatus) => void },
 ): Promise<{ settled: boolean; status: GeneratorStatus }> {
   const deadline = Date.now() + options.timeoutMs;
+  let status: GeneratorStatus | undefined;
   for (;;) {
-    const status = await generatorStatus(platform);
-    options.onProgress?.(status);
-    if (status.auto?.state === 'holding') return { settled: true, status };
-    if (Date.now() >= deadline) return { settled: false, status };
+    try {
+      status = await generatorStatus(platform);
+      options.onProgress?.(status);
+      if (status.auto?.state === 'holding') return { settled: true, status };
+    } catch (error) {
+      // A busy generator may miss one status read during a long wait: look again; only a silent wait fails.
+      if (Date.now() >= deadline && !status) throw error;
+    }
+    if (Date.now() >= deadline && status) return { settled: false, status };
     await new Promise((r) => setTimeout(r, options.intervalMs ?? 1_000));
   }
 }
