@@ -26,6 +26,7 @@ import { configureGenerator, generatorStatus } from '../src/platform/generator-c
 import type { LocalPlatform } from '../src/platform/local-platform.js';
 import { openLocalPlatform } from '../src/platform/open.js';
 import { checkLedger } from '../test/helpers/ledger.js';
+import { replicationAtRate } from './replication-at-rate.js';
 import { cpuBetween, cpuSnapshot, type CpuSnapshot, hopLatencies, summarizeCpu } from './where-time-goes.js';
 
 const RUN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'run.js');
@@ -311,6 +312,31 @@ export async function benchPipeline(): Promise<void> {
     };
     console.log(
       `writes per pair: ${perPair.items.toFixed(1)} safe-store item writes, ${perPair.records.toFixed(1)} stream records, ${perPair.transactions.toFixed(1)} core transactions`,
+    );
+
+    // Issue 16: the DynamoDB link at 80% of the sustained rate, and whether it is the part that starves when the
+    // platform is overloaded.
+    const drain = () => drained(workspace, state, 300_000);
+    const eighty = Math.max(1, Math.round(sustained.pairsPerSecond * 0.8));
+    const at80 = await replicationAtRate(workspace, platform, eighty, { warmupSeconds: 10, seconds: 40, drain });
+    const ms = (v: number) => `${Math.round(v).toLocaleString('en-US')} ms`;
+    console.log(
+      `DynamoDB replication lag at 80% of the sustained rate (${eighty} pairs/s, 40 s after a 10 s warm-up, worst table per look every 250 ms): ` +
+        `p50 ${ms(at80.lag.p50)}, p99 ${ms(at80.lag.p99)}, max ${ms(at80.lag.max)} over ${at80.lag.looks} looks` +
+        `${at80.lag.unmeasured ? ` (${at80.lag.unmeasured} unmeasured)` : ''} (goal p99 ≤ 1,000 ms)`,
+    );
+    const over = Math.max(2, Math.round(sustained.pairsPerSecond * 1.5));
+    const overloaded = await replicationAtRate(workspace, platform, over, {
+      warmupSeconds: 0,
+      seconds: 30,
+      flow: true,
+      drain,
+    });
+    console.log(
+      `overloaded at 150% (${over} pairs/s for 30 s): replication lag p99 ${ms(overloaded.lag.p99)}, max ${ms(overloaded.lag.max)}; ` +
+        `the pipeline's oldest unconfirmed pair ${ms(overloaded.oldestUnconfirmedMs ?? NaN)} ` +
+        `(offered ${overloaded.offeredPerSecond} pairs/s, confirmed ${overloaded.confirmedPerSecond}); ` +
+        `flow: ${overloaded.flow?.summary ?? 'not measured'}`,
     );
 
     const half = Math.max(1, Math.round(sustained.pairsPerSecond / 2));

@@ -35,7 +35,11 @@ export const EXIT_CODES: readonly { readonly code: number; readonly short: strin
   { code: ExitCode.failure, short: 'failure', meaning: 'something failed; the message says what' },
   { code: ExitCode.usage, short: 'bad input', meaning: 'an unknown flag, argument or value; nothing was done' },
   { code: ExitCode.notDeployed, short: 'nothing deployed', meaning: 'no platform here: run `tsr deploy` first' },
-  { code: ExitCode.unhealthy, short: 'unhealthy', meaning: 'something is down, unreadable or not replicating' },
+  {
+    code: ExitCode.unhealthy,
+    short: 'unhealthy',
+    meaning: 'something is down, unreadable or not replicating, or the platform is falling behind',
+  },
   {
     code: ExitCode.refused,
     short: 'refused',

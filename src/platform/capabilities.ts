@@ -59,6 +59,8 @@ export interface StreamBacklog {
   readonly iteratorAgeMs?: number;
   /** Records waiting, where the target can tell. */
   readonly pending?: number;
+  /** True when `pending` is a lower bound (records are counted up to a limit per shard). */
+  readonly atLeast?: boolean;
   readonly measuredAt: string;
   readonly detail?: string;
 }
@@ -77,7 +79,8 @@ export interface DrillCapabilities {
   restartService(service: ServiceRef): Promise<ServiceChange>;
   scaleService(service: ServiceRef, desiredCount: number): Promise<ServiceChange>;
   brokerQueueDepth(app: AppName, region: string): Promise<QueueDepth>;
-  streamBacklog(app: AppName, region: string): Promise<StreamBacklog[]>;
+  /** `limit`: records counted per shard at most, where the target counts them (more is reported `atLeast`). */
+  streamBacklog(app: AppName, region: string, options?: { readonly limit?: number }): Promise<StreamBacklog[]>;
   /** Tables (DynamoDB ReplicationLatency or the local link) and databases (AuroraGlobalDBRPOLag or the WAL lag). */
   replicationLag(): Promise<ReplicationLag[]>;
   /** A DynamoDB client for the safe stores of a region. */

@@ -1,3 +1,4 @@
+import type { AutoRateState, FlowFigures } from '../clients/generator-types.js';
 import type { LocalPlatform } from './local-platform.js';
 import { generatorRequest } from './local-services.js';
 
@@ -15,10 +16,15 @@ export interface GeneratorStatus {
   readonly confirmations: Readonly<Record<string, number>>;
   readonly latencyToMatchedMs?: { readonly p50: number; readonly p99: number; readonly samples: number };
   readonly ledger: string;
+  /** With `--rate auto`: the feedback loop's state, the rate it sets now and the sustainable rate it found. */
+  readonly auto?: AutoRateState;
+  /** Offered vs confirmed, end to end. */
+  readonly flow?: FlowFigures;
 }
 
 export interface GeneratorSettings {
-  readonly rate?: number;
+  /** Pairs per second, or `auto`: find and hold the rate the platform confirms. */
+  readonly rate?: number | 'auto';
 }
 
 const CONTROL = 'trade-generator';
@@ -65,4 +71,28 @@ async function waitForGenerator(
     status = await generatorStatus(platform);
   }
   return status;
+}
+
+/**
+ * `--rate auto`: waits until the feedback loop has settled on a rate (it keeps holding it after), or `timeoutMs`.
+ * `onProgress` sees every status read meanwhile.
+ */
+export async function waitForAutoRate(
+  platform: LocalPlatform,
+  options: { timeoutMs: number; intervalMs?: number; onProgress?: (status: GeneratorStatus) => void },
+): Promise<{ settled: boolean; status: GeneratorStatus }> {
+  const deadline = Date.now() + options.timeoutMs;
+  let status: GeneratorStatus | undefined;
+  for (;;) {
+    try {
+      status = await generatorStatus(platform);
+      options.onProgress?.(status);
+      if (status.auto?.state === 'holding') return { settled: true, status };
+    } catch (error) {
+      // A busy generator may miss one status read during a long wait: look again; only a silent wait fails.
+      if (Date.now() >= deadline && !status) throw error;
+    }
+    if (Date.now() >= deadline && status) return { settled: false, status };
+    await new Promise((r) => setTimeout(r, options.intervalMs ?? 1_000));
+  }
 }

@@ -94,7 +94,7 @@ export class LocalDrills {
   }
 
   /** Records waiting after each stream consumer's checkpoint, per stage stream of the app in the region. */
-  async streamBacklog(app: AppName, region: string): Promise<StreamBacklog[]> {
+  async streamBacklog(app: AppName, region: string, options: { limit?: number } = {}): Promise<StreamBacklog[]> {
     const endpoints = this.state().endpoints.regions[region];
     const kinesis = kinesisClient({ region, endpoint: endpoints.kinesis });
     const dynamo = dynamoClient({ region, endpoint: endpoints.dynamodb });
@@ -105,7 +105,7 @@ export class LocalDrills {
           const stream = streamName(this.environment, app, stage);
           const measuredAt = new Date().toISOString();
           try {
-            const shards = await streamBacklog(kinesis, dynamo, leases, stream);
+            const shards = await streamBacklog(kinesis, dynamo, leases, stream, options.limit);
             const ages = shards.map((s) => s.oldestAgeMs ?? 0);
             return {
               app,
@@ -113,6 +113,7 @@ export class LocalDrills {
               stream,
               stage,
               pending: shards.reduce((n, s) => n + s.pending, 0),
+              ...(shards.some((s) => s.atLeast) ? { atLeast: true } : {}),
               iteratorAgeMs: Math.max(0, ...ages),
               measuredAt,
             };

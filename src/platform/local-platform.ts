@@ -73,8 +73,8 @@ export class LocalPlatform implements Platform, DrillCapabilities {
     return this.drills.brokerQueueDepth(app, region);
   }
 
-  streamBacklog(app: AppName, region: string): Promise<StreamBacklog[]> {
-    return this.drills.streamBacklog(app, region);
+  streamBacklog(app: AppName, region: string, options?: { readonly limit?: number }): Promise<StreamBacklog[]> {
+    return this.drills.streamBacklog(app, region, options);
   }
 
   safeStoreClient(region: string): DynamoDBClient {

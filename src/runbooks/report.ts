@@ -115,6 +115,18 @@ export interface RunReport {
   };
   /** Why a figure is missing, and similar remarks. */
   readonly notes: readonly string[];
+  /** Whether the platform kept up when the run started, as its preflight saw it (a backlog lengthens every wait). */
+  readonly flowAtStart?: { readonly behind: boolean; readonly summary: string };
+}
+
+/** What the preflight step recorded about the flow (steps/flow-at-start.ts), if it ran and looked. */
+function preflightFlow(journal: RunJournal): RunReport['flowAtStart'] {
+  for (const step of journal.steps) {
+    const flow = (step.result as { flowAtStart?: { behind?: unknown; summary?: unknown } } | undefined)?.flowAtStart;
+    if (flow && typeof flow.behind === 'boolean' && typeof flow.summary === 'string')
+      return { behind: flow.behind, summary: flow.summary };
+  }
+  return undefined;
 }
 
 function timing(record: StepRecord): StepTiming {
@@ -201,6 +213,13 @@ export function buildReport(journal: RunJournal): RunReport {
     );
   }
 
+  const flowAtStart = preflightFlow(journal);
+  if (flowAtStart?.behind)
+    notes.push(
+      `The run started while the platform was already behind (${flowAtStart.summary}): its waits and RTO include ` +
+        'working off that backlog.',
+    );
+
   return {
     runId: journal.runId,
     runbook: journal.runbook.name,
@@ -221,6 +240,7 @@ export function buildReport(journal: RunJournal): RunReport {
     catchUpMs: swapped === undefined || flushed === undefined ? undefined : flushed - swapped,
     rpo,
     notes,
+    ...(flowAtStart ? { flowAtStart } : {}),
   };
 }
 
@@ -267,6 +287,12 @@ export function renderReport(report: RunReport): string {
     '| measure | value | what it measures |',
     '|---|---|---|',
     `| RTO | ${duration(report.rtoMs)} | ${MEASURES.rtoMs} |`,
+    ...(report.flowAtStart
+      ? [
+          `| Flow at start | ${cell(report.flowAtStart.behind ? `BEHIND: ${report.flowAtStart.summary}` : report.flowAtStart.summary)} | ` +
+            'whether the platform kept up when the run started (preflight; it warns, never refuses) |',
+        ]
+      : []),
     `| Unavailability window | ${duration(report.unavailabilityMs)} | ${MEASURES.unavailabilityMs} |`,
     `| Acceptance gap | ${duration(report.acceptanceGapMs)} | ${MEASURES.acceptanceGapMs} |`,
     `| Queue On → consuming | ${duration(report.queueToConsumingMs)} | ${MEASURES.queueToConsumingMs} |`,

@@ -10,7 +10,7 @@ import { ExitCode, UserError } from '../../errors.js';
 export const WORKSPACE_MARKER = '.tsr-workspace';
 
 /** What tsr writes into a workspace, besides the marker and the drill history. */
-export const TSR_ENTRIES = ['state.json', 'plan.json', 'logs', 'data', 'secrets', 'generator'] as const;
+export const TSR_ENTRIES = ['state.json', 'plan.json', 'logs', 'data', 'secrets', 'generator', 'flow'] as const;
 
 /** Runbook journals, reports and locks, and game-day bundles: the drill history, kept by a purge unless asked for. */
 export const HISTORY_ENTRIES: readonly string[] = ['runbooks', 'gamedays'];

@@ -6,6 +6,7 @@ import { isUnfinished, listJournals, type RunJournal } from '../journal.js';
 import { defineStepType } from '../registry.js';
 import { durationSchema, formatDuration } from '../duration.js';
 import { assessReplication, checkRegions, relevantLags, waitUntilCaughtUp } from './wait-replicated.js';
+import { flowAtStart } from './flow-at-start.js';
 
 const CHECKS_TIMEOUT_MS = 60_000;
 const MAX_REPLICATION_WAIT_MS = 30 * 60_000;
@@ -25,6 +26,8 @@ const params = z
     waitReplication: durationSchema
       .default(0)
       .refine((ms) => ms <= MAX_REPLICATION_WAIT_MS, `at most ${formatDuration(MAX_REPLICATION_WAIT_MS)}`),
+    /** Warn (never refuse) when a backlog has grown, or a record has waited, longer than this. */
+    behindAfter: durationSchema.default('30s'),
   })
   .strict();
 
@@ -71,6 +74,8 @@ export const preflight = defineStepType({
       result: { noop: true },
     });
     if (p.source === p.target) return noop('');
+    // Looked at while the checks run, so it costs the run nothing when the platform answers promptly.
+    const flow = flowAtStart(ctx, status, p.behindAfter);
     const failures: string[] = [];
     const passed: string[] = [];
     const check = (name: string, ok: boolean, problem: () => string) =>
@@ -164,15 +169,24 @@ export const preflight = defineStepType({
         `\`tsr runbook resume ${others[0].runId}\` or \`tsr runbook rollback ${others[0].runId}\` first`,
     );
     if (failures.length) {
+      const looked = await flow;
       throw new UserError(
-        `preflight refused ${p.app} → ${p.target}:\n    - ${failures.join('\n    - ')}`,
+        `preflight refused ${p.app} → ${p.target}:\n    - ${failures.join('\n    - ')}` +
+          (looked.behind ? `\n    (the platform is already behind: ${looked.summary})` : ''),
         'nothing was changed; fix the above (`tsr status` shows the platform) and run again',
         ExitCode.refused,
       );
     }
+    const flowAtStartResult = await flow;
     return {
-      detail: `${passed.length} checks passed`,
-      result: { checks: passed, writer: status.writers[p.app as keyof typeof status.writers] },
+      detail:
+        `${passed.length} checks passed` +
+        (flowAtStartResult.behind ? `; WARNING: the platform is already behind: ${flowAtStartResult.summary}` : ''),
+      result: {
+        checks: passed,
+        writer: status.writers[p.app as keyof typeof status.writers],
+        flowAtStart: flowAtStartResult,
+      },
     };
   },
 });

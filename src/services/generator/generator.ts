@@ -11,6 +11,9 @@ import {
   type ScenarioGenerator,
   type ScenarioWeights,
 } from './scenarios.js';
+import type { AutoRateState } from '../../clients/generator-types.js';
+import { AutoRate } from './auto-rate.js';
+import { ConfirmationFlow } from './flow.js';
 
 export interface GeneratorSettings {
   /** Trade pairs per second. */
@@ -80,6 +83,9 @@ export class TradeGenerator {
   };
   readonly confirmations: Record<string, number> = {};
   private readonly latency = new LatencySample();
+  private readonly flow = new ConfirmationFlow();
+  /** Set by `--rate auto`: finds and holds the rate the platform confirms. */
+  private auto?: AutoRate;
 
   constructor(
     private settings: GeneratorSettings,
@@ -99,12 +105,31 @@ export class TradeGenerator {
     });
   }
 
-  /** Changes the rate live. (The mix is fixed per run: a new mix would need a new run id to keep trade ids unique.) */
-  configure(settings: { rate?: number }): void {
-    if (settings.rate !== undefined) this.settings = { ...this.settings, rate: settings.rate };
-    // A new rate counts from now, so changing it never causes a burst to catch up.
+  /**
+   * Changes the rate live: a number, or `auto` (start from the current rate and follow what the platform confirms).
+   * (The mix is fixed per run: a new mix would need a new run id to keep trade ids unique.)
+   */
+  configure(settings: { rate?: number | 'auto' }): void {
+    if (settings.rate === 'auto') this.auto = new AutoRate(this.settings.rate);
+    else if (settings.rate !== undefined) {
+      this.auto = undefined;
+      this.settings = { ...this.settings, rate: settings.rate };
+    }
+    this.restartWindow();
+  }
+
+  /** A new rate counts from now, so changing it never causes a burst to catch up. */
+  private restartWindow(): void {
     this.windowStart = Date.now();
     this.sentInWindow = 0;
+  }
+
+  /** With `--rate auto`, one step of the feedback loop (it decides once a period). */
+  private steer(): void {
+    const rate = this.auto?.observe(this.flow.point());
+    if (rate === undefined || rate === this.settings.rate) return;
+    this.settings = { ...this.settings, rate };
+    this.restartWindow();
   }
 
   start(tickMs = 10): void {
@@ -122,11 +147,14 @@ export class TradeGenerator {
     const enabled = this.deps.enabled();
     if (enabled !== this.wasEnabled) {
       this.wasEnabled = enabled;
-      this.configure({});
+      this.restartWindow();
+      // The loop measures only while generating: a pause would read as "nothing confirmed".
+      if (this.auto) this.auto = new AutoRate(this.settings.rate);
       this.deps.logger.info({ enabled }, 'generator routing control changed');
     }
     const region = this.deps.targetRegion();
     if (!enabled || !region) return;
+    this.steer();
     const due = Math.floor(((Date.now() - this.windowStart) / 1000) * this.settings.rate) - this.sentInWindow;
     if (due <= 0) return;
     this.busy = true;
@@ -149,6 +177,7 @@ export class TradeGenerator {
           .map((pair) => JSON.stringify({ ...pair, submittedAt, region, ids: pair.sides.map(tradeRecordId) }))
           .join('\n') + '\n',
       );
+      this.flow.sentPairs(batch);
       for (const pair of batch) this.byScenario[pair.scenario]++;
       this.pairsSent += batch.length;
       this.messagesSent += messages.length;
@@ -170,6 +199,7 @@ export class TradeGenerator {
     this.confirmations[status] = (this.confirmations[status] ?? 0) + 1;
     const id = confirmedId(message);
     if (id) this.confirmationLog.record({ id, status, at: Date.now(), region });
+    this.flow.confirmation(message.tradeRecordId, status);
     if (status === 'MATCHED' && message.submittedAt) this.latency.add(Date.now() - message.submittedAt);
   }
 
@@ -178,6 +208,7 @@ export class TradeGenerator {
     return {
       runId: this.runId,
       rate: this.settings.rate,
+      ...(this.auto ? { auto: this.auto.state() as AutoRateState } : {}),
       // Still generating while a batch is in flight: `tsr generator stop` waits for it, so the counts it returns
       // include every pair that reaches the ledger.
       enabled: this.deps.enabled() || this.busy,
@@ -188,6 +219,7 @@ export class TradeGenerator {
       byScenario: this.byScenario,
       confirmations: this.confirmations,
       latencyToMatchedMs: this.latency.summary(latencySinceMs),
+      flow: this.flow.figures(),
       ledger: this.ledger,
     };
   }

@@ -18,7 +18,7 @@ const DEFAULT_RATE = Number(process.env.TSR_GENERATOR_RATE ?? 10);
  * The generator process: obeys the trade-generator routing control, publishes to the region whose trade dns
  * control is ON, listens for confirmations on every region's broker, and serves its status and live settings on
  * 127.0.0.1:TSR_METRICS_PORT (`GET /status[?latencySince=<epoch ms>]`, `GET /metrics`, `GET /health`,
- * `POST /config {"rate": N}`).
+ * `POST /config {"rate": N | "auto"}`).
  */
 export async function startGeneratorService(config: ServiceConfig): Promise<RunningService> {
   const logger = serviceLogger(config);
@@ -85,10 +85,12 @@ export async function startGeneratorService(config: ServiceConfig): Promise<Runn
       req.on('end', () => {
         try {
           const { rate } = JSON.parse(body || '{}') as { rate?: unknown };
-          if (rate !== undefined && !(typeof rate === 'number' && Number.isFinite(rate) && rate > 0 && rate <= 5_000)) {
-            return reply(400, { error: 'rate must be a number of pairs per second between 1 and 5000' });
+          const valid =
+            rate === 'auto' || (typeof rate === 'number' && Number.isFinite(rate) && rate > 0 && rate <= 5_000);
+          if (rate !== undefined && !valid) {
+            return reply(400, { error: 'rate must be a number of pairs per second between 1 and 5000, or "auto"' });
           }
-          generator.configure({ rate: rate as number | undefined });
+          generator.configure({ rate: rate as number | 'auto' | undefined });
           logger.info({ rate }, 'generator settings changed');
           reply(200, generator.status());
         } catch {

@@ -1,0 +1,149 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ROOT, runJson, runTsr, tempWorkspace, type ResultOf } from '../helpers/cli.js';
+import { eventually } from '../helpers/eventually.js';
+import type GeneratorStart from '../../src/commands/generator/start.js';
+import type GeneratorStatus from '../../src/commands/generator/status.js';
+import type RunbookRun from '../../src/commands/runbook/run.js';
+import type Status from '../../src/commands/status.js';
+
+type RunJson = Extract<ResultOf<typeof RunbookRun>, { dryRun: false }>;
+
+/**
+ * Falling behind, on the real local platform: `--rate auto` finds a rate the platform confirms; an overload is
+ * flagged with the stage that limits (and `tsr status` exits 4); a rotation started into it warns and its report
+ * says so next to RTO. Everything waits on conditions; no figure is timed.
+ */
+describe('flow health end to end', () => {
+  const workspace = tempWorkspace('tsr-flow-');
+  const flags = ['--workspace', workspace];
+  /**
+   * What `--rate auto` found: the overload below is a multiple of it, so its backlog stays a few minutes of work.
+   * Until it has run (or with `-t` filtering it out), a rate a loaded machine sustains.
+   */
+  let sustainable = 2;
+
+  beforeAll(async () => {
+    expect((await runTsr(['deploy', ...flags])).code).toBe(0);
+  }, 180_000);
+
+  afterAll(async () => {
+    await runTsr(['generator', 'stop', ...flags]);
+    await runTsr(['destroy', '--purge', '--confirm', 'dev', ...flags]);
+  }, 120_000);
+
+  it('--rate auto settles on a rate the platform confirms, and says what it found', async () => {
+    const started = await runJson<ResultOf<typeof GeneratorStart>>([
+      'generator',
+      'start',
+      '--rate',
+      'auto',
+      '--timeout',
+      '900',
+      ...flags,
+    ]);
+    expect(started.result.code).toBe(0);
+    expect(started.json.settled).toBe(true);
+    expect(started.json.auto).toMatchObject({ state: 'holding' });
+    const found = started.json.auto?.found ?? 0;
+    expect(found).toBeGreaterThanOrEqual(1);
+    sustainable = found;
+
+    // Confirmed: what comes back keeps pace with the rate it holds, and the platform keeps up at it.
+    await eventually(
+      async () => {
+        const { json } = await runJson<ResultOf<typeof GeneratorStatus>>(['generator', 'status', ...flags]);
+        return (
+          json.auto?.state === 'holding' &&
+          (json.flow?.confirmedPerSecond ?? 0) >= 0.5 * json.rate &&
+          json.flowHealth?.fallingBehind === false
+        );
+      },
+      { timeoutMs: 300_000, intervalMs: 2_000, what: 'confirmations keeping pace with the auto rate' },
+    );
+    const human = await runTsr(['generator', 'status', ...flags]);
+    expect(human.stdout).toMatch(/rate auto: holding \d+ pairs\/s \(sustainable rate found: [\d.]+ pairs\/s/);
+    expect(human.stdout).toMatch(/offered [\d.]+ pairs\/s, confirmed [\d.]+ pairs\/s/);
+  }, 1_200_000);
+
+  it('an overload is flagged as falling behind with the stage that limits; status exits 4', async () => {
+    const overload = Math.max(3, Math.round(2.5 * sustainable));
+    // `start` (not `rate`): it also starts the generator when the test above did not run.
+    expect((await runTsr(['generator', 'start', '--rate', String(overload), ...flags])).code).toBe(0);
+    const flagged = await eventually(
+      async () => {
+        const look = await runJson<ResultOf<typeof Status>>(['status', '--behind-after', '30', ...flags]);
+        return look.json.flow?.fallingBehind ? look : undefined;
+      },
+      { timeoutMs: 600_000, intervalMs: 2_000, what: 'status saying FALLING BEHIND' },
+    );
+    expect(flagged.result.code).toBe(4);
+    const flow = flagged.json.flow;
+    expect(flow?.limitingStage).toBeTruthy();
+    expect(flow?.stages.map((s) => s.id)).toContain(flow?.limitingStage);
+    expect(flow?.behindForMs).toBeGreaterThanOrEqual(30_000);
+    expect(flow?.offeredPerSecond).toBeGreaterThan(0);
+    expect(flow?.oldestUnprocessed?.ageMs).toBeGreaterThan(0);
+
+    // Near the threshold a look can come out either way (a lump of confirmations, a dip): each view is awaited.
+    const human = await eventually(
+      async () => {
+        const look = await runTsr(['status', '--behind-after', '30', ...flags]);
+        return look.code === 4 && look.stdout.split('\n')[1].startsWith('FALLING BEHIND') ? look : undefined;
+      },
+      { timeoutMs: 300_000, intervalMs: 1_000, what: 'the human status saying FALLING BEHIND' },
+    );
+    // The verdict lines come first: the health verdict, then the flow's.
+    expect(human.stdout.split('\n')[1]).toMatch(/^FALLING BEHIND: .* limiting stage \S+/);
+    await eventually(
+      async () =>
+        (await runJson<ResultOf<typeof GeneratorStatus>>(['generator', 'status', ...flags])).json.flowHealth
+          ?.fallingBehind === true,
+      { timeoutMs: 300_000, intervalMs: 1_000, what: 'generator status saying falling behind' },
+    );
+  }, 900_000);
+
+  it('a rotation started while behind warns in its preflight and notes it next to RTO', async () => {
+    // Still overloaded from the test above. The generator stops once the preflight runs (its look sees the backlog
+    // and the generator's history either way), so the rotation does not carry an ever-growing load; the preflight
+    // may wait for replication, which an overload puts behind too.
+    // The built-in rotation, with room for each drain wait: the backlog it is born into is worked off first.
+    const rotation = runJson<RunJson>([
+      'runbook',
+      'run',
+      path.join(ROOT, 'runbooks', 'rotate.yaml'),
+      '--param',
+      'app=trade',
+      '--param',
+      'target=secondary',
+      '--param',
+      'drainTimeout=10m',
+      '--param',
+      'waitReplication=10m',
+      '--yes',
+      ...flags,
+    ]);
+    const runbooks = path.join(workspace, 'runbooks');
+    await eventually(
+      () =>
+        readdirSync(runbooks)
+          .filter((f) => f.endsWith('.json') && !f.endsWith('.report.json'))
+          .some((f) => {
+            const journal = JSON.parse(readFileSync(path.join(runbooks, f), 'utf8')) as {
+              steps?: { type: string; status: string }[];
+            };
+            return journal.steps?.some((s) => s.type === 'check.preflight' && s.status !== 'pending');
+          }),
+      { timeoutMs: 120_000, intervalMs: 200, what: 'the rotation in its preflight' },
+    );
+    expect((await runTsr(['generator', 'stop', ...flags])).code).toBe(0);
+    const rotated = await rotation;
+    expect(rotated.json.journal.status).toBe('completed');
+    const preflight = rotated.json.journal.steps.find((s) => s.type === 'check.preflight');
+    expect(preflight?.detail).toMatch(/WARNING: the platform is already behind: /);
+    expect(rotated.json.report.flowAtStart?.behind).toBe(true);
+    const markdown = readFileSync(path.join(runbooks, `${rotated.json.journal.runId}.report.md`), 'utf8');
+    expect(markdown).toMatch(/\| RTO \| .*\n\| Flow at start \| BEHIND: /);
+    expect(markdown).toContain('The run started while the platform was already behind');
+  }, 1_800_000);
+});
