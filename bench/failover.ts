@@ -68,7 +68,7 @@ export async function benchFailover(): Promise<void> {
         );
       }
       if (code !== 0) console.log(`  failover all exited ${code}`);
-      await sleep(5_000); // the platform runs in the target for a while: the lost region falls behind
+      await sleep(10_000); // the platform runs in the target for a while: the lost region falls behind
       const upStarted = Date.now();
       const up = tsr(['chaos', 'region-up', down, '--yes', ...flags]) as { caughtUp?: boolean; catchUpMs?: number };
       const upMs = Date.now() - upStarted;
