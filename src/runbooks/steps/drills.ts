@@ -199,11 +199,7 @@ export const reconcileStep = defineStepType({
       liveSince: z.string().optional(),
       /** How far before the last replicated record the window starts (replication need not be in order). */
       margin: durationSchema.default('1m'),
-      /**
-       * How long a gap younger than this is given to close before it counts (records in flight). Before the target's
-       * queue opens little can be in flight: the source is drained (or lost), and what the other app sends waits at
-       * the closed broker, which is counted as held; a short grace keeps the queue closed for less time.
-       */
+      /** How long a gap younger than this is given to close before it counts (records in flight). */
       grace: durationSchema.default('5s'),
       /** A failover reconciles with the source region gone: what cannot be read there is reported, not fatal. */
       requireComplete: z.boolean().default(true),
@@ -244,13 +240,14 @@ export const reconcileStep = defineStepType({
       live: liveFrom(ctx, p.liveSince, p.region),
       onProgress: (m: string) => ctx.detail(m),
     };
-    // Measure first; replay only when something is missing beyond what is merely delayed: what the closed queue
-    // holds back at the broker, and (while the queue is closed) what the other app's gateway still holds for this
-    // app (its retry loop delivers it; replayed now it would only wait at the broker too).
+    // Measure first; replay only when something is missing beyond what is merely delayed: what the broker holds for
+    // the app's inbound session (behind a closed queue, or not yet consumed by a busy gateway), and (while the queue
+    // is closed) what the other app's gateway still holds for this app (its retry loop delivers it; replayed now it
+    // would only wait at the broker too).
     const measured = await reconcile(ctx.platform, options);
     const upstreamBefore = heldUpstream(measured);
     const heldAtBroker = async (r: ReconcileReport): Promise<number> => {
-      if (queueOn) return 0;
+      if (missingIntoInbound(r, app) === 0) return 0;
       const depth = (await drills(ctx.platform).brokerQueueDepth(app, p.region)).depth ?? 0;
       // Records still held upstream never reached the broker: they must not be counted twice.
       return Math.min(Math.max(0, missingIntoInbound(r, app) - heldUpstream(r)), depth);
@@ -289,10 +286,7 @@ export const reconcileStep = defineStepType({
         count: remaining,
         scope: app,
         detail:
-          [
-            held ? `${held} more held by the ${p.region} broker until its queue opens` : undefined,
-            excluded(upstreamAfter),
-          ]
+          [held ? `${held} more held by the ${p.region} broker, not yet consumed` : undefined, excluded(upstreamAfter)]
             .filter(Boolean)
             .join('; ') || undefined,
       });
