@@ -44,8 +44,8 @@ export interface ReconcileOptions {
   /**
    * Records `region` stored from `sinceMs` on are that region's live traffic (a rotation or failover target that
    * already consumes): not at risk from the switch, and still on their way through a pipeline whose core may not
-   * run yet. They are left out as upstream records of hops and on both sides of the cross-region comparisons; a
-   * later reconciliation without this option checks them.
+   * run yet. They are left out of the comparisons (downstream they still count as the partner of an earlier record);
+   * a later reconciliation without this option checks them.
    */
   readonly live?: { readonly region: string; readonly sinceMs: number };
   /** Who asked (audit); default the OS user. */
@@ -110,6 +110,7 @@ export async function compareWindow(
     const leftKey = reader(tableOf(env, hop.from), fromRegion);
     const rightKey = reader(tableOf(env, hop.to), toRegion);
     const kinds = hop.kinds;
+    const acceptedDownstream = (r: RecordRef) => r.origin === 'accepted' && (!kinds || kinds.has(r.kind));
     const comparison = new Comparison(
       hop.name,
       {
@@ -121,7 +122,10 @@ export async function compareWindow(
       },
       {
         reader: readers.get(rightKey) as StoreReader,
-        accept: (r: RecordRef) => r.origin === 'accepted' && (!kinds || kinds.has(r.kind)),
+        // Live records downstream are not read as extras (each would cost a point read upstream), but one may be
+        // the partner of a record accepted before the swap (replayed into the target since).
+        accept: (r: RecordRef) => acceptedDownstream(r) && atRisk(r),
+        partner: acceptedDownstream,
       },
       hop.statusCompared,
       window,

@@ -66,8 +66,16 @@ beforeAll(async () => {
     record('B', 'inbound-gateway', SOURCE, now - 45_000),
     // Accepted by the target after the swap: still on its way (its ingestion → core has not run yet).
     record('C', 'inbound-gateway', TARGET, now - 20_000),
+    record('D', 'inbound-gateway', SOURCE, now - 47_000),
+    record('E', 'inbound-gateway', TARGET, now - 16_000),
   ]);
-  await ingestion.putAll([record('A', 'ingestion', SOURCE, now - 49_000)]);
+  await ingestion.putAll([
+    record('A', 'ingestion', SOURCE, now - 49_000),
+    // D was accepted before the swap and reached ingestion only in the target, after it (a replay): not missing.
+    record('D', 'ingestion', TARGET, now - 5_000),
+    // The target's own: downstream of a live record, neither missing nor extra.
+    record('E', 'ingestion', TARGET, now - 15_000),
+  ]);
 });
 
 afterAll(async () => {
@@ -87,9 +95,9 @@ test('the window starts a margin before the newest record the target holds from 
 test('with nothing from the source within reach, the whole longest window is read', async () => {
   const window = await windowSinceLastReplicated(ctx(), 'trade', SOURCE, TARGET, 30_000, 60_000, now);
   expect(window).toEqual({ fromMs: now - 30_000, toMs: now });
-  // Only records the named region's gateway accepted count: asked about the target itself, C (20 s ago) is the newest.
+  // Only records the named region's gateway accepted count: asked about the target itself, E (16 s ago) is the newest.
   const reverse = await windowSinceLastReplicated(ctx(), 'trade', TARGET, TARGET, 30 * 60_000, 5_000, now);
-  expect(reverse.fromMs).toBe(now - 20_000 - 5_000);
+  expect(reverse.fromMs).toBe(now - 16_000 - 5_000);
 });
 
 test("the target's live traffic since the swap is not counted missing; what was accepted before it is", async () => {
@@ -109,10 +117,12 @@ test("the target's live traffic since the swap is not counted missing; what was 
       clients,
     );
     expect(withLive.hops[0].missing).toEqual(['B']);
-    expect(withLive.hops[0].matched).toBe(1);
+    expect(withLive.hops[0].matched).toBe(2); // A, and D through its replayed partner
+    expect(withLive.hops[0].extra).toEqual([]);
     // Without it, C counts as missing too: the overcount the live option prevents.
     const without = await compareWindow(platform, plan, window, { crossRegion: false, graceMs: 0 }, clients);
     expect(without.hops[0].missing).toEqual(['B', 'C']);
+    expect(without.hops[0].matched).toBe(3);
     // What the target stored before the swap is not live: a swap marker after C brings it back.
     const lateSwap = await compareWindow(
       platform,
