@@ -171,9 +171,8 @@ function liveFrom(ctx: StepContext, marker: string | undefined, region: string) 
  * `reconcile`: compares every hop and region for a recent window, replays gaps, and records the RPO. Messages the
  * other app sent to the target broker that its inbound gateway has not consumed yet (its queue is Off, or it is busy)
  * wait there (delayed, not lost): they count as held, not missing, as long as the broker's own backlog covers them.
- * Likewise records the
- * other app's outbound gateway holds for this app (see heldUpstream) are not counted: the RPO is what THIS app
- * accepted and lost; the report's detail says what a figure excludes.
+ * Likewise records the other app's outbound gateway holds for this app (see heldUpstream) are not counted: the RPO
+ * is what THIS app accepted and lost; the report's detail says what a figure excludes.
  */
 export const reconcileStep = defineStepType({
   type: 'reconcile',
