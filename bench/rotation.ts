@@ -1,61 +1,40 @@
 /**
- * Rotation figures for issue 5, on one real local deployment: an app rotated to the secondary and back, CYCLES times
- * with no load, then CYCLES times under a steady generator load; per condition the median (min–max) RTO,
- * unavailability window (observed in the inbound gateways' safe stores), the slowest steps, and every run's RPO;
- * after the loaded runs, the ledger check (nothing lost). Goals: RTO < 60 s, unavailability < 15 s, RPO 0.
+ * Rotation figures (issues 5 and 16), on one real local deployment: an app rotated to the secondary and back,
+ * alternately, RUNS times with no load and RUNS times under a steady generator load; per condition the median and
+ * worst RTO, unavailability window (observed in the inbound gateways' safe stores), where the time went per step, and
+ * every run's RPO; after the loaded runs, the ledger check (nothing lost). Then the way back after losing a region
+ * (issue 11): region-up → ready to fail back. Goals at 10 pairs/s: RTO ≤ 10 s, unavailability ≤ 3 s, RPO 0;
+ * region-up → ready ≤ 15 s.
  *
  * Environment: BENCH_ROTATION_APPS (default "trade"; "trade,settlement" for both), BENCH_ROTATION_RATE (pairs/s,
- * default 5: about half of what the pipeline sustains on a 2-core machine), BENCH_ROTATION_CYCLES (default 3).
+ * default 10), BENCH_ROTATION_RUNS (rotations per condition, default 5), BENCH_ROTATION_NOLOAD_RUNS (default 2),
+ * BENCH_FAILBACK_RATE (default 10; 0 skips the way back).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { LocalState } from '../src/infra/local/state.js';
 import { MEASURES, type RunReport } from '../src/runbooks/report.js';
 import { checkLedger, type LedgerCheck } from '../test/helpers/ledger.js';
+import {
+  goal,
+  medianWorst,
+  printWhereTimeWent,
+  replicationSettled,
+  RUN,
+  s,
+  sleep,
+  tsr,
+  tsrAsync,
+} from './drill-figures.js';
 
-const RUN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'run.js');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const GOALS = { rtoMs: 60_000, unavailabilityMs: 15_000 };
-/** Steps between the dns swap and the target consuming again: what the unavailability window is made of. */
-const IN_WINDOW = new Set([
-  'source-drained',
-  'streams-idle',
-  'replicated',
-  'source-off',
-  'db-switchover',
-  'target-app-on',
-  'reconcile',
-  'target-queue-on',
-]);
-
-function tsr(args: string[]): unknown {
-  const result = spawnSync(process.execPath, [RUN, ...args, '--json'], { encoding: 'utf8' });
-  if (result.status !== 0 && result.status !== 4) throw new Error(`tsr ${args.join(' ')}: ${result.stderr}`);
-  return JSON.parse(result.stdout);
-}
+const GOALS = { rtoMs: 10_000, unavailabilityMs: 3_000 };
 
 /** `tsr rotate … --json` without blocking the event loop; the report whatever the exit code. */
-function rotate(app: string, to: string, flags: string[]): Promise<{ code: number | null; report?: RunReport }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [RUN, 'rotate', app, '--to', to, '--yes', '--json', ...flags], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      try {
-        resolve({ code, report: (JSON.parse(out) as { report: RunReport }).report });
-      } catch {
-        reject(new Error(`tsr rotate ${app} --to ${to} (exit ${code}): ${err.trim() || out.trim()}`));
-      }
-    });
-  });
+async function rotate(app: string, to: string, flags: string[]): Promise<{ code: number | null; report?: RunReport }> {
+  const { code, output } = await tsrAsync<{ report?: RunReport }>(['rotate', app, '--to', to, '--yes', ...flags]);
+  return { code, report: output.report };
 }
 
 interface Run {
@@ -64,25 +43,6 @@ interface Run {
   readonly to: string;
   readonly status: string;
   readonly report: RunReport;
-}
-
-const s = (ms: number | undefined) => (ms === undefined ? '–' : `${(ms / 1000).toFixed(1)} s`);
-
-function median(values: readonly number[]): number | undefined {
-  if (!values.length) return undefined;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-function spread(values: readonly (number | undefined)[]): string {
-  const known = values.filter((v): v is number => v !== undefined);
-  if (!known.length) return 'not measured';
-  const missing = values.length - known.length;
-  return (
-    `${s(median(known))} (${s(Math.min(...known))}–${s(Math.max(...known))})` +
-    (missing ? `, ${missing} not measured` : '')
-  );
 }
 
 const rpoText = (r: RunReport) =>
@@ -101,50 +61,32 @@ function printRun(run: Run, n: number): void {
 function summarize(condition: string, app: string, runs: readonly Run[]): void {
   if (!runs.length) return;
   const reports = runs.map((r) => r.report);
-  const rto = median(reports.flatMap((r) => (r.rtoMs === undefined ? [] : [r.rtoMs])));
-  const window = median(reports.flatMap((r) => (r.unavailabilityMs === undefined ? [] : [r.unavailabilityMs])));
   const measured = reports.filter((r) => r.rpo.afterReplay || r.rpo.beforeReplay);
   const rpoZero =
     measured.length > 0 && measured.every((r) => r.rpo.afterReplay?.count === 0 && r.rpo.beforeReplay?.count === 0);
   const completed = runs.filter((r) => r.status === 'completed').length;
   console.log(`\n${app}, ${condition}: ${runs.length} rotations (${completed} completed)`);
-  console.log(`  RTO (median, min–max):                 ${spread(reports.map((r) => r.rtoMs))}`);
-  console.log(`  unavailability window:                 ${spread(reports.map((r) => r.unavailabilityMs))}`);
-  console.log(`  acceptance gap (no region accepting):  ${spread(reports.map((r) => r.acceptanceGapMs))}`);
-  console.log(`  queue On → target consuming:          ${spread(reports.map((r) => r.queueToConsumingMs))}`);
-  console.log(`  catch-up (held backlog processed):     ${spread(reports.map((r) => r.catchUpMs))}`);
-  const steps = new Map<string, number[]>();
-  for (const r of reports)
-    for (const step of r.steps)
-      if (step.durationMs !== undefined) steps.set(step.id, [...(steps.get(step.id) ?? []), step.durationMs]);
-  const slowest = [...steps]
-    .map(([id, durations]) => ({ id, durations, median: median(durations) ?? 0 }))
-    .sort((a, b) => b.median - a.median)
-    .slice(0, 6);
-  console.log('  slowest steps (median, min–max; * = inside the unavailability window):');
-  for (const step of slowest)
-    console.log(`    ${IN_WINDOW.has(step.id) ? '*' : ' '} ${step.id.padEnd(16)} ${spread(step.durations)}`);
-  const met = (ok: boolean) => (ok ? 'met' : 'NOT met');
   console.log(
-    `  goals: RTO < 60 s ${met(rto !== undefined && rto < GOALS.rtoMs)} (median ${s(rto)}); ` +
-      `unavailability < 15 s ${met(window !== undefined && window < GOALS.unavailabilityMs)} (median ${s(window)}); ` +
-      `RPO 0 ${met(rpoZero)} (before and after replay, ${measured.length} of ${runs.length} runs measured it)`,
+    `  ${goal(
+      'RTO',
+      reports.map((r) => r.rtoMs),
+      GOALS.rtoMs,
+    )}`,
   );
-}
-
-/**
- * Waits (up to 2 min) until every replication link is healthy with under 5 s of lag, as the rotation's preflight
- * requires: under load on a busy machine the DynamoDB link can be behind right after a rotation.
- */
-async function replicationSettled(flags: string[]): Promise<string | undefined> {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const lags = (tsr(['status', ...flags]) as { replication?: { lagMs?: number; healthy?: boolean }[] }).replication;
-    const behind = (lags ?? []).filter((l) => !l.healthy || l.lagMs === undefined || l.lagMs >= 5_000);
-    if (lags && !behind.length) return undefined;
-    if (Date.now() > deadline) return `${behind.length} replication links still behind after 2 min`;
-    await sleep(1_000);
-  }
+  console.log(
+    `  ${goal(
+      'unavailability window',
+      reports.map((r) => r.unavailabilityMs),
+      GOALS.unavailabilityMs,
+    )}`,
+  );
+  console.log(`  acceptance gap (no region accepting): ${medianWorst(reports.map((r) => r.acceptanceGapMs))}`);
+  console.log(`  queue On → target consuming:         ${medianWorst(reports.map((r) => r.queueToConsumingMs))}`);
+  console.log(`  catch-up (held backlog processed):    ${medianWorst(reports.map((r) => r.catchUpMs))}`);
+  console.log(
+    `  RPO 0 ${rpoZero ? 'met' : 'NOT met'} (before and after replay; ${measured.length} of ${runs.length} runs measured it)`,
+  );
+  printWhereTimeWent(reports);
 }
 
 async function ledgerSettled(workspace: string, state: LocalState, writer: string): Promise<LedgerCheck> {
@@ -201,13 +143,18 @@ async function benchFailBack(flags: string[], rate: number): Promise<void> {
 
 export async function benchRotation(): Promise<void> {
   const apps = (process.env.BENCH_ROTATION_APPS ?? 'trade').split(',').filter(Boolean);
-  const rate = Number(process.env.BENCH_ROTATION_RATE ?? 5);
-  const cycles = Number(process.env.BENCH_ROTATION_CYCLES ?? 3);
+  const rate = Number(process.env.BENCH_ROTATION_RATE ?? 10);
+  const runsPer = (condition: string) =>
+    Number(
+      condition === 'no load' ? (process.env.BENCH_ROTATION_NOLOAD_RUNS ?? 2) : (process.env.BENCH_ROTATION_RUNS ?? 5),
+    );
+  const failBackRate = Number(process.env.BENCH_FAILBACK_RATE ?? 10);
   const workspace = mkdtempSync(path.join(os.tmpdir(), 'tsr-bench-rotation-'));
   chmodSync(workspace, 0o755);
   const flags = ['--workspace', workspace];
   console.log(
-    `apps ${apps.join(', ')}; ${cycles} × (to secondary and back) per condition; load ${rate} pairs/s; ` +
+    `apps ${apps.join(', ')}; ${runsPer('no load')} rotations with no load, ${runsPer('load')} under load ` +
+      `(to the secondary and back, alternately); load ${rate} pairs/s; ` +
       `machine: ${os.cpus().length} cores, load average ${os.loadavg()[0].toFixed(1)} at start`,
   );
   console.log('what the figures measure:');
@@ -230,34 +177,33 @@ export async function benchRotation(): Promise<void> {
         await sleep(5_000);
       }
       apps: for (const app of apps) {
-        for (let cycle = 0; cycle < cycles; cycle++) {
-          for (const to of ['secondary', 'primary']) {
-            const waited = Date.now();
-            const behind = await replicationSettled(flags);
-            if (Date.now() - waited > 2_000 || behind)
-              console.log(
-                `  (waited ${s(Date.now() - waited)} for replication to catch up${behind ? `: ${behind}` : ''})`,
-              );
-            const { code, report } = await rotate(app, to, flags);
-            if (!report) throw new Error(`no report from rotate ${app} --to ${to}`);
-            const run: Run = { condition, app, to: String(report.params.target), status: report.status, report };
-            runs.push(run);
-            printRun(run, runs.filter((r) => r.condition === condition && r.app === app).length);
-            if (code !== 0) {
-              // Keep the evidence (the purge deletes it), put the platform back, go on with the next condition.
-              const kept = mkdtempSync(path.join(os.tmpdir(), 'tsr-bench-rotation-failure-'));
-              cpSync(path.join(workspace, 'logs'), path.join(kept, 'logs'), { recursive: true });
-              cpSync(path.join(workspace, 'runbooks'), path.join(kept, 'runbooks'), { recursive: true });
-              const undo = spawnSync(process.execPath, [RUN, 'runbook', 'rollback', report.runId, '--yes', ...flags], {
-                encoding: 'utf8',
-              });
-              console.log(
-                `  rotation failed (exit ${code}): ${report.message ?? ''}; logs and journals kept in ${kept}; ` +
-                  `rolled back (exit ${undo.status}); skipping the rest of this condition`,
-              );
-              if (undo.status !== 0) break conditions;
-              break apps;
-            }
+        for (let n = 0; n < runsPer(condition); n++) {
+          const to = n % 2 === 0 ? 'secondary' : 'primary';
+          const waited = Date.now();
+          const behind = await replicationSettled(flags);
+          if (Date.now() - waited > 2_000 || behind)
+            console.log(
+              `  (waited ${s(Date.now() - waited)} for replication to catch up${behind ? `: ${behind}` : ''})`,
+            );
+          const { code, report } = await rotate(app, to, flags);
+          if (!report) throw new Error(`no report from rotate ${app} --to ${to}`);
+          const run: Run = { condition, app, to: String(report.params.target), status: report.status, report };
+          runs.push(run);
+          printRun(run, runs.filter((r) => r.condition === condition && r.app === app).length);
+          if (code !== 0) {
+            // Keep the evidence (the purge deletes it), put the platform back, go on with the next condition.
+            const kept = mkdtempSync(path.join(os.tmpdir(), 'tsr-bench-rotation-failure-'));
+            cpSync(path.join(workspace, 'logs'), path.join(kept, 'logs'), { recursive: true });
+            cpSync(path.join(workspace, 'runbooks'), path.join(kept, 'runbooks'), { recursive: true });
+            const undo = spawnSync(process.execPath, [RUN, 'runbook', 'rollback', report.runId, '--yes', ...flags], {
+              encoding: 'utf8',
+            });
+            console.log(
+              `  rotation failed (exit ${code}): ${report.message ?? ''}; logs and journals kept in ${kept}; ` +
+                `rolled back (exit ${undo.status}); skipping the rest of this condition`,
+            );
+            if (undo.status !== 0) break conditions;
+            break apps;
           }
         }
       }
@@ -280,7 +226,9 @@ export async function benchRotation(): Promise<void> {
         );
       }
     }
-    await benchFailBack(flags, Number(process.env.BENCH_FAILBACK_RATE ?? 10));
+    // Back where the runs started (an odd number of runs leaves the app in the secondary).
+    for (const app of apps) await rotate(app, 'primary', [...flags, '--wait-replication', '2m']);
+    if (failBackRate > 0) await benchFailBack(flags, failBackRate);
     console.log('\n== Rotation summary');
     for (const condition of [...new Set(runs.map((r) => r.condition))])
       for (const app of apps)

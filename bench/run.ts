@@ -2,6 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchFailover } from './failover.js';
 import { benchGameDay } from './gameday.js';
 import { benchPipeline } from './pipeline.js';
 import { benchPlatform } from './platform.js';
@@ -27,6 +28,7 @@ const sections: [string, () => Promise<void>][] = [
   ['Reconciliation', script('reconcile.ts')],
   ['Verdict', script('verdict.ts')],
   ['Rotation', () => benchRotation()],
+  ['Failover', () => benchFailover()],
   ['Gameday', () => benchGameDay()],
   ['Soak', () => benchSoak(process.argv[3])],
 ];

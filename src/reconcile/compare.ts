@@ -16,6 +16,11 @@ export interface Side {
   readonly reader: StoreReader;
   /** Whether a stored record belongs to this side of the comparison (e.g. forwarded, of the hop's kinds). */
   readonly accept: (ref: RecordRef) => boolean;
+  /**
+   * Whether a record found by a point read counts as the partner of one on the other side; default `accept`. Wider
+   * where records this side leaves out of its own count may still be partners (see ReconcileOptions.live).
+   */
+  readonly partner?: (ref: RecordRef) => boolean;
 }
 
 export interface StatusDiff {
@@ -167,7 +172,7 @@ export class Comparison {
     for (const ref of batch.refs) {
       const raw = found.get(ref.id);
       const partner = raw ? toRef(raw) : undefined;
-      if (!partner || !other.accept(partner)) {
+      if (!partner || !(other.partner ?? other.accept)(partner)) {
         this.candidates[batch.side].push(ref);
         continue;
       }

@@ -327,7 +327,8 @@ export async function replayGaps(
       { ...options, graceMs: options.graceMs ?? 5_000 },
       clients,
     );
-    if (!after.gaps || Date.now() - started >= timeout) break;
+    const settled = options.settled ? await options.settled(after) : !after.gaps;
+    if (settled || Date.now() - started >= timeout) break;
     await new Promise((resolve) => setTimeout(resolve, 2_000));
   }
   return {

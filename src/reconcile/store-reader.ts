@@ -26,6 +26,8 @@ export interface RecordRef {
    * its original acceptedAt (its window), so this is when it started travelling to the next stage.
    */
   readonly forwardedAt?: number;
+  /** The region whose stage stored it (absent on records written before stores carried it). */
+  readonly region?: string;
 }
 
 /** Since when a record has been on its way to the next stage: what the grace period of a candidate gap counts from. */
@@ -41,8 +43,9 @@ const NAMES = {
   '#origin': 'origin',
   '#fwd': 'forwarded',
   '#fwdAt': 'forwardedAt',
+  '#region': 'region',
 };
-const PROJECTION = '#id, #kind, #status, #at, #origin, #fwd, #fwdAt';
+const PROJECTION = '#id, #kind, #status, #at, #origin, #fwd, #fwdAt, #region';
 const BATCH_GET_LIMIT = 100;
 
 export function toRef(item: Record<string, AttributeValue>): RecordRef {
@@ -54,6 +57,7 @@ export function toRef(item: Record<string, AttributeValue>): RecordRef {
     origin: item.origin?.S,
     forwarded: item.forwarded?.BOOL,
     ...(item.forwardedAt?.N !== undefined ? { forwardedAt: Number(item.forwardedAt.N) } : {}),
+    ...(item.region?.S !== undefined ? { region: item.region.S } : {}),
   };
 }
 

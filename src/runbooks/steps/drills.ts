@@ -7,10 +7,11 @@ import { tradeRecordId } from '../../domain/ids.js';
 import { dnsRegion } from '../../clients/types.js';
 import type { DrillCapabilities } from '../../platform/capabilities.js';
 import type { Platform } from '../../platform/platform.js';
-import { reconcile, resolveWindow, type ReconcileReport } from '../../reconcile/index.js';
+import { parseDuration, reconcile, resolveWindow, type ReconcileReport } from '../../reconcile/index.js';
 import { durationSchema, formatDuration } from '../duration.js';
 import { defineStepType, type StepContext } from '../registry.js';
 import { MARKERS } from '../report.js';
+import { windowSinceLastReplicated } from './reconcile-window.js';
 import { checkRegions } from './wait-replicated.js';
 
 /** The drill operations of the platform, or a clear refusal on a target that lacks them. */
@@ -158,12 +159,20 @@ function heldUpstream(report: ReconcileReport): number {
   return report.hops.reduce((n, h) => n + (h.held?.length ?? 0), 0);
 }
 
+/** The target's live traffic from a marker of this run on; a missing marker is a runbook mistake. */
+function liveFrom(ctx: StepContext, marker: string | undefined, region: string) {
+  if (marker === undefined) return undefined;
+  const at = ctx.markerAt(marker);
+  if (!at) throw new Error(`no ${marker} marker in this run: cannot tell ${region}'s live traffic from the rest`);
+  return { region, sinceMs: at.getTime() };
+}
+
 /**
- * `reconcile`: compares every hop and region for a recent window, replays gaps, and records the RPO. While the
- * target's queue control is still OFF, messages the other app sent to the target broker wait there (delayed, not
- * lost): they count as held, not missing, as long as the broker's own backlog covers them. Likewise records the
- * other app's outbound gateway holds for this app (see heldUpstream) are not counted: the RPO is what THIS app
- * accepted and lost; the report's detail says what a figure excludes.
+ * `reconcile`: compares every hop and region for a recent window, replays gaps, and records the RPO. Messages the
+ * other app sent to the target broker that its inbound gateway has not consumed yet (its queue is Off, or it is busy)
+ * wait there (delayed, not lost): they count as held, not missing, as long as the broker's own backlog covers them.
+ * Likewise records the other app's outbound gateway holds for this app (see heldUpstream) are not counted: the RPO
+ * is what THIS app accepted and lost; the report's detail says what a figure excludes.
  */
 export const reconcileStep = defineStepType({
   type: 'reconcile',
@@ -173,7 +182,25 @@ export const reconcileStep = defineStepType({
       app: z.enum(['trade', 'settlement']),
       region: z.string(),
       replay: z.boolean().default(true),
+      /** How far back the window reaches (at most, with `from: last-replicated`). */
       since: z.string().default('30m'),
+      /**
+       * `last-replicated`: start the window where data can be missing, not `since` ago: at the newest record the
+       * `source` region's inbound gateway accepted that the region read here holds (what replication last
+       * delivered before the swap or the loss), less `margin`. Older records reached the target before it; a later
+       * verification over `since` still re-checks them once the target consumes.
+       */
+      from: z.enum(['since', 'last-replicated']).default('since'),
+      source: z.string().optional(),
+      /**
+       * A marker (e.g. dns-swapped) from which the target already consumes: what it stores from then on is its own
+       * live traffic, not at risk from the switch, and is left to the verification (see ReconcileOptions.live).
+       */
+      liveSince: z.string().optional(),
+      /** How far before the last replicated record the window starts (replication need not be in order). */
+      margin: durationSchema.default('1m'),
+      /** How long a gap younger than this is given to close before it counts (records in flight). */
+      grace: durationSchema.default('5s'),
       /** A failover reconciles with the source region gone: what cannot be read there is reported, not fatal. */
       requireComplete: z.boolean().default(true),
       /** A later verification re-checks without replacing the RPO the first reconciliation measured. */
@@ -186,40 +213,62 @@ export const reconcileStep = defineStepType({
     })
     .strict(),
   requiresTimeout: true,
-  check: (p, env) => checkRegions(env, [p.region], p.app),
+  check: (p, env) => [
+    ...checkRegions(env, [p.region, ...(p.source ? [p.source] : [])], p.app),
+    ...(p.from === 'last-replicated' && !p.source
+      ? ['from: last-replicated needs source: the region data came from']
+      : []),
+  ],
   describe: (p) =>
-    `${p.app} hops and regions over the last ${p.since}, read in ${p.region}${p.replay ? ', replaying gaps' : ''}`,
+    `${p.app} hops and regions ${
+      p.from === 'last-replicated'
+        ? `since ${formatDuration(p.margin)} before the last record replicated from ${p.source ?? '?'} (at most ${p.since})`
+        : `over the last ${p.since}`
+    }, read in ${p.region}${p.replay ? ', replaying gaps' : ''}`,
   async run(ctx, p) {
     const app = p.app as AppName;
     const queueOn = (await ctx.platform.routingControls().get(`${app}-queue-${p.region}`)).state === 'On';
+    const window =
+      p.from === 'last-replicated' && p.source
+        ? await windowSinceLastReplicated(ctx, app, p.source, p.region, parseDuration(p.since), p.margin)
+        : resolveWindow({ since: p.since });
     const options = {
-      window: resolveWindow({ since: p.since }),
+      window,
       apps: [app],
       region: p.region,
+      graceMs: p.grace,
+      live: liveFrom(ctx, p.liveSince, p.region),
       onProgress: (m: string) => ctx.detail(m),
     };
-    // Measure first; replay only when something is missing beyond what is merely delayed: what the closed queue
-    // holds back at the broker, and (while the queue is closed) what the other app's gateway still holds for this
-    // app (its retry loop delivers it; replayed now it would only wait at the broker too).
+    // Measure first; replay only when something is missing beyond what is merely delayed: what the broker holds for
+    // the app's inbound session (behind a closed queue, or not yet consumed by a busy gateway), and (while the queue
+    // is closed) what the other app's gateway still holds for this app (its retry loop delivers it; replayed now it
+    // would only wait at the broker too).
     const measured = await reconcile(ctx.platform, options);
     const upstreamBefore = heldUpstream(measured);
     const heldAtBroker = async (r: ReconcileReport): Promise<number> => {
-      if (queueOn) return 0;
+      if (missingIntoInbound(r, app) === 0) return 0;
       const depth = (await drills(ctx.platform).brokerQueueDepth(app, p.region)).depth ?? 0;
       // Records still held upstream never reached the broker: they must not be counted twice.
       return Math.min(Math.max(0, missingIntoInbound(r, app) - heldUpstream(r)), depth);
     };
     const heldBefore = await heldAtBroker(measured);
     const delayed = heldBefore + (queueOn ? 0 : upstreamBefore);
+    /** What is missing beyond what is merely delayed (held at the broker or upstream): the real gap. */
+    const stillMissing = async (r: ReconcileReport): Promise<number> =>
+      Math.max(0, r.totals.missing - (await heldAtBroker(r)) - heldUpstream(r));
+    // The re-check stops once only delayed records are missing: replayed messages into a closed queue wait at the
+    // broker until it opens, and waiting for them here would only hold the queue closed for the whole timeout.
+    const settled = async (r: ReconcileReport) => (await stillMissing(r)) === 0;
     const report =
       p.replay && measured.totals.missing > delayed
-        ? await reconcile(ctx.platform, { ...options, replay: true, verifyTimeoutMs: p.verifyTimeout })
+        ? await reconcile(ctx.platform, { ...options, replay: true, verifyTimeoutMs: p.verifyTimeout, settled })
         : measured;
     const after = report.replay?.after ?? report;
     const upstreamAfter = heldUpstream(after);
     const held = report === measured ? heldBefore : await heldAtBroker(after);
     const before = Math.max(0, measured.totals.missing - heldBefore - upstreamBefore);
-    const remaining = Math.max(0, after.totals.missing - held - upstreamAfter);
+    const remaining = report === measured ? before : await stillMissing(after);
     const other = app === 'trade' ? 'settlement' : 'trade';
     const excluded = (n: number) =>
       n ? `excludes ${n} record(s) the ${other} outbound gateway holds for ${app} (delayed, not lost)` : undefined;
@@ -237,10 +286,7 @@ export const reconcileStep = defineStepType({
         count: remaining,
         scope: app,
         detail:
-          [
-            held ? `${held} more held by the ${p.region} broker until its queue opens` : undefined,
-            excluded(upstreamAfter),
-          ]
+          [held ? `${held} more held by the ${p.region} broker, not yet consumed` : undefined, excluded(upstreamAfter)]
             .filter(Boolean)
             .join('; ') || undefined,
       });

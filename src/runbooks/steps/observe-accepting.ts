@@ -24,7 +24,7 @@ import { checkRegions } from './wait-replicated.js';
 
 const MINUTE = 60_000;
 
-function inboundTable(platform: Platform, app: AppName): string {
+export function inboundTable(platform: Platform, app: AppName): string {
   const table = platform.names.tables.find(
     (t) => t.purpose === 'safe-store' && t.app === app && t.stage === 'inbound-gateway',
   );
