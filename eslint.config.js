@@ -5,15 +5,22 @@ import tseslint from 'typescript-eslint';
  * Layers (docs/architecture.md#layers): imports point one way, from the person to the data. Each entry names a
  * folder of src/ and the folders it must never import; a wrong-way import fails `npm run lint`.
  */
-const CLI_SIDE = ['commands', 'lib', 'runbooks', 'reconcile', 'platform', 'infra'];
+const CLI_SIDE = ['commands', 'dashboard', 'lib', 'runbooks', 'reconcile', 'platform', 'infra'];
 const LAYERS = [
-  { folder: 'runbooks', never: ['commands'] },
-  { folder: 'reconcile', never: ['commands', 'runbooks'] },
+  // The dashboard is a face of the CLI (its buttons call what the commands call); the local platform starts it as
+  // a process, by path, never by import.
+  { folder: 'dashboard', never: ['commands'] },
+  { folder: 'runbooks', never: ['commands', 'dashboard'] },
+  { folder: 'reconcile', never: ['commands', 'dashboard', 'runbooks'] },
   // What commands and drills share to talk to a person: tables, prompts, progress, the base command.
-  { folder: 'lib', never: ['commands', 'runbooks', 'reconcile'] },
-  { folder: 'platform', never: ['commands', 'lib', 'runbooks', 'reconcile'] },
+  { folder: 'lib', never: ['commands', 'dashboard', 'runbooks', 'reconcile'] },
+  { folder: 'platform', never: ['commands', 'dashboard', 'lib', 'runbooks', 'reconcile'] },
   // Local infrastructure applies the core databases' migrations (services/core-db) before starting the services.
-  { folder: 'infra', never: ['commands', 'lib', 'runbooks', 'reconcile', 'platform'], services: 'core-db' },
+  {
+    folder: 'infra',
+    never: ['commands', 'dashboard', 'lib', 'runbooks', 'reconcile', 'platform'],
+    services: 'core-db',
+  },
   // The services ship alone in the container image: their runtime, the domain, config and the shared clients only.
   { folder: 'services', never: CLI_SIDE },
   { folder: 'clients', never: [...CLI_SIDE, 'services'] },

@@ -32,6 +32,8 @@ export interface StageStatus {
   readonly rejected?: number;
   /** Records waiting for this stage: broker session backlog (gateways) or records behind in its stream. */
   readonly backlog?: number;
+  /** Stream-fed stages: how long the last record read had waited in its stream (ms), as the stage reports it. */
+  readonly lagMs?: number;
   readonly restarts?: number;
 }
 
@@ -47,6 +49,8 @@ export interface PlatformStatus {
   readonly writers: Readonly<Partial<Record<AppName, string>>>;
   /** Per app, region and stage counters (where the target can tell). */
   readonly stages?: readonly StageStatus[];
+  /** Local target: the dashboard's URL, with its token (`tsr dashboard` prints it too). */
+  readonly dashboard?: string;
 }
 
 /**
