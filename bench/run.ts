@@ -2,6 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchDashboard } from './dashboard.js';
 import { benchPipeline } from './pipeline.js';
 import { benchPlatform } from './platform.js';
 import { benchRotation } from './rotation.js';
@@ -24,6 +25,7 @@ const sections: [string, () => Promise<void>][] = [
   ['AWS synth', script('synth.ts')],
   ['Reconciliation', script('reconcile.ts')],
   ['Rotation', () => benchRotation()],
+  ['Dashboard', () => benchDashboard()],
 ];
 const only = process.argv[2];
 

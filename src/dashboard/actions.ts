@@ -234,9 +234,13 @@ export class Actions {
       case 'rotate': {
         const a = app(request.app) as AppName;
         confirmTyped(request.confirm, a, `rotate ${a}`);
-        const params = drillParams(a, { to: String(request.to ?? 'standby') });
+        const wait = request.waitReplication === undefined ? undefined : String(request.waitReplication);
+        const params: Record<string, string> = {
+          ...drillParams(a, { to: String(request.to ?? 'standby') }),
+          ...(wait ? { waitReplication: wait } : {}),
+        };
         return {
-          label: `rotate ${a} --to ${params.target}`,
+          label: `rotate ${a} --to ${params.target}${wait ? ` --wait-replication ${wait}` : ''}`,
           marks: true,
           run: async (ctx) => {
             const { exitCode, result } = await this.runbook('rotate', params, ctx);

@@ -206,7 +206,8 @@ export interface ActionRequests {
   'generator.start': { rate?: number };
   'generator.stop': Record<string, never>;
   'generator.rate': { rate: number };
-  rotate: { app: string; to: string; confirm: string };
+  /** waitReplication: like `tsr rotate --wait-replication` (the page asks for 2m). */
+  rotate: { app: string; to: string; confirm: string; waitReplication?: string };
   failover: { app: string; to: string; confirm: string };
   'region.down': { region: string; confirm: string };
   'region.up': { region: string; confirm: string };

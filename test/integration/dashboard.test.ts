@@ -138,7 +138,11 @@ describe('dashboard in a real browser', () => {
       const run = page.locator('[data-testid^="run-"]').filter({ hasText: 'rotate trade' }).first();
       await run.getByTestId('run-status').filter({ hasText: 'RUNNING' }).waitFor({ timeout: 30_000 });
       await run.locator('[data-testid^="step-"]').filter({ hasText: 'RUNNING' }).first().waitFor({ timeout: 30_000 });
-      await run.locator('[data-testid^="step-"]').filter({ hasText: 'COMPLETED' }).first().waitFor({ timeout: 60_000 });
+      await run
+        .locator('[data-testid^="step-"]')
+        .filter({ hasText: 'COMPLETED' })
+        .first()
+        .waitFor({ timeout: 180_000 });
       if (process.env.TSR_DASHBOARD_SCREENSHOT) {
         await page.getByTestId('state-trade-us-west-2').filter({ hasText: 'ACTIVE' }).waitFor({ timeout: 300_000 });
         await page.screenshot({ path: process.env.TSR_DASHBOARD_SCREENSHOT, fullPage: true });

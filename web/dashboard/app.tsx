@@ -170,6 +170,7 @@ function AppInRegion(props: {
           tone={app.writer === region ? 'info' : 'idle'}
           text={app.writer === region ? 'DB WRITER' : 'DB replica'}
         />
+        {app.gate === 'On' && <Badge tone="warn" text="GATE OPEN (drill in progress)" />}
       </div>
       <div class="controls">
         {(['dns', 'queue', 'app'] as const).map((scope) => (
@@ -192,9 +193,9 @@ function AppInRegion(props: {
             disabled={props.down}
             onClick={() =>
               props.ask({
-                title: `Rotate ${app.app} to ${region} (planned, zero data loss)?`,
+                title: `Rotate ${app.app} to ${region} (planned, zero data loss)? Its preflight waits up to 2 minutes for replication into ${region} to catch up.`,
                 expected: app.app,
-                go: (confirm) => props.start('rotate', { app: app.app, to: region, confirm }),
+                go: (confirm) => props.start('rotate', { app: app.app, to: region, confirm, waitReplication: '2m' }),
               })
             }
           >
