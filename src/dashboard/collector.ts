@@ -138,7 +138,10 @@ export class Collector {
       if (this.stopped) return;
       try {
         await work();
+        this.lastError = undefined;
       } catch (error) {
+        this.lastError = (error as Error).message;
+        this.publish('meta', this.meta());
         // While the platform starts, parts are missing: not worth a line every second.
         if (this.state?.status !== 'starting')
           console.error(JSON.stringify({ level: 40, msg: 'dashboard refresh failed', err: (error as Error).message }));
@@ -186,6 +189,8 @@ export class Collector {
     return this.platform;
   }
 
+  private lastError?: string;
+
   private meta(): Meta {
     const state = this.state;
     return {
@@ -196,6 +201,7 @@ export class Collector {
       deployment: this.config.target === 'aws' ? 'remote' : (state?.status ?? 'not deployed'),
       phase: state?.phase,
       downRegions: state?.downRegions ?? [],
+      error: this.lastError,
       at: Date.now(),
     };
   }

@@ -16,6 +16,8 @@ export interface Meta {
   readonly deployment: string;
   readonly phase?: string;
   readonly downRegions: readonly string[];
+  /** Why the platform cannot be read right now (no credentials, control process gone, …). */
+  readonly error?: string;
   /** What each action needs typed to confirm it (the app, region or environment name). */
   readonly at: number;
 }

@@ -50,6 +50,9 @@ describe('dashboard in a real browser', () => {
   it('is served on 127.0.0.1 with a token: a wrong token gets 401, a foreign Host is refused, no secret leaks', async () => {
     const { origin } = new URL(url);
     expect(origin).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    // As the README runs it: `tsr dashboard` prints the URL; `tsr status` shows it too.
+    expect((await runTsr(['dashboard', ...flags])).stdout.trim()).toBe(url);
+    expect((await runTsr(['status', ...flags])).stdout).toContain(`Dashboard: ${url}`);
     expect((await get(`${origin}/`)).status).toBe(401);
     expect((await get(`${origin}/?token=wrong`)).status).toBe(401);
     expect((await get(`${origin}/api/state?token=wrong`)).status).toBe(401);

@@ -806,6 +806,7 @@ function App() {
             text={`platform ${meta.deployment.toUpperCase()}${meta.deployment === 'starting' && meta.phase ? `: ${meta.phase}` : ''}`}
           />
         )}
+        {meta?.error && <Badge tone="bad" text={`UNREADABLE: ${meta.error}`} testid="platform-error" />}
         <nav>
           {VIEWS.map((v) => (
             <a key={v} href={`#${v}`} class={v === view ? 'current' : ''} data-testid={`tab-${v}`}>
