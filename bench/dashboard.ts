@@ -75,8 +75,11 @@ async function updateLatency(page: Page, platform: LocalPlatform, rate: number):
   })()`);
   await configureGenerator(platform, { rate }); // resolves once the generator has applied it
   const changedAt = Date.now();
-  await page.waitForFunction('window.seenAt !== undefined', undefined, { timeout: 10_000 });
-  const seenAt = (await page.evaluate('window.seenAt')) as number;
+  // Polled from here: the page's CSP forbids the string evaluation waitForFunction would use.
+  let seenAt: number | undefined;
+  for (const deadline = Date.now() + 10_000; seenAt === undefined && Date.now() < deadline; await sleep(20))
+    seenAt = (await page.evaluate('window.seenAt')) as number | undefined;
+  if (seenAt === undefined) throw new Error(`rate ${rate} not shown on the page within 10 s`);
   return Math.max(0, seenAt - changedAt);
 }
 
