@@ -761,13 +761,22 @@ function ChartsPage(props: { samples: readonly Sample[]; sections: Sections }) {
   );
 }
 
+/** The views as the server had them when it sent the page (the stream takes over from there). */
+function initialSections(): Sections {
+  try {
+    return JSON.parse(document.getElementById('initial')?.textContent ?? '{}') as Sections;
+  } catch {
+    return {};
+  }
+}
+
 function currentView(): View {
   const hash = location.hash.slice(1) as View;
   return VIEWS.includes(hash) ? hash : 'flow';
 }
 
 function App() {
-  const [sections, setSections] = useState<Sections>({});
+  const [sections, setSections] = useState<Sections>(initialSections);
   const [samples, setSamples] = useState<Sample[]>([]);
   const [connected, setConnected] = useState(false);
   const [view, setView] = useState<View>(currentView());
