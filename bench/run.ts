@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchFailover } from './failover.js';
 import { benchGameDay } from './gameday.js';
+import { benchDashboard } from './dashboard.js';
 import { benchPipeline } from './pipeline.js';
 import { benchPlatform } from './platform.js';
 import { benchRotation } from './rotation.js';
@@ -31,6 +32,7 @@ const sections: [string, () => Promise<void>][] = [
   ['Failover', () => benchFailover()],
   ['Gameday', () => benchGameDay()],
   ['Soak', () => benchSoak(process.argv[3])],
+  ['Dashboard', () => benchDashboard()],
 ];
 const only = process.argv[2];
 

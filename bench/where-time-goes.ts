@@ -40,6 +40,7 @@ function component(pid: number): string {
   if (env.get('TSR_STAGE')) {
     return `service ${[env.get('TSR_APP'), env.get('TSR_STAGE'), env.get('TSR_REGION')].filter(Boolean).join(' ')}`;
   }
+  if (command.some((part) => part.includes('dashboard/main.js'))) return 'dashboard';
   if (command[0]?.includes('postgres')) return 'postgres (both regions)';
   if (command.some((part) => part.includes('supervisor'))) return 'supervisor';
   return 'other';

@@ -8,15 +8,7 @@ import { confirmDestructive } from '../lib/confirm.js';
 import { drillFlags, drillParams, typedConfirmFlag, DRILL_EXIT_CODES } from '../lib/drill-flags.js';
 import { openPlatform } from '../platform/open.js';
 import { checkRunbookInput, executeRunbook, type ExecuteResult } from '../runbooks/execute.js';
-
-/**
- * After a regional loss every app that was active there must be recovered. Trade goes first: settlement's inputs
- * and its canary enter through trade (a trade pair that matches becomes settlement instructions), so settlement can
- * only be proven end to end once trade runs in a live region. Meanwhile trade's outbound gateway holds the
- * instructions for the lost settlement broker (durably, in its safe store) and keeps confirming trades; once
- * settlement runs in the target, they are delivered.
- */
-export const FAILOVER_ORDER: readonly AppName[] = ['trade', 'settlement'];
+import { FAILOVER_ORDER, failoverInOrder } from '../runbooks/failover-order.js';
 
 /** Per app, the region whose dns control is ON (undefined when unreadable). */
 async function activeRegions(config: TsrConfig): Promise<Partial<Record<AppName, string>> | undefined> {
@@ -95,19 +87,13 @@ Drill it for real on the local target: \`tsr chaos region-down us-east-1\`, then
       }
       return this.execute(app);
     }
-    const runs: { app: AppName; result: ExecuteResult }[] = [];
-    let exitCode: number = ExitCode.ok;
-    for (const app of FAILOVER_ORDER) {
+    const { runs, exitCode } = await failoverInOrder(async (app) => {
       if (!this.jsonEnabled()) this.log(`\n== failover ${app} ==`);
       process.exitCode = undefined;
       const result = await this.execute(app);
-      runs.push({ app, result });
       // Read back what executeRunbook set (a cast: TypeScript keeps the `undefined` assigned above).
-      const code = Number((process.exitCode as number | string | undefined) ?? ExitCode.ok);
-      if (code !== ExitCode.ok && exitCode === ExitCode.ok) exitCode = code;
-      // Interrupted (Ctrl-C) or refused (no confirmation): the operator stopped; do not go on to the next app.
-      if (code === ExitCode.interrupted || code === ExitCode.refused) break;
-    }
+      return { result, exitCode: Number((process.exitCode as number | string | undefined) ?? ExitCode.ok) };
+    });
     process.exitCode = exitCode;
     return { runs };
   }

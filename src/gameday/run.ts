@@ -42,6 +42,8 @@ export interface GameDayOptions {
   readonly write?: (text: string) => void;
   /** Ids of the pairs that are not ok, in the verdict. */
   readonly ids?: boolean;
+  /** Called with the run id as soon as the run has started (the dashboard follows it live). */
+  readonly onStart?: (runId: string) => void;
 }
 
 export type GameDayResult =
@@ -238,6 +240,7 @@ export async function runGameDay(
       onJournal: (journal) => {
         live = journal;
         monitor.start(journal, gamedayRunDir(config.workspace, journal.runId));
+        options.onStart?.(journal.runId);
       },
     }).finally(() => monitor.stop());
     const journal = live ?? result.journal;

@@ -1,4 +1,5 @@
 import type { LocalState } from '../infra/local/state.js';
+import { localDashboardUrl } from '../platform/dashboard-url.js';
 import type { DiskStatus, PlatformStatus, ReplicationLag, RoutingControlState } from '../platform/platform.js';
 import { okOrNot, paint } from './colour.js';
 import { table } from './table.js';
@@ -24,7 +25,8 @@ export function renderDeployment(state: LocalState, durationMs: number): string 
     '',
     `ARC cluster endpoints: ${state.endpoints.arc.join(', ')}`,
     `Logs: ${state.workspace}/logs   PostgreSQL password: ${state.workspace}/secrets/postgres-password`,
-    'Next: `tsr status`, `tsr routing-control list`, `tsr destroy` when done.',
+    `Dashboard: ${localDashboardUrl(state) ?? 'not started (see logs/dashboard.log)'}`,
+    'Next: `tsr status`, `tsr dashboard --open`, `tsr routing-control list`, `tsr destroy` when done.',
   ].join('\n');
 }
 
@@ -106,6 +108,7 @@ export function renderStatus(status: PlatformStatus): string {
     replication,
     ...pipeline,
     ...(status.disk ? ['', diskLine(status.disk)] : []),
+    ...(status.dashboard ? ['', `Dashboard: ${status.dashboard}`] : []),
   ].join('\n');
 }
 

@@ -15,6 +15,7 @@ import { fetchReplicationLag } from '../infra/local/replication/dynamo-link.js';
 import { portAnswers } from '../infra/local/ports.js';
 import { isAlive, type LocalState, type ProcessRecord } from '../infra/local/state.js';
 import { parseServiceId } from '../infra/local/service-fleet.js';
+import { localDashboardUrl } from './dashboard-url.js';
 import { requestJson } from './json-request.js';
 import { listServices } from './local-services.js';
 import { diskStatus } from './footprint.js';
@@ -171,6 +172,7 @@ export class LocalPlatform implements Platform, DrillCapabilities {
           out: counters.out,
           rejected: counters.rejected,
           backlog: gauges.backlog,
+          lagMs: gauges.lagMs,
           restarts: service.restarts,
         },
       ];
@@ -203,6 +205,7 @@ export class LocalPlatform implements Platform, DrillCapabilities {
       writers: this.state.writers,
       stages,
       disk: diskStatus(this.state.workspace, this.state.regions),
+      dashboard: localDashboardUrl(this.state),
     };
   }
 

@@ -32,6 +32,8 @@ export interface StageStatus {
   readonly rejected?: number;
   /** Records waiting for this stage: broker session backlog (gateways) or records behind in its stream. */
   readonly backlog?: number;
+  /** Stream-fed stages: how long the last record read had waited in its stream (ms), as the stage reports it. */
+  readonly lagMs?: number;
   readonly restarts?: number;
 }
 
@@ -49,6 +51,8 @@ export interface PlatformStatus {
   readonly stages?: readonly StageStatus[];
   /** What the local workspace holds on disk and what is left free (local target only). */
   readonly disk?: DiskStatus;
+  /** Local target: the dashboard's URL, with its token (`tsr dashboard` prints it too). */
+  readonly dashboard?: string;
 }
 
 /** The workspace's disk use by part (engine per region, logs...) and the free space left on its filesystem. */

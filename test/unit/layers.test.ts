@@ -47,9 +47,13 @@ describe('layers', () => {
   it('npm run lint refuses a wrong-way import and accepts the right way', async () => {
     expect(await lint('src/services/runtime/wrong.ts', "export { x } from '../../platform/platform.js';\n")).toEqual([
       expect.stringContaining(
-        'src/services must not import commands, lib, runbooks, reconcile, verdict, platform, infra, gameday',
+        'src/services must not import commands, dashboard, lib, runbooks, reconcile, verdict, platform, infra, gameday',
       ),
     ]);
+    // The dashboard calls what the commands call, never a command; nothing below it imports it.
+    expect(await lint('src/dashboard/wrong.ts', "export { x } from '../commands/rotate.js';\n")).toHaveLength(1);
+    expect(await lint('src/platform/wrong.ts', "export { x } from '../dashboard/server.js';\n")).toHaveLength(1);
+    expect(await lint('src/dashboard/right.ts', "export { x } from '../runbooks/execute.js';\n")).toEqual([]);
     expect(await lint('src/infra/local/wrong.ts', "export { x } from '../../runbooks/index.js';\n")).toHaveLength(1);
     expect(await lint('src/infra/local/wrong.ts', "export { x } from '../../services/pipeline/gateway.js';\n")).toEqual(
       [expect.stringContaining('may use only services/core-db')],

@@ -13,6 +13,8 @@ export interface ServiceSpec {
   readonly log: string;
   /** 0: any free port, bound by the service itself and reported when it is ready (again at every restart). */
   readonly metricsPort: number;
+  /** The script to run; default the services' entry point (the dashboard has its own). */
+  readonly main?: string;
 }
 
 export interface ServiceSnapshot {
@@ -55,7 +57,7 @@ export class SupervisedService {
 
   start(): void {
     const logFd = openSync(this.spec.log, 'a');
-    const child = fork(SERVICE_MAIN, [], {
+    const child = fork(this.spec.main ?? SERVICE_MAIN, [], {
       env: { ...process.env, ...this.spec.env, TSR_METRICS_PORT: String(this.spec.metricsPort) },
       stdio: ['ignore', logFd, logFd, 'ipc'],
       execArgv: [],

@@ -46,6 +46,8 @@ export interface LocalState {
     readonly arc: readonly string[];
     readonly replicationLink?: string;
     readonly supervisor: string;
+    /** The dashboard (its token is in <workspace>/secrets/dashboard-token, never here). */
+    readonly dashboard?: string;
   };
   /** Region holding the PostgreSQL writer for each app's core database. */
   readonly writers: Readonly<Record<AppName, string>>;

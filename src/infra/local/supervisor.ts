@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { APPS, type AppName } from '../../config/apps.js';
 import { deriveNames, type TsrConfig } from '../../config/model.js';
 import { describeError } from '../../errors.js';
@@ -13,6 +14,8 @@ import { bindPort, closeServer, sendJson } from './http-server.js';
 import { applyCoreSchema } from './core-schema.js';
 import { ServiceFleet } from './service-fleet.js';
 import { type FaultHost, handleFaultRoute } from './local-faults.js';
+import { SupervisedService } from './service-process.js';
+import { ensureDashboardToken } from './dashboard-token.js';
 import {
   HeartbeatLag,
   type PgServer,
@@ -23,6 +26,9 @@ import {
 import { failoverWriter, rejoinAsReplica, switchoverWriter } from './database-roles.js';
 import { createStreams, createTables } from './provision.js';
 import { type DeploymentStatus, type LocalState, type ProcessRecord, workspacePaths, writeState } from './state.js';
+
+/** The dashboard's own entry point: a process above the platform layer, so started by path, never imported. */
+const DASHBOARD_MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'dashboard', 'main.js');
 
 export interface DeployPlan {
   readonly config: TsrConfig;
@@ -76,6 +82,7 @@ export class Supervisor {
   private readonly faultStopped = new Set<string>();
   private password = '';
   private fleet?: ServiceFleet;
+  private dashboard?: SupervisedService;
   private readonly control = createServer((req, res) => void this.handle(req, res));
 
   constructor(
@@ -116,6 +123,7 @@ export class Supervisor {
       { id: 'dynamo-link', count: 1 },
       { id: 'control', count: 1 },
       { id: 'services', count: ServiceFleet.portsNeeded(this.config) },
+      { id: 'dashboard', count: 1 },
     ];
   }
 
@@ -134,6 +142,8 @@ export class Supervisor {
   /** The ports actually bound, as the next deploy will prefer them. */
   private savePorts(): void {
     const bound: Record<string, readonly number[]> = { control: [this.controlPort] };
+    const dashboardPort = this.dashboardPort();
+    if (dashboardPort) bound.dashboard = [dashboardPort];
     for (const engine of this.engines) if (engine.running) bound[engine.id] = engine.running.ports;
     writeFileSync(this.portsFile, JSON.stringify(bound));
   }
@@ -177,6 +187,8 @@ export class Supervisor {
     const anyPortIfTaken = this.config.local.basePort === undefined;
     this.controlPort = await bindPort(this.control, ports.control[0], anyPortIfTaken);
     this.save();
+    // The dashboard watches the deployment from its first moment (it shows the phase while engines start).
+    await this.startDashboard(ports.dashboard[0], anyPortIfTaken);
 
     for (const region of regions) {
       const data = path.join(this.paths.data, region);
@@ -296,7 +308,7 @@ export class Supervisor {
         this.status = 'stopping';
         this.save();
       }
-      await this.fleet?.stop();
+      await Promise.all([this.fleet?.stop(), this.dashboard?.stop(2_000)]);
       await Promise.all([...this.heartbeats.values()].map((h) => h.stop()));
       // The link first, so it does not report every engine as unreachable while they stop.
       const link = this.engines.filter((e) => e.spec.kind === 'dynamo-link');
@@ -314,6 +326,37 @@ export class Supervisor {
       await closeServer(this.control);
     })();
     return this.stopping;
+  }
+
+  /**
+   * The dashboard process, supervised like a service (restarted if it dies). With any port allowed it asks for the
+   * port of the last run and takes any free one if that is taken (the dashboard reports what it bound).
+   */
+  private async startDashboard(port: number, anyPortIfTaken: boolean): Promise<void> {
+    const { file } = ensureDashboardToken(this.workspace);
+    this.dashboard = new SupervisedService(
+      {
+        id: 'dashboard',
+        main: DASHBOARD_MAIN,
+        env: {
+          TSR_WORKSPACE: this.workspace,
+          TSR_DASHBOARD_TOKEN_FILE: file,
+          TSR_DASHBOARD_PORT: String(port),
+          TSR_DASHBOARD_ANY_PORT: anyPortIfTaken ? '1' : '0',
+        },
+        log: path.join(this.paths.logs, 'dashboard.log'),
+        metricsPort: 0, // the dashboard reports the port it bound
+      },
+      () => this.save(),
+    );
+    this.dashboard.start();
+    await this.dashboard.whenReady(30_000);
+  }
+
+  private dashboardPort(): number | undefined {
+    const snapshot = this.dashboard?.snapshot();
+    const port = snapshot ? Number(new URL(snapshot.metrics).port) : 0;
+    return port > 0 ? port : undefined;
   }
 
   private add(id: string, spec: EngineSpec): ManagedEngine {
@@ -604,6 +647,7 @@ export class Supervisor {
         arc: this.arcEndpoints,
         replicationLink: this.linkEndpoint,
         supervisor: `http://127.0.0.1:${this.controlPort}`,
+        dashboard: this.dashboardPort() ? `http://127.0.0.1:${this.dashboardPort()}` : undefined,
       },
       writers: this.writers,
       startedAt: this.startedAt,
