@@ -334,7 +334,7 @@ describe.each([
         const accepter = accepters.find(
           (a) => a.vpc_peering_connection_id === `\${aws_vpc_peering_connection.${id}.id}`,
         );
-        expect(accepter).toMatchObject({ region: peer, auto_accept: true });
+        expect(accepter).toMatchObject({ provider: `aws.${peer}`, auto_accept: true });
         const accepterId = Object.entries(resourcesById(stack, 'aws_vpc_peering_connection_accepter')).find(
           ([, a]) => a === accepter,
         )?.[0];
@@ -343,12 +343,12 @@ describe.each([
         expect(options.filter((o) => o.vpc_peering_connection_id === connection)).toEqual(
           expect.arrayContaining([
             expect.objectContaining({ requester: { allow_remote_vpc_dns_resolution: true } }),
-            expect.objectContaining({ region: peer, accepter: { allow_remote_vpc_dns_resolution: true } }),
+            expect.objectContaining({ provider: `aws.${peer}`, accepter: { allow_remote_vpc_dns_resolution: true } }),
           ]),
         );
         const viaConnection = routes.filter((r) => r.vpc_peering_connection_id === connection);
         // This side: every private route table to the peer's CIDR.
-        const here = viaConnection.filter((r) => r.region === undefined);
+        const here = viaConnection.filter((r) => r.provider === undefined);
         expect(here.map((r) => r.destination_cidr_block)).toEqual(Array(ZONES).fill(cidrOf(peer)));
         expect(new Set(here.map((r) => r.route_table_id))).toEqual(
           new Set(
@@ -358,7 +358,7 @@ describe.each([
           ),
         );
         // The peer's side: every one of its private route tables (from its state) back to this CIDR.
-        const there = viaConnection.filter((r) => r.region === peer);
+        const there = viaConnection.filter((r) => r.provider === `aws.${peer}`);
         expect(there.map((r) => r.destination_cidr_block)).toEqual(Array(ZONES).fill(cidrOf(region)));
         expect(there.map((r) => r.route_table_id)).toEqual(
           Array.from(
@@ -376,6 +376,73 @@ describe.each([
     }
     const expected = regions.flatMap((a, i) => regions.slice(i + 1).map((b) => [a, b].sort().join('+')));
     expect(pairs.sort()).toEqual(expected.sort());
+  });
+
+  test('names in account-wide namespaces (IAM, S3) are unique across every stack, and regional names per region', () => {
+    // Where a name must be unique: the whole account (IAM, S3) or one region of it (everything else named).
+    const ACCOUNT_WIDE: Record<string, string> = {
+      aws_iam_role: 'name',
+      aws_iam_policy: 'name',
+      aws_iam_instance_profile: 'name',
+      aws_s3_bucket: 'bucket',
+    };
+    const REGIONAL: Record<string, string> = {
+      aws_ecr_repository: 'name',
+      aws_secretsmanager_secret: 'name',
+      aws_ecs_cluster: 'name',
+      aws_ecs_task_definition: 'family',
+      aws_cloudwatch_log_group: 'name',
+      aws_kms_alias: 'name',
+      aws_mq_broker: 'broker_name',
+      aws_rds_cluster: 'cluster_identifier',
+      aws_kinesis_stream: 'name',
+      aws_dynamodb_table: 'name',
+      aws_cloudwatch_metric_alarm: 'alarm_name',
+    };
+    const accountWide = new Map<string, string>();
+    const regional = new Map<string, string>();
+    let iamRoles = 0;
+    for (const stack of s.result.stacks) {
+      const json = s.json[stack.id];
+      const providers = (json.provider as { aws?: Block[] } | undefined)?.aws ?? [];
+      const home = providers.find((p) => p.alias === undefined)?.region as string;
+      for (const [type, attribute] of Object.entries({ ...ACCOUNT_WIDE, ...REGIONAL })) {
+        for (const [id, block] of Object.entries(resourcesById(json, type))) {
+          const name = block[attribute] as string | undefined;
+          if (name === undefined) continue;
+          const region = typeof block.provider === 'string' ? block.provider.replace(/^aws\./, '') : home;
+          const key = type in ACCOUNT_WIDE ? `${type}:${name}` : `${region}:${type}:${name}`;
+          const seen = type in ACCOUNT_WIDE ? accountWide : regional;
+          expect({ key, clash: seen.get(key) }).toEqual({ key, clash: undefined });
+          seen.set(key, `${stack.id}/${id}`);
+          if (type === 'aws_iam_role') {
+            iamRoles++;
+            expect(name.length).toBeLessThanOrEqual(64);
+          }
+        }
+      }
+    }
+    // Two roles per ECS service per region: the check above really looked at them.
+    expect(iamRoles).toBe(2 * (APPS.length * STAGES.length + 1) * regions.length);
+  });
+
+  test('valid for AWS provider 5.100 and 6: a version range, and other regions through provider aliases', () => {
+    for (const stack of s.result.stacks) {
+      const json = s.json[stack.id] as StackJson & { terraform?: Block; provider?: { aws?: Block[] } };
+      const required = (json.terraform?.required_providers as Record<string, Block>).aws;
+      expect(required.version).toBe('>= 5.100.0, < 7.0.0');
+      const aliases = new Set((json.provider?.aws ?? []).map((p) => p.alias).filter(Boolean));
+      for (const [type, blocks] of Object.entries(json.resource ?? {})) {
+        for (const [id, block] of Object.entries(blocks as Record<string, Block>)) {
+          // The v6-only per-resource `region` argument; 5.x rejects it. (Replica blocks name regions inside.)
+          expect({ resource: `${type}.${id}`, region: block.region }).toEqual({
+            resource: `${type}.${id}`,
+            region: undefined,
+          });
+          if (block.provider !== undefined) expect(aliases).toContain(String(block.provider).replace(/^aws\./, ''));
+        }
+      }
+    }
   });
 
   test('every task gets every region’s broker URLs (TSR_BROKER_URLS = region=url,…), other regions from their state', () => {

@@ -40,6 +40,8 @@ export interface ServicesProps {
   /** Key that encrypts the replicated secrets in this region (the execution role decrypts them). */
   readonly secretsKeyArn: string;
   readonly services: readonly ServiceSpec[];
+  /** IAM role name of a service (account-wide: must differ per region). */
+  readonly roleName: (service: string, purpose: 'exec' | 'task') => string;
 }
 
 const ASSUME_ECS_TASKS = JSON.stringify({
@@ -75,7 +77,7 @@ export class Services extends Construct {
 
     for (const spec of props.services) {
       const executionRole = new IamRole(this, `${spec.name}-execution`, {
-        name: `${spec.name}-exec`,
+        name: props.roleName(spec.name, 'exec'),
         assumeRolePolicy: ASSUME_ECS_TASKS,
       });
       const executionStatements: PolicyStatement[] = [
@@ -111,7 +113,7 @@ export class Services extends Construct {
         policy: JSON.stringify({ Version: '2012-10-17', Statement: executionStatements }),
       });
       const taskRole = new IamRole(this, `${spec.name}-task`, {
-        name: `${spec.name}-task`,
+        name: props.roleName(spec.name, 'task'),
         assumeRolePolicy: ASSUME_ECS_TASKS,
       });
       new IamRolePolicy(this, `${spec.name}-task-policy`, {
