@@ -1,5 +1,11 @@
 import type { Construct } from 'constructs';
-import { DataTerraformRemoteStateLocal, DataTerraformRemoteStateS3, LocalBackend, S3Backend, TerraformStack } from 'cdktf';
+import {
+  DataTerraformRemoteStateLocal,
+  DataTerraformRemoteStateS3,
+  LocalBackend,
+  S3Backend,
+  TerraformStack,
+} from 'cdktf';
 import type { TerraformRemoteState } from 'cdktf';
 import { AwsProvider, type AwsProviderConfig } from '@cdktf/provider-aws/lib/provider/index.js';
 import type { TsrConfig } from '../../../config/model.js';
