@@ -128,6 +128,7 @@ export async function validateStackDirs(
           const validate = await runTerraform(binary, { ...common, args: ['validate', '-no-color'] });
           result = {
             stack,
+            dir,
             providerVersion,
             valid: validate.code === 0,
             output: validate.code === 0 ? undefined : validate.tail,
