@@ -9,6 +9,7 @@ import { ZONES } from '../../src/infra/aws/constructs/network.js';
 import { vpcCidr } from '../../src/infra/aws/naming.js';
 import { parseBrokerUrls } from '../../src/infra/aws/service-environment.js';
 import { readStackJson, synthesize, type SynthResult } from '../../src/infra/aws/synth.js';
+import { withoutInterpolations } from '../helpers/terraform-json.js';
 
 type Block = Record<string, unknown>;
 type StackJson = ReturnType<typeof readStackJson>;
@@ -37,24 +38,6 @@ const resourcesById = (stack: StackJson, type: string): Record<string, Block> =>
 const globalOf = (s: Synthesized) => s.json['tsr-test-global'];
 const regionalOf = (s: Synthesized) =>
   s.config.regions.map((region) => ({ region, stack: s.json[`tsr-test-${region}`] }));
-
-/** Replaces every Terraform interpolation `${…}` (nested braces included) with a placeholder so the JSON parses. */
-function withoutInterpolations(text: string): string {
-  let out = '';
-  for (let i = 0; i < text.length; i++) {
-    if (text[i] === '$' && text[i + 1] === '{') {
-      let depth = 0;
-      let j = i + 1;
-      for (; j < text.length; j++) {
-        if (text[j] === '{') depth++;
-        else if (text[j] === '}' && --depth === 0) break;
-      }
-      out += 'TF_EXPR';
-      i = j;
-    } else out += text[i];
-  }
-  return out;
-}
 
 /** Routing-control resource ids (as referenced: `${type.id.arn}`) → control name. */
 function controlIds(stack: StackJson): Map<string, string> {

@@ -26,6 +26,13 @@ export interface ServiceSpec {
   readonly secretArns: readonly string[];
   /** Task-role statements (servicePermissions()). */
   readonly permissions: readonly PolicyStatement[];
+  /**
+   * Never more than one task, not even during a deployment (the old task stops before the new one starts): for a
+   * service that owns one broker session per region (inbound gateways) or one generator ledger.
+   */
+  readonly singleTask?: boolean;
+  /** A writable scratch directory (the root filesystem is read-only) mounted here, when the service needs one. */
+  readonly scratchDir?: string;
 }
 
 export interface ServicesProps {
@@ -122,16 +129,15 @@ export class Services extends Construct {
         policy: JSON.stringify({ Version: '2012-10-17', Statement: spec.permissions }),
       });
 
-      const command =
-        spec.app === 'generator' ? ['service', 'run', 'generator'] : ['service', 'run', `${spec.app}/${spec.stage}`];
+      // The image's entrypoint runs the service; TSR_APP/TSR_STAGE in the environment say which one.
       const container = {
         name: 'service',
         image,
         essential: true,
-        command,
         environment: Object.entries(spec.environment).map(([name, value]) => ({ name, value })),
         secrets: Object.entries(spec.secrets).map(([name, valueFrom]) => ({ name, valueFrom })),
         readonlyRootFilesystem: true,
+        ...(spec.scratchDir ? { mountPoints: [{ sourceVolume: 'scratch', containerPath: spec.scratchDir }] } : {}),
         logConfiguration: {
           logDriver: 'awslogs',
           options: {
@@ -151,6 +157,7 @@ export class Services extends Construct {
         taskRoleArn: taskRole.arn,
         runtimePlatform: { operatingSystemFamily: 'LINUX', cpuArchitecture: 'ARM64' },
         containerDefinitions: JSON.stringify([container]),
+        ...(spec.scratchDir ? { volume: [{ name: 'scratch' }] } : {}),
       });
       new EcsService(this, spec.name, {
         name: spec.name,
@@ -162,8 +169,8 @@ export class Services extends Construct {
         propagateTags: 'SERVICE',
         enableEcsManagedTags: true,
         deploymentCircuitBreaker: { enable: true, rollback: true },
-        deploymentMinimumHealthyPercent: 100,
-        deploymentMaximumPercent: 200,
+        deploymentMinimumHealthyPercent: spec.singleTask ? 0 : 100,
+        deploymentMaximumPercent: spec.singleTask ? 100 : 200,
         networkConfiguration: {
           subnets: [...props.subnetIds],
           securityGroups: [props.securityGroupId],
