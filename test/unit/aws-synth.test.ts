@@ -428,6 +428,50 @@ describe.each([
     }
   });
 
+  test('first apply and teardown: ARC changes one at a time, and nothing left behind blocks a redeploy', () => {
+    const global = globalOf(s);
+    // Every routing control and safety rule waits for the one before it (ARC: 409 ConflictException otherwise).
+    const arc = [
+      ...Object.keys(resourcesById(global, 'aws_route53recoverycontrolconfig_routing_control')).map(
+        (id) => `aws_route53recoverycontrolconfig_routing_control.${id}`,
+      ),
+      ...Object.keys(resourcesById(global, 'aws_route53recoverycontrolconfig_safety_rule')).map(
+        (id) => `aws_route53recoverycontrolconfig_safety_rule.${id}`,
+      ),
+    ];
+    expect(arc.length).toBeGreaterThan(10);
+    const blockOf = (address: string) => {
+      const [type, id] = address.split('.');
+      return resourcesById(global, type)[id];
+    };
+    const [panel] = Object.keys(resourcesById(global, 'aws_route53recoverycontrolconfig_control_panel'));
+    // Follow the chain from the panel: each next resource names exactly the one before it, and it visits them all.
+    const after = new Map<string, string>();
+    for (const address of arc) {
+      const dependsOn = blockOf(address).depends_on as string[];
+      expect(dependsOn).toHaveLength(1);
+      expect(after.has(dependsOn[0])).toBe(false);
+      after.set(dependsOn[0], address);
+    }
+    const chain: string[] = [];
+    for (let at = after.get(`aws_route53recoverycontrolconfig_control_panel.${panel}`); at; at = after.get(at))
+      chain.push(at);
+    expect(chain.sort()).toEqual([...arc].sort());
+    // Secrets go at once (a recovery window keeps the name taken).
+    for (const secret of resources(global, 'aws_secretsmanager_secret')) expect(secret.recovery_window_in_days).toBe(0);
+    for (const { stack } of regionalOf(s)) {
+      // ECR: destroy removes the pushed images with the repository.
+      for (const repository of resources(stack, 'aws_ecr_repository')) expect(repository.force_delete).toBe(true);
+      // A final snapshot id per cluster lifetime: the creation time, kept by ignore_changes.
+      for (const cluster of resources(stack, 'aws_rds_cluster')) {
+        expect(cluster.final_snapshot_identifier).toBe(
+          `${cluster.cluster_identifier as string}-final-\${formatdate("YYYYMMDDhhmmss", timestamp())}`,
+        );
+        expect((cluster.lifecycle as Block).ignore_changes).toContain('final_snapshot_identifier');
+      }
+    }
+  });
+
   test('every task gets every region’s broker URLs (TSR_BROKER_URLS = region=url,…), other regions from their state', () => {
     for (const { region, stack } of regionalOf(s)) {
       const local = (stack.locals ?? {}) as Record<string, string>;

@@ -72,6 +72,8 @@ export class Services extends Construct {
     const repository = new EcrRepository(this, 'repository', {
       name: props.repositoryName,
       imageTagMutability: 'MUTABLE',
+      // Its images are tsr's own (pushed by `tsr image push`): destroy removes them instead of failing on them.
+      forceDelete: true,
       imageScanningConfiguration: { scanOnPush: true },
       encryptionConfiguration: [{ encryptionType: 'KMS' }],
     });
