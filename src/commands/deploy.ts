@@ -39,6 +39,10 @@ Target aws synthesizes the CDKTF stacks and applies them with terraform or tofu 
   ];
   static override flags = {
     plan: Flags.boolean({ description: 'aws target: show the changes without applying them' }),
+    image: Flags.string({
+      description: 'aws target: services image for every ECS task [default: each region’s ECR repository, tag latest]',
+      env: 'TSR_SERVICES_IMAGE',
+    }),
     'base-port': Flags.integer({
       description: 'local target: first of a range of consecutive ports to use (default: any free ports)',
       env: 'TSR_BASE_PORT',
@@ -53,6 +57,7 @@ Target aws synthesizes the CDKTF stacks and applies them with terraform or tofu 
       try {
         const result = await runAwsDeployment(config, {
           mode: this.flags.plan ? 'plan' : 'apply',
+          image: this.flags.image,
           renderer: this.jsonEnabled() ? 'silent' : undefined,
         });
         if (!this.jsonEnabled()) this.log(renderAwsDeployment(result));

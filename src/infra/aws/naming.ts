@@ -59,3 +59,7 @@ export function awsNames(config: Pick<TsrConfig, 'environment'>): AwsNames {
 export function vpcCidr(regionIndex: number): string {
   return `10.${16 + regionIndex * 4}.0.0/16`;
 }
+
+/** The ECS tasks' CPU architecture (Graviton: cheaper per vCPU) and the image platform `tsr image build` targets. */
+export const TASK_ARCHITECTURE = 'ARM64';
+export const IMAGE_PLATFORM = 'linux/arm64';

@@ -7,6 +7,7 @@ import { EcsTaskDefinition } from '@cdktf/provider-aws/lib/ecs-task-definition/i
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role/index.js';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy/index.js';
 import type { AppName, StageName } from '../../../config/apps.js';
+import { TASK_ARCHITECTURE } from '../naming.js';
 import type { PolicyStatement } from './service-permissions.js';
 
 /** One ECS service: a stage of an app, or the generator. */
@@ -157,7 +158,7 @@ export class Services extends Construct {
         memory: String(spec.memory),
         executionRoleArn: executionRole.arn,
         taskRoleArn: taskRole.arn,
-        runtimePlatform: { operatingSystemFamily: 'LINUX', cpuArchitecture: 'ARM64' },
+        runtimePlatform: { operatingSystemFamily: 'LINUX', cpuArchitecture: TASK_ARCHITECTURE },
         containerDefinitions: JSON.stringify([container]),
         ...(spec.scratchDir ? { volume: [{ name: 'scratch' }] } : {}),
       });
