@@ -40,6 +40,7 @@ import type {
   RoutingControls,
 } from '../platform.js';
 import { isCredentialError, toUserError } from './aws-errors.js';
+import { AwsFaults } from './aws-faults.js';
 import { latestValues, type MetricQuery } from './metrics.js';
 
 export interface AwsPlatformOptions {
@@ -440,6 +441,14 @@ export class AwsPlatform implements Platform, DrillCapabilities {
       }
     }
     return lags;
+  }
+
+  /** Game-day faults through the AWS APIs (SUPPORTED_FAULTS.aws lists the kinds). */
+  faults(): AwsFaults {
+    return new AwsFaults(this.config, {
+      ecs: (region) => this.client(region, 'ecs'),
+      rds: (region) => this.client(region, 'rds'),
+    });
   }
 
   safeStoreClient(region: string): DynamoDBClient {
