@@ -206,6 +206,10 @@ test('plan runs init and plan only, reports the changes and records nothing', as
   expect(result.stacks.every((s) => s.status === 'planned')).toBe(true);
   expect(result.stacks[0].changes).toEqual({ add: 7, change: 1, destroy: 0 });
   expect(existsSync(result.recordFile)).toBe(false);
+  // The estimated monthly cost per stack and in total, shown under the plan.
+  expect(result.cost?.stacks.map((s) => s.region)).toEqual(['us-east-1', 'us-east-1', 'us-west-2']);
+  expect(result.cost?.monthlyUsd).toBeGreaterThan(0);
+  expect(renderAwsDeployment(result)).toMatch(/Estimated monthly cost \(list prices of \d{4}-\d\d-\d\d\)/);
 });
 
 test('destroy runs in reverse order and forgets the deployment', async () => {

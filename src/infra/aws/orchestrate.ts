@@ -12,6 +12,7 @@ import {
   type AwsDeploymentRecord,
 } from './deployment-record.js';
 import { DeploymentProgress } from './deployment-progress.js';
+import { estimateCost } from './cost.js';
 import { databaseWriterRegions } from './database-writers.js';
 import { routingControlsAlreadySet, setDeployTimeRoutingStates } from './routing-controls-step.js';
 import { deploymentSteps, type DeploymentStep, stackOrder } from './stack-plan.js';
@@ -87,7 +88,8 @@ export async function runAwsDeployment(config: TsrConfig, options: AwsDeployment
   await tasks.run();
 
   if (options.mode === 'destroy') removeDeploymentRecord(recordFile);
-  return progress.result();
+  const result = progress.result();
+  return options.mode === 'plan' ? { ...result, cost: estimateCost(synth) } : result;
 }
 
 function refuseAccountChange(
