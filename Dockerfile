@@ -20,6 +20,7 @@ RUN npm ci --omit=dev --no-audit --no-fund \
  && rm -rf node_modules/cdktf node_modules/@cdktf node_modules/constructs \
  && npm cache clean --force
 COPY --from=build /app/dist ./dist
+RUN mkdir -p /var/tsr && chown node:node /var/tsr
 USER node
 # Metrics and health on TSR_METRICS_PORT (bound to 127.0.0.1 locally; the task's own network namespace on ECS).
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s CMD node -e "fetch('http://127.0.0.1:'+(process.env.TSR_METRICS_PORT||9464)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"

@@ -1,19 +1,7 @@
 import { Flags } from '@oclif/core';
-import { ExitCode, UserError } from '../errors.js';
+import { ExitCode } from '../errors.js';
 import { TsrCommand } from '../lib/base-command.js';
-import { confirmDestructive } from '../lib/confirm.js';
-import { destroyLocal, type LocalDestroyResult } from '../infra/local/destroy.js';
-import { checkPurgeable, HISTORY_ENTRIES, type PurgeResult } from '../infra/local/workspace.js';
-
-function describePurge(purge: PurgeResult): string[] {
-  const lines = [purge.deleted.length ? `Deleted: ${purge.deleted.join(', ')}.` : 'Nothing of tsr’s to delete.'];
-  const history = purge.kept.filter((name) => HISTORY_ENTRIES.includes(name));
-  if (history.length)
-    lines.push(`Kept the drill history (${history.map((h) => `${h}/`).join(', ')}): add --purge-history.`);
-  const foreign = purge.kept.filter((name) => !HISTORY_ENTRIES.includes(name));
-  if (foreign.length) lines.push(`Kept what tsr did not create: ${foreign.join(', ')}.`);
-  return lines;
-}
+import { targetDriver, type DestroyOutput } from '../lib/targets.js';
 
 export default class Destroy extends TsrCommand<typeof Destroy> {
   static override summary = 'Stop and remove the platform (local processes, or the AWS stacks)';
@@ -46,70 +34,18 @@ export default class Destroy extends TsrCommand<typeof Destroy> {
     }),
   };
 
-  async run(): Promise<unknown> {
+  async run(): Promise<DestroyOutput> {
     const config = this.loadConfig();
-    if (config.target === 'aws') {
-      await confirmDestructive({
-        typed: config.environment,
-        given: this.flags.confirm,
-        what: `destroy every AWS stack of "${config.environment}"`,
-      });
-      const { AwsDeploymentError, runAwsDeployment } = await import('../infra/aws/orchestrate.js');
-      const { renderAwsDeployment, renderAwsFailure } = await import('../infra/aws/render.js');
-      try {
-        const result = await runAwsDeployment(config, {
-          mode: 'destroy',
-          renderer: this.jsonEnabled() ? 'silent' : undefined,
-        });
-        if (!this.jsonEnabled()) this.log(renderAwsDeployment(result));
-        return result;
-      } catch (error) {
-        if (error instanceof AwsDeploymentError && !this.jsonEnabled()) this.logToStderr(renderAwsFailure(error));
-        throw error;
-      }
-    }
-    const { purge, yes, confirm } = this.flags;
-    const purgeHistory = this.flags['purge-history'];
-    let purgeRefused: UserError | undefined;
-    if (purge) {
-      checkPurgeable(config.workspace); // refuse a foreign directory before asking anything
-      const what =
-        `stop the local platform and delete its data and logs in ${config.workspace}` +
-        (purgeHistory ? ', drill history included' : ' (drill history kept)');
-      try {
-        await confirmDestructive({ typed: config.environment, given: confirm, yes, what });
-      } catch (error) {
-        // --yes still stops the platform (that much it confirms); the data stays.
-        if (!(error instanceof UserError) || !yes) throw error;
-        purgeRefused = error;
-      }
-    } else {
-      await confirmDestructive({
-        question: `Stop the local platform in ${config.workspace}?`,
-        yes: yes || confirm === config.environment,
-      });
-    }
-    const result: LocalDestroyResult = await destroyLocal(config, { purge: purge && !purgeRefused, purgeHistory });
-    if (result.portsStillOpen.length) {
-      throw new UserError(
-        `stopped ${result.stopped} processes, but ports ${result.portsStillOpen.join(', ')} still answer`,
-        'find the owner with `ss -ltnp` and stop it',
-        ExitCode.failure,
-      );
-    }
-    if (purgeRefused) {
-      throw new UserError(
-        `stopped the platform, but kept its data: ${purgeRefused.message}`,
-        `to delete it, pass --confirm ${config.environment} with --purge`,
-        ExitCode.refused,
-      );
-    }
-    if (!this.jsonEnabled()) {
-      const stopped = result.wasDeployed
-        ? `Stopped ${result.stopped} processes in ${(result.durationMs / 1000).toFixed(1)} s; nothing left running.`
-        : `Nothing was running in ${config.workspace}.`;
-      this.log([stopped, ...(result.purge ? describePurge(result.purge) : [])].join('\n'));
-    }
-    return result;
+    const { yes, confirm, purge } = this.flags;
+    return targetDriver(config.target).destroy(
+      config,
+      { yes, confirm, purge, purgeHistory: this.flags['purge-history'] },
+      {
+        json: this.jsonEnabled(),
+        log: (text) => this.log(text),
+        logToStderr: (text) => this.logToStderr(text),
+        withContext: (text) => this.withContext(text),
+      },
+    );
   }
 }

@@ -243,7 +243,8 @@ function localTarget(platform: Platform): LocalPlatform {
 }
 
 async function sendAll(platform: LocalPlatform, requests: readonly UndoRequest[]): Promise<void> {
-  for (const request of requests) await sendLocalFaultRequest(platform, request);
+  // The state as the control process keeps it now: a region coming back may have moved nothing, but read it fresh.
+  for (const request of requests) await sendLocalFaultRequest(platform.drills.state().endpoints, request);
 }
 
 /** Undoes one recorded fault and forgets it; the record stays when the undo fails (recover tries again). */

@@ -2,7 +2,6 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import path from 'node:path';
 import type { AppName, StageName } from '../config/apps.js';
 import type { Target } from '../config/model.js';
-import type { LocalPlatform } from './local-platform.js';
 import { requestJson } from './json-request.js';
 
 /**
@@ -63,12 +62,15 @@ export const FAULT_SHAPES: Readonly<
   },
 };
 
-/** Faults each target can inject; a scenario asking for another is refused at validation, naming the target. */
-export const TARGET_FAULTS: Readonly<Record<Target, readonly FaultKind[]>> = {
-  // Cutting cross-region broker deliveries is not possible on one machine's loopback: no local partition.
-  local: FAULT_KINDS.filter((k) => k !== 'partition'),
-  aws: [],
-};
+/** What the local platform can inject: cutting cross-region broker deliveries is not possible on one loopback. */
+export const LOCAL_FAULTS: readonly FaultKind[] = FAULT_KINDS.filter((k) => k !== 'partition');
+
+/**
+ * Faults a game day can inject on each target; a scenario asking for another is refused at validation, naming the
+ * target. Game days inject through the local control process; on AWS the platform can inject some faults
+ * (SUPPORTED_FAULTS in capabilities.ts) but game days there are not wired yet (their load needs the local generator).
+ */
+export const TARGET_FAULTS: Readonly<Record<Target, readonly FaultKind[]>> = { local: LOCAL_FAULTS, aws: [] };
 
 /** A fault with every name resolved (regions are names, not aliases). */
 export interface FaultSpec {
@@ -155,10 +157,15 @@ export function localFaultRequests(
   }
 }
 
-/** Sends one inject or undo request to the local deployment named in its state. */
-export async function sendLocalFaultRequest(platform: LocalPlatform, request: UndoRequest): Promise<void> {
-  const state = platform.drills.state();
-  const base = request.via === 'supervisor' ? state.endpoints.supervisor : state.endpoints.replicationLink;
+/** Where the local deployment's control process and replication link answer (from its state file). */
+export interface LocalFaultEndpoints {
+  readonly supervisor: string;
+  readonly replicationLink?: string;
+}
+
+/** Sends one inject or undo request to the local deployment. */
+export async function sendLocalFaultRequest(endpoints: LocalFaultEndpoints, request: UndoRequest): Promise<void> {
+  const base = request.via === 'supervisor' ? endpoints.supervisor : endpoints.replicationLink;
   if (!base)
     throw new Error(`no ${request.via === 'link' ? 'replication link' : 'control process'} endpoint in the state`);
   await requestJson(`${base}${request.path}`, { method: 'POST' }, request.timeoutMs);

@@ -1,7 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { AppName, StageName } from '../config/apps.js';
-import { STREAM_FED_STAGES } from '../config/apps.js';
-import { inboundClientId, streamName, type ResourceNames } from '../config/model.js';
+import type { AppName } from '../config/apps.js';
+import { inboundClientId, type ResourceNames } from '../config/model.js';
 import { ExitCode, UserError } from '../errors.js';
 import { readState, type LocalState } from '../infra/local/state.js';
 import type {
@@ -14,7 +13,7 @@ import type {
 } from './capabilities.js';
 import { dynamoClient, kinesisClient } from '../clients/aws-clients.js';
 import { requestJson } from './json-request.js';
-import { streamBacklog } from './stream-backlog.js';
+import { appStreamBacklogs } from './stream-backlog.js';
 
 /** A request to the control process; its refusals are the user's to act on. */
 function post<T>(url: string, timeoutMs: number): Promise<T> {
@@ -98,30 +97,8 @@ export class LocalDrills {
     const endpoints = this.state().endpoints.regions[region];
     const kinesis = kinesisClient({ region, endpoint: endpoints.kinesis });
     const dynamo = dynamoClient({ region, endpoint: endpoints.dynamodb });
-    const leases = this.names.tables.find((t) => t.purpose === 'leases')?.name as string;
     try {
-      return await Promise.all(
-        STREAM_FED_STAGES.map(async (stage: StageName) => {
-          const stream = streamName(this.environment, app, stage);
-          const measuredAt = new Date().toISOString();
-          try {
-            const shards = await streamBacklog(kinesis, dynamo, leases, stream, options.limit);
-            const ages = shards.map((s) => s.oldestAgeMs ?? 0);
-            return {
-              app,
-              region,
-              stream,
-              stage,
-              pending: shards.reduce((n, s) => n + s.pending, 0),
-              ...(shards.some((s) => s.atLeast) ? { atLeast: true } : {}),
-              iteratorAgeMs: Math.max(0, ...ages),
-              measuredAt,
-            };
-          } catch (error) {
-            return { app, region, stream, stage, measuredAt, detail: `cannot measure: ${(error as Error).message}` };
-          }
-        }),
-      );
+      return await appStreamBacklogs(kinesis, dynamo, this.names, app, region, options.limit);
     } finally {
       kinesis.destroy();
       dynamo.destroy();

@@ -7,6 +7,7 @@ import { describeError } from '../errors.js';
 import { startGeneratorService } from './generator/service.js';
 import type { RunningService } from './host.js';
 import { loadServiceConfig } from './runtime/service-config.js';
+import { withEcsWorkerId } from './runtime/worker-id.js';
 import { startStage } from './stages.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -31,7 +32,7 @@ process.on('SIGINT', () => void shutdown(0));
 if (process.send) process.on('disconnect', () => void shutdown(0));
 
 try {
-  const config = loadServiceConfig();
+  const config = loadServiceConfig(await withEcsWorkerId(process.env));
   service = config.stage === 'generator' ? await startGeneratorService(config) : await startStage(config);
   // With TSR_METRICS_PORT=0 the supervisor learns the port here (binding port 0 cannot collide).
   process.send?.({ type: 'ready', metricsPort: service.metricsPort });

@@ -49,8 +49,8 @@ const INSTRUCTION_ROUTE: InboundRoute<SettlementInstruction> = {
 };
 
 function publisherFor(context: ServiceContext, clientIdPrefix: string, logger: Logger): BrokerPublisher {
-  const urls = Object.fromEntries(Object.entries(context.config.brokerUrls).map(([region, list]) => [region, list[0]]));
-  const publisher = new BrokerPublisher({ brokerUrls: urls, clientIdPrefix, logger });
+  const { brokerUrls, workerId, brokerCredentials } = context.config;
+  const publisher = new BrokerPublisher({ brokerUrls, clientIdPrefix, workerId, logger, ...brokerCredentials });
   context.closers.push(() => publisher.close());
   return publisher;
 }
@@ -69,8 +69,11 @@ async function inboundGateway(context: ServiceContext): Promise<RunningService> 
   const publisher = publisherFor(context, `${app}-nack`, logger);
   const gate = await startGate(context, `${app}-queue-${config.region}`);
   const session = new InboundSession({
-    brokerUrl: config.brokerUrls[config.region][0],
+    // Every broker instance of this region (Amazon MQ: active, then standby), one session per app and region:
+    // the ECS service of an inbound gateway runs one task at a time (see services.ts), so no sibling takes it over.
+    brokerUrl: config.brokerUrls[config.region],
     clientId: inboundClientId(app, config.region),
+    ...config.brokerCredentials,
     topics: Object.keys(routes),
     gate: { isOn: () => gate.isOn(), onChange: (listener) => void gate.onChange((state) => listener(state.on)) },
     logger,

@@ -6,7 +6,7 @@ import { isAlive, type LocalState } from '../../src/infra/local/state.js';
 import { runJson, runTsr, tempWorkspace, type ResultOf } from '../helpers/cli.js';
 import { eventually } from '../helpers/eventually.js';
 import type Status from '../../src/commands/status.js';
-import type { DeployOutput } from '../../src/commands/deploy.js';
+import type { LocalDeployOutput as DeployOutput } from '../../src/lib/targets.js';
 
 /** Bad input and faults around deploy: each ends with a clear message, a non-zero exit and nothing left running. */
 describe('local deploy: bad input and faults', () => {

@@ -15,7 +15,7 @@ import { sampleFootprint } from '../../src/platform/footprint.js';
 import { runJson, runTsr, tempWorkspace, type ResultOf } from '../helpers/cli.js';
 import { eventually } from '../helpers/eventually.js';
 import type RoutingControlGet from '../../src/commands/routing-control/get.js';
-import type { DeployOutput } from '../../src/commands/deploy.js';
+import type { LocalDeployOutput as DeployOutput } from '../../src/lib/targets.js';
 
 /**
  * The whole local platform, deployed and destroyed through the CLI as a user would, checked with real clients

@@ -15,7 +15,7 @@ import { checkLedger } from '../helpers/ledger.js';
 import { eventually } from '../helpers/eventually.js';
 import type Status from '../../src/commands/status.js';
 import type GeneratorStop from '../../src/commands/generator/stop.js';
-import type { DeployOutput } from '../../src/commands/deploy.js';
+import type { LocalDeployOutput as DeployOutput } from '../../src/lib/targets.js';
 
 /**
  * `tsr reconcile` against the real local platform, deployed through the CLI: clean traffic reconciles clean; records

@@ -18,6 +18,7 @@ import {
   UpdateRoutingControlStatesCommand,
   type UpdateRoutingControlStatesCommandInput,
 } from '@aws-sdk/client-route53-recovery-cluster';
+import { DescribeGlobalClustersCommand, GlobalClusterNotFoundFault, RDSClient } from '@aws-sdk/client-rds';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { loadConfig } from '../../src/config/load.js';
@@ -31,6 +32,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const FAKE = path.join(here, '..', 'fixtures', 'aws', 'fake-terraform.sh');
 const sts = mockClient(STSClient);
 const arc = mockClient(Route53RecoveryClusterClient);
+const rds = mockClient(RDSClient);
 
 const PANEL = 'arn:aws:route53-recovery-control::123456789012:controlpanel/abc123';
 /** The id-based ARN the stand-in's global outputs give each routing control. */
@@ -136,12 +138,17 @@ beforeEach(() => {
   arc.reset();
   arcLists(THREE);
   arc.on(UpdateRoutingControlStatesCommand).resolves({});
+  rds.reset();
+  rds
+    .on(DescribeGlobalClustersCommand)
+    .rejects(new GlobalClusterNotFoundFault({ message: 'not found', $metadata: {} }));
   sts.reset();
   sts.on(GetCallerIdentityCommand).resolves({ Account: '123456789012', Arn: 'arn:aws:iam::123456789012:user/ci' });
 });
 
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 afterAll(() => {
+  rds.restore();
   sts.restore();
   arc.restore();
 });
@@ -199,6 +206,10 @@ test('plan runs init and plan only, reports the changes and records nothing', as
   expect(result.stacks.every((s) => s.status === 'planned')).toBe(true);
   expect(result.stacks[0].changes).toEqual({ add: 7, change: 1, destroy: 0 });
   expect(existsSync(result.recordFile)).toBe(false);
+  // The estimated monthly cost per stack and in total, shown under the plan.
+  expect(result.cost?.stacks.map((s) => s.region)).toEqual(['us-east-1', 'us-east-1', 'us-west-2']);
+  expect(result.cost?.monthlyUsd).toBeGreaterThan(0);
+  expect(renderAwsDeployment(result)).toMatch(/Estimated monthly cost \(list prices of \d{4}-\d\d-\d\d\)/);
 });
 
 test('destroy runs in reverse order and forgets the deployment', async () => {
@@ -217,6 +228,64 @@ test('destroy runs in reverse order and forgets the deployment', async () => {
   ]);
   expect(result.stacks.every((s) => s.status === 'destroyed')).toBe(true);
   expect(existsSync(result.recordFile)).toBe(false);
+});
+
+describe('destroy after a rotation: the region holding the database writers goes last', () => {
+  /** Aurora answers that `app`'s writer is in `writer`, every other region a secondary. */
+  function writersIn(byApp: Record<string, string>) {
+    for (const [app, writer] of Object.entries(byApp)) {
+      const short = app === 'trade' ? 'tm' : 'st';
+      rds.on(DescribeGlobalClustersCommand, { GlobalClusterIdentifier: `tsr-test-${short}-core` }).resolves({
+        GlobalClusters: [
+          {
+            GlobalClusterMembers: THREE.map((region) => ({
+              DBClusterArn: `arn:aws:rds:${region}:123456789012:cluster:tsr-test-${short}-core-${region}`,
+              IsWriter: region === writer,
+            })),
+          },
+        ],
+      });
+    }
+  }
+  const destroyed = () =>
+    calls()
+      .filter((c) => c.args.startsWith('destroy'))
+      .map((c) => c.stack);
+
+  test('writers in us-west-2: us-west-2 is destroyed after the other regions, before the global stack', async () => {
+    await run(THREE, 'apply');
+    writeFileSync(callLog, '');
+    writersIn({ trade: 'us-west-2', settlement: 'us-west-2' });
+    await run(THREE, 'destroy');
+    expect(destroyed()).toEqual(['tsr-test-eu-west-1', 'tsr-test-us-east-1', 'tsr-test-us-west-2', 'tsr-test-global']);
+  });
+
+  test('a second destroy after a destroy (nothing left) and a redeploy then destroy run in the same order', async () => {
+    await run(THREE, 'apply');
+    await run(THREE, 'destroy');
+    writeFileSync(callLog, '');
+    // Everything is gone: terraform destroys nothing, and the run still succeeds.
+    const again = await run(THREE, 'destroy');
+    expect(again.stacks.every((s) => s.status === 'destroyed')).toBe(true);
+    expect(destroyed()).toEqual(['tsr-test-eu-west-1', 'tsr-test-us-west-2', 'tsr-test-us-east-1', 'tsr-test-global']);
+    await run(THREE, 'apply');
+    writeFileSync(callLog, '');
+    await run(THREE, 'destroy');
+    expect(destroyed()).toEqual(['tsr-test-eu-west-1', 'tsr-test-us-west-2', 'tsr-test-us-east-1', 'tsr-test-global']);
+  });
+
+  test('writers in two regions: refused before anything is destroyed, naming the rotation that fixes it', async () => {
+    await run(THREE, 'apply');
+    writeFileSync(callLog, '');
+    writersIn({ trade: 'us-west-2', settlement: 'us-east-1' });
+    const error = await run(THREE, 'destroy').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as UserError).message).toMatch(
+      /writers are in different regions \(trade's in us-west-2, settlement's in us-east-1\)/,
+    );
+    expect((error as UserError).fix).toMatch(/tsr rotate settlement --to us-west-2 --target aws/);
+    expect(destroyed()).toEqual([]);
+  });
 });
 
 test('a failing stack is named, later stacks do not run, earlier stay applied, and a re-run continues', async () => {
@@ -307,6 +376,10 @@ test.each([
     /rejected the credentials/,
   ],
 ])('%s AWS credentials stop the run before terraform, with a fix', async (_label, stsError, message) => {
+  rds.reset();
+  rds
+    .on(DescribeGlobalClustersCommand)
+    .rejects(new GlobalClusterNotFoundFault({ message: 'not found', $metadata: {} }));
   sts.reset();
   sts.on(GetCallerIdentityCommand).rejects(stsError);
   const error = await run(TWO, 'apply').catch((e: unknown) => e);

@@ -9,6 +9,8 @@ import {
   RDSClient,
   SwitchoverGlobalClusterCommand,
 } from '@aws-sdk/client-rds';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCommand } from '@aws-sdk/client-kinesis';
 import { mockClient } from 'aws-sdk-client-mock';
 import { loadConfig } from '../../src/config/load.js';
 import { ExitCode, UserError } from '../../src/errors.js';
@@ -19,6 +21,8 @@ import { deriveNames } from '../../src/config/model.js';
 const rds = mockClient(RDSClient);
 const ecs = mockClient(ECSClient);
 const cloudwatch = mockClient(CloudWatchClient);
+const kinesis = mockClient(KinesisClient);
+const dynamo = mockClient(DynamoDBClient);
 
 const EAST = 'arn:aws:rds:us-east-1:123456789012:cluster:tsr-test-tm-core-us-east-1';
 const WEST = 'arn:aws:rds:us-west-2:123456789012:cluster:tsr-test-tm-core-us-west-2';
@@ -32,6 +36,12 @@ const members = (writer: 'east' | 'west') => ({
       ],
     },
   ],
+});
+/** A shard as ListShards describes it. */
+const shard = (ShardId: string) => ({
+  ShardId,
+  HashKeyRange: { StartingHashKey: '0', EndingHashKey: '1' },
+  SequenceNumberRange: { StartingSequenceNumber: '0' },
 });
 const awsError = (name: string, message = name) => Object.assign(new Error(message), { name, $metadata: {} });
 
@@ -67,6 +77,8 @@ beforeEach(() => {
   rds.reset();
   ecs.reset();
   cloudwatch.reset();
+  kinesis.reset();
+  dynamo.reset();
 });
 afterEach(async () => {
   await platform.close();
@@ -76,6 +88,8 @@ afterAll(() => {
   rds.restore();
   ecs.restore();
   cloudwatch.restore();
+  kinesis.restore();
+  dynamo.restore();
 });
 
 describe('database switchover and failover', () => {
@@ -254,20 +268,50 @@ describe('measurements from CloudWatch', () => {
     expect(depth.detail).toMatch(/no QueueSize datapoints/);
   });
 
-  test('stream backlog: iterator age of each stream of the app', async () => {
-    cloudwatch.on(GetMetricDataCommand).resolves({ MetricDataResults: [{ Id: 'm0', Values: [1500] }] });
-    const backlog = await platform.streamBacklog('settlement', 'us-west-2');
-    expect(queries().map((q) => q.MetricStat?.Metric?.Dimensions?.[0].Value)).toEqual(
-      deriveNames(platform.config)
-        .streams.filter((s) => s.app === 'settlement')
-        .map((s) => s.name),
-    );
-    expect(queries()[0].MetricStat).toMatchObject({
-      Metric: { Namespace: 'AWS/Kinesis', MetricName: 'GetRecords.IteratorAgeMilliseconds' },
-      Stat: 'Maximum',
+  test('streams idle: every shard checkpoint compared with the stream after it (ListShards, GetItem, GetRecords…)', async () => {
+    const streams = deriveNames(platform.config).streams.filter((s) => s.app === 'settlement');
+    kinesis.on(ListShardsCommand).resolves({ Shards: [shard('shardId-0'), shard('shardId-1')] });
+    dynamo.on(GetItemCommand).callsFake(async (input: { Key: { leaseKey: { S: string } } }) => ({
+      Item: { checkpoint: { S: `seq-${input.Key.leaseKey.S}` } },
+    }));
+    kinesis.on(GetShardIteratorCommand).callsFake(async (input: { StreamName: string; ShardId: string }) => ({
+      ShardIterator: `it-${input.StreamName}-${input.ShardId}`,
+    }));
+    // The first stream's shard 1: an empty page while 2 s behind, then 3 records. Everything else is at its newest.
+    kinesis.on(GetRecordsCommand).callsFake(async (input: { ShardIterator: string }) => {
+      if (input.ShardIterator === `it-${streams[0].name}-shardId-1`)
+        return { Records: [], MillisBehindLatest: 2000, NextShardIterator: 'next' };
+      if (input.ShardIterator === 'next')
+        return {
+          Records: [1, 2, 3].map((n) => ({ Data: new Uint8Array(), PartitionKey: 'k', SequenceNumber: `${n}` })),
+          MillisBehindLatest: 0,
+        };
+      return { Records: [], MillisBehindLatest: 0 };
     });
-    expect(backlog[0]).toMatchObject({ stream: 'test-st-ingestion-in', stage: 'ingestion', iteratorAgeMs: 1500 });
-    expect(backlog[1].iteratorAgeMs).toBeUndefined();
+    const backlog = await platform.streamBacklog('settlement', 'us-west-2');
+    expect(backlog.map((b) => [b.stream, b.pending])).toEqual(streams.map((s, i) => [s.name, i === 0 ? 3 : 0]));
+    // Per shard: its lease (consistent read) and an iterator right after the checkpoint.
+    expect(dynamo.commandCalls(GetItemCommand)[0].args[0].input).toMatchObject({
+      TableName: deriveNames(platform.config).tables.find((t) => t.purpose === 'leases')?.name,
+      ConsistentRead: true,
+    });
+    expect(kinesis.commandCalls(GetShardIteratorCommand)[0].args[0].input).toMatchObject({
+      ShardIteratorType: 'AFTER_SEQUENCE_NUMBER',
+      StartingSequenceNumber: `seq-${streams[0].name}|shardId-0`,
+    });
+    expect(kinesis.commandCalls(GetRecordsCommand)).toHaveLength(streams.length * 2 + 1);
+  });
+
+  test('a shard still behind after five empty pages counts as waiting, never as idle', async () => {
+    kinesis.on(ListShardsCommand).resolves({ Shards: [shard('shardId-0')] });
+    dynamo.on(GetItemCommand).resolves({});
+    kinesis.on(GetShardIteratorCommand).resolves({ ShardIterator: 'it' });
+    kinesis.on(GetRecordsCommand).resolves({ Records: [], MillisBehindLatest: 60_000, NextShardIterator: 'it' });
+    const backlog = await platform.streamBacklog('trade', 'us-east-1');
+    expect(backlog.every((b) => b.pending === 1)).toBe(true);
+    expect(kinesis.commandCalls(GetShardIteratorCommand)[0].args[0].input).toMatchObject({
+      ShardIteratorType: 'TRIM_HORIZON',
+    });
   });
 
   test('replication lag: DynamoDB ReplicationLatency per table and direction, Aurora RPO lag in the secondary', async () => {
@@ -301,8 +345,8 @@ describe('measurements from CloudWatch', () => {
 
   test('throttled metric reads become a UserError', async () => {
     cloudwatch.on(GetMetricDataCommand).rejects(awsError('Throttling', 'Rate exceeded'));
-    await expect(platform.streamBacklog('trade', 'us-east-1')).rejects.toThrow(
-      /AWS throttled reading the stream backlog of trade/,
+    await expect(platform.brokerQueueDepth('trade', 'us-east-1')).rejects.toThrow(
+      /AWS throttled reading the broker queue depth in us-east-1/,
     );
   });
 });

@@ -9,6 +9,7 @@ import { ZONES } from '../../src/infra/aws/constructs/network.js';
 import { vpcCidr } from '../../src/infra/aws/naming.js';
 import { parseBrokerUrls } from '../../src/infra/aws/service-environment.js';
 import { readStackJson, synthesize, type SynthResult } from '../../src/infra/aws/synth.js';
+import { withoutInterpolations } from '../helpers/terraform-json.js';
 
 type Block = Record<string, unknown>;
 type StackJson = ReturnType<typeof readStackJson>;
@@ -37,24 +38,6 @@ const resourcesById = (stack: StackJson, type: string): Record<string, Block> =>
 const globalOf = (s: Synthesized) => s.json['tsr-test-global'];
 const regionalOf = (s: Synthesized) =>
   s.config.regions.map((region) => ({ region, stack: s.json[`tsr-test-${region}`] }));
-
-/** Replaces every Terraform interpolation `${…}` (nested braces included) with a placeholder so the JSON parses. */
-function withoutInterpolations(text: string): string {
-  let out = '';
-  for (let i = 0; i < text.length; i++) {
-    if (text[i] === '$' && text[i + 1] === '{') {
-      let depth = 0;
-      let j = i + 1;
-      for (; j < text.length; j++) {
-        if (text[j] === '{') depth++;
-        else if (text[j] === '}' && --depth === 0) break;
-      }
-      out += 'TF_EXPR';
-      i = j;
-    } else out += text[i];
-  }
-  return out;
-}
 
 /** Routing-control resource ids (as referenced: `${type.id.arn}`) → control name. */
 function controlIds(stack: StackJson): Map<string, string> {
@@ -334,7 +317,7 @@ describe.each([
         const accepter = accepters.find(
           (a) => a.vpc_peering_connection_id === `\${aws_vpc_peering_connection.${id}.id}`,
         );
-        expect(accepter).toMatchObject({ region: peer, auto_accept: true });
+        expect(accepter).toMatchObject({ provider: `aws.${peer}`, auto_accept: true });
         const accepterId = Object.entries(resourcesById(stack, 'aws_vpc_peering_connection_accepter')).find(
           ([, a]) => a === accepter,
         )?.[0];
@@ -343,12 +326,12 @@ describe.each([
         expect(options.filter((o) => o.vpc_peering_connection_id === connection)).toEqual(
           expect.arrayContaining([
             expect.objectContaining({ requester: { allow_remote_vpc_dns_resolution: true } }),
-            expect.objectContaining({ region: peer, accepter: { allow_remote_vpc_dns_resolution: true } }),
+            expect.objectContaining({ provider: `aws.${peer}`, accepter: { allow_remote_vpc_dns_resolution: true } }),
           ]),
         );
         const viaConnection = routes.filter((r) => r.vpc_peering_connection_id === connection);
         // This side: every private route table to the peer's CIDR.
-        const here = viaConnection.filter((r) => r.region === undefined);
+        const here = viaConnection.filter((r) => r.provider === undefined);
         expect(here.map((r) => r.destination_cidr_block)).toEqual(Array(ZONES).fill(cidrOf(peer)));
         expect(new Set(here.map((r) => r.route_table_id))).toEqual(
           new Set(
@@ -358,7 +341,7 @@ describe.each([
           ),
         );
         // The peer's side: every one of its private route tables (from its state) back to this CIDR.
-        const there = viaConnection.filter((r) => r.region === peer);
+        const there = viaConnection.filter((r) => r.provider === `aws.${peer}`);
         expect(there.map((r) => r.destination_cidr_block)).toEqual(Array(ZONES).fill(cidrOf(region)));
         expect(there.map((r) => r.route_table_id)).toEqual(
           Array.from(
@@ -376,6 +359,117 @@ describe.each([
     }
     const expected = regions.flatMap((a, i) => regions.slice(i + 1).map((b) => [a, b].sort().join('+')));
     expect(pairs.sort()).toEqual(expected.sort());
+  });
+
+  test('names in account-wide namespaces (IAM, S3) are unique across every stack, and regional names per region', () => {
+    // Where a name must be unique: the whole account (IAM, S3) or one region of it (everything else named).
+    const ACCOUNT_WIDE: Record<string, string> = {
+      aws_iam_role: 'name',
+      aws_iam_policy: 'name',
+      aws_iam_instance_profile: 'name',
+      aws_s3_bucket: 'bucket',
+    };
+    const REGIONAL: Record<string, string> = {
+      aws_ecr_repository: 'name',
+      aws_secretsmanager_secret: 'name',
+      aws_ecs_cluster: 'name',
+      aws_ecs_task_definition: 'family',
+      aws_cloudwatch_log_group: 'name',
+      aws_kms_alias: 'name',
+      aws_mq_broker: 'broker_name',
+      aws_rds_cluster: 'cluster_identifier',
+      aws_kinesis_stream: 'name',
+      aws_dynamodb_table: 'name',
+      aws_cloudwatch_metric_alarm: 'alarm_name',
+    };
+    const accountWide = new Map<string, string>();
+    const regional = new Map<string, string>();
+    let iamRoles = 0;
+    for (const stack of s.result.stacks) {
+      const json = s.json[stack.id];
+      const providers = (json.provider as { aws?: Block[] } | undefined)?.aws ?? [];
+      const home = providers.find((p) => p.alias === undefined)?.region as string;
+      for (const [type, attribute] of Object.entries({ ...ACCOUNT_WIDE, ...REGIONAL })) {
+        for (const [id, block] of Object.entries(resourcesById(json, type))) {
+          const name = block[attribute] as string | undefined;
+          if (name === undefined) continue;
+          const region = typeof block.provider === 'string' ? block.provider.replace(/^aws\./, '') : home;
+          const key = type in ACCOUNT_WIDE ? `${type}:${name}` : `${region}:${type}:${name}`;
+          const seen = type in ACCOUNT_WIDE ? accountWide : regional;
+          expect({ key, clash: seen.get(key) }).toEqual({ key, clash: undefined });
+          seen.set(key, `${stack.id}/${id}`);
+          if (type === 'aws_iam_role') {
+            iamRoles++;
+            expect(name.length).toBeLessThanOrEqual(64);
+          }
+        }
+      }
+    }
+    // Two roles per ECS service per region: the check above really looked at them.
+    expect(iamRoles).toBe(2 * (APPS.length * STAGES.length + 1) * regions.length);
+  });
+
+  test('valid for AWS provider 5.100 and 6: a version range, and other regions through provider aliases', () => {
+    for (const stack of s.result.stacks) {
+      const json = s.json[stack.id] as StackJson & { terraform?: Block; provider?: { aws?: Block[] } };
+      const required = (json.terraform?.required_providers as Record<string, Block>).aws;
+      expect(required.version).toBe('>= 5.100.0, < 7.0.0');
+      const aliases = new Set((json.provider?.aws ?? []).map((p) => p.alias).filter(Boolean));
+      for (const [type, blocks] of Object.entries(json.resource ?? {})) {
+        for (const [id, block] of Object.entries(blocks as Record<string, Block>)) {
+          // The v6-only per-resource `region` argument; 5.x rejects it. (Replica blocks name regions inside.)
+          expect({ resource: `${type}.${id}`, region: block.region }).toEqual({
+            resource: `${type}.${id}`,
+            region: undefined,
+          });
+          if (block.provider !== undefined) expect(aliases).toContain(String(block.provider).replace(/^aws\./, ''));
+        }
+      }
+    }
+  });
+
+  test('first apply and teardown: ARC changes one at a time, and nothing left behind blocks a redeploy', () => {
+    const global = globalOf(s);
+    // Every routing control and safety rule waits for the one before it (ARC: 409 ConflictException otherwise).
+    const arc = [
+      ...Object.keys(resourcesById(global, 'aws_route53recoverycontrolconfig_routing_control')).map(
+        (id) => `aws_route53recoverycontrolconfig_routing_control.${id}`,
+      ),
+      ...Object.keys(resourcesById(global, 'aws_route53recoverycontrolconfig_safety_rule')).map(
+        (id) => `aws_route53recoverycontrolconfig_safety_rule.${id}`,
+      ),
+    ];
+    expect(arc.length).toBeGreaterThan(10);
+    const blockOf = (address: string) => {
+      const [type, id] = address.split('.');
+      return resourcesById(global, type)[id];
+    };
+    const [panel] = Object.keys(resourcesById(global, 'aws_route53recoverycontrolconfig_control_panel'));
+    // Follow the chain from the panel: each next resource names exactly the one before it, and it visits them all.
+    const after = new Map<string, string>();
+    for (const address of arc) {
+      const dependsOn = blockOf(address).depends_on as string[];
+      expect(dependsOn).toHaveLength(1);
+      expect(after.has(dependsOn[0])).toBe(false);
+      after.set(dependsOn[0], address);
+    }
+    const chain: string[] = [];
+    for (let at = after.get(`aws_route53recoverycontrolconfig_control_panel.${panel}`); at; at = after.get(at))
+      chain.push(at);
+    expect(chain.sort()).toEqual([...arc].sort());
+    // Secrets go at once (a recovery window keeps the name taken).
+    for (const secret of resources(global, 'aws_secretsmanager_secret')) expect(secret.recovery_window_in_days).toBe(0);
+    for (const { stack } of regionalOf(s)) {
+      // ECR: destroy removes the pushed images with the repository.
+      for (const repository of resources(stack, 'aws_ecr_repository')) expect(repository.force_delete).toBe(true);
+      // A final snapshot id per cluster lifetime: the creation time, kept by ignore_changes.
+      for (const cluster of resources(stack, 'aws_rds_cluster')) {
+        expect(cluster.final_snapshot_identifier).toBe(
+          `${cluster.cluster_identifier as string}-final-\${formatdate("YYYYMMDDhhmmss", timestamp())}`,
+        );
+        expect((cluster.lifecycle as Block).ignore_changes).toContain('final_snapshot_identifier');
+      }
+    }
   });
 
   test('every task gets every region’s broker URLs (TSR_BROKER_URLS = region=url,…), other regions from their state', () => {

@@ -156,7 +156,7 @@ test('gateways and the generator need every region’s broker; the generator nee
   expect(config.postgres).toBeUndefined();
   expect(config.service).toBe('tm-outbound-gateway');
 
-  const generator = loadServiceConfig({
+  const onAws = {
     ...gateway,
     TSR_APP: undefined,
     TSR_STAGE: 'generator',
@@ -164,8 +164,16 @@ test('gateways and the generator need every region’s broker; the generator nee
     TSR_KINESIS_ENDPOINT: undefined,
     TSR_DYNAMODB_ENDPOINT: undefined,
     TSR_ARC_ENDPOINTS: 'us-east-1=https://host-a.example/v1,us-west-2=https://host-b.example/v1',
-  });
+  };
+  // Amazon MQ needs a login: on AWS a broker stage without one is refused at start, naming both variables.
+  expect(errorOf(onAws)).toMatch(/TSR_BROKER_USERNAME: missing \(stage generator logs in to Amazon MQ\)/);
+  expect(errorOf({ ...onAws, TSR_BROKER_USERNAME: 'tsr' })).toMatch(/TSR_BROKER_PASSWORD: missing/);
+  const generator = loadServiceConfig({ ...onAws, TSR_BROKER_USERNAME: 'tsr', TSR_BROKER_PASSWORD: 'hunter2x' });
   expect(generator).toMatchObject({ app: undefined, service: 'generator', target: 'aws' });
+  expect(generator.brokerCredentials?.username).toBe('tsr');
+  // The password stays out of logs, JSON and errors.
+  expect(JSON.stringify(generator)).not.toContain('hunter2x');
+  expect(JSON.stringify(generator.redacted())).not.toContain('hunter2x');
   expect(generator.arcEndpoints).toEqual([
     { region: 'us-east-1', url: 'https://host-a.example/v1' },
     { region: 'us-west-2', url: 'https://host-b.example/v1' },

@@ -1,4 +1,5 @@
 /** What an AWS deployment run is asked to do, what it reports, and its error naming the stack that failed. */
+import type { CostEstimate } from './cost.js';
 import { ExitCode, UserError } from '../../errors.js';
 import type { DeployedGlobal } from './deployment-record.js';
 import type { RoutingInitialisation } from './initial-routing.js';
@@ -66,6 +67,8 @@ export interface AwsDeploymentResult {
    * first apply has set them.
    */
   readonly routingControls?: RoutingControlsOutcome;
+  /** plan: the estimated monthly cost per stack (region) and in total, from the repository's dated price table. */
+  readonly cost?: CostEstimate;
   readonly durationMs: number;
 }
 

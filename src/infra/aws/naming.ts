@@ -23,6 +23,11 @@ export interface AwsNames {
   databaseSecret(app: AppName): string;
   readonly kmsAliasGlobal: string;
   readonly kmsAliasRegional: string;
+  /**
+   * IAM role of an ECS service in one region. IAM names are account-wide (every other name here is per region or
+   * made once), so they carry the region: the regional stacks would collide otherwise.
+   */
+  serviceRole(service: string, region: string, purpose: 'exec' | 'task'): string;
 }
 
 export const DATABASE_MASTER_USER = 'tsr_admin';
@@ -46,6 +51,7 @@ export function awsNames(config: Pick<TsrConfig, 'environment'>): AwsNames {
     databaseSecret: (app) => `tsr/${env}/${APP_SHORT[app]}-core-db`,
     kmsAliasGlobal: `alias/${prefix}-global`,
     kmsAliasRegional: `alias/${prefix}-regional`,
+    serviceRole: (service, region, purpose) => `${service}-${region}-${purpose}`,
   };
 }
 
@@ -53,3 +59,7 @@ export function awsNames(config: Pick<TsrConfig, 'environment'>): AwsNames {
 export function vpcCidr(regionIndex: number): string {
   return `10.${16 + regionIndex * 4}.0.0/16`;
 }
+
+/** The ECS tasks' CPU architecture (Graviton: cheaper per vCPU) and the image platform `tsr image build` targets. */
+export const TASK_ARCHITECTURE = 'ARM64';
+export const IMAGE_PLATFORM = 'linux/arm64';

@@ -12,6 +12,8 @@ import {
   type AwsDeploymentRecord,
 } from './deployment-record.js';
 import { DeploymentProgress } from './deployment-progress.js';
+import { estimateCost } from './cost.js';
+import { databaseWriterRegions } from './database-writers.js';
 import { routingControlsAlreadySet, setDeployTimeRoutingStates } from './routing-controls-step.js';
 import { deploymentSteps, type DeploymentStep, stackOrder } from './stack-plan.js';
 import { runStack, type StackTask } from './stack-runner.js';
@@ -66,7 +68,8 @@ export async function runAwsDeployment(config: TsrConfig, options: AwsDeployment
   refuseAccountChange(previous, config, identity);
 
   const synth = synthesize(config, outDir, { image: options.image });
-  const ordered = stackOrder(synth.stacks, options.mode);
+  const writers = options.mode === 'destroy' ? await databaseWriterRegions(config) : undefined;
+  const ordered = stackOrder(synth.stacks, options.mode, writers);
   const setup = { config, options, env, identity, binary, outDir, recordFile, started, ordered };
   const progress = new DeploymentProgress(setup, previous);
   // Record the regions before the first apply: a partial apply already created resources in them.
@@ -85,7 +88,8 @@ export async function runAwsDeployment(config: TsrConfig, options: AwsDeployment
   await tasks.run();
 
   if (options.mode === 'destroy') removeDeploymentRecord(recordFile);
-  return progress.result();
+  const result = progress.result();
+  return options.mode === 'plan' ? { ...result, cost: estimateCost(synth) } : result;
 }
 
 function refuseAccountChange(

@@ -1,3 +1,4 @@
+import { renderCost } from './cost.js';
 import path from 'node:path';
 import type { AwsDeploymentError, AwsDeploymentResult, StackRunResult } from './orchestrate.js';
 
@@ -53,6 +54,7 @@ export function renderAwsDeployment(result: AwsDeploymentResult): string {
   } else if (rc?.action === 'pending') {
     lines.push('Routing controls (created OFF) will be set to their deploy-time states after the first apply.');
   }
+  if (result.cost) lines.push(renderCost(result.cost));
   if (result.mode === 'plan')
     lines.push(`Terraform logs: ${path.join(result.outDir, 'stacks', '<stack>', 'tsr-plan.log')}`);
   if (result.mode !== 'destroy') lines.push(`Deployment record: ${result.recordFile}`);

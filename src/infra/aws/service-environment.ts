@@ -1,7 +1,8 @@
 /**
  * The environment contract of a service container on ECS: the same variables a service reads locally, set by the
  * task definition (`environment`) or injected by ECS from Secrets Manager (`secrets`). Services validate them at
- * start and name any that is missing.
+ * start and name any that is missing. TSR_WORKER_ID is not here: one task definition serves every task of a
+ * service, so each task takes its id from the ECS task metadata at start (services/runtime/worker-id.ts).
  */
 export const SERVICE_ENV = {
   target: 'TSR_TARGET',
@@ -22,6 +23,8 @@ export const SERVICE_ENV = {
   pgHost: 'TSR_PG_HOST',
   pgPort: 'TSR_PG_PORT',
   pgDatabase: 'TSR_PG_DATABASE',
+  /** A writable directory (the generator's ledger). */
+  workspace: 'TSR_WORKSPACE',
 } as const;
 
 /** Variables ECS injects from Secrets Manager (never plain in the task definition). */

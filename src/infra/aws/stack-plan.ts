@@ -4,6 +4,7 @@
  * and reading terraform's plan summary.
  */
 import path from 'node:path';
+import { ExitCode, UserError } from '../../errors.js';
 import type { SynthesizedStack } from './synth.js';
 
 export type AwsDeploymentMode = 'apply' | 'plan' | 'destroy';
@@ -20,9 +21,36 @@ export type DeploymentStep =
   | { readonly kind: 'reapply'; readonly stack: SynthesizedStack }
   | { readonly kind: 'routing-controls' };
 
-/** Dependency order as synthesized (global, primary region, other regions); destroy goes in reverse. */
-export function stackOrder(stacks: readonly SynthesizedStack[], mode: AwsDeploymentMode): SynthesizedStack[] {
-  return mode === 'destroy' ? [...stacks].reverse() : [...stacks];
+/**
+ * Dependency order as synthesized (global, primary region, other regions); destroy goes in reverse, except that the
+ * region holding the database writers goes last of the regions (Aurora refuses to delete a global database's writer
+ * while it has secondaries: after a rotation the writer is no longer in the primary region). `writers`: app →
+ * region of its writer, where known. Writers in two regions cannot both go last: refused with the fix.
+ */
+export function stackOrder(
+  stacks: readonly SynthesizedStack[],
+  mode: AwsDeploymentMode,
+  writers: ReadonlyMap<string, string> = new Map(),
+): SynthesizedStack[] {
+  if (mode !== 'destroy') return [...stacks];
+  const reversed = [...stacks].reverse();
+  const writerRegions = [...new Set(writers.values())];
+  if (writerRegions.length > 1) {
+    const where = [...writers].map(([app, region]) => `${app}'s in ${region}`).join(', ');
+    const mover = [...writers].find(([, region]) => region !== writerRegions[0])?.[0];
+    throw new UserError(
+      `the database writers are in different regions (${where}); Aurora deletes a writer only after its ` +
+        'secondaries, so no destroy order works',
+      `move them to one region first (\`tsr rotate ${mover} --to ${writerRegions[0]} --target aws\`), then destroy again`,
+      ExitCode.usage,
+    );
+  }
+  const [writerRegion] = writerRegions;
+  const last = reversed.find((s) => s.kind === 'regional' && s.region === writerRegion);
+  if (!last) return reversed;
+  const others = reversed.filter((s) => s !== last);
+  const globalAt = others.findIndex((s) => s.kind === 'global');
+  return globalAt < 0 ? [...others, last] : [...others.slice(0, globalAt), last, ...others.slice(globalAt)];
 }
 
 /**

@@ -2,7 +2,7 @@
  * Running one stack: its terraform steps in its directory (progress on the task line, full output in its log), then,
  * after an apply, its outputs; the result and the deployment record are updated whatever happens.
  */
-import type { ListrTaskWrapper } from 'listr2';
+import type { DefaultRenderer, ListrTaskWrapper, SimpleRenderer } from 'listr2';
 import { ExitCode, UserError } from '../../errors.js';
 import { AwsDeploymentError, type StackRunResult } from './deployment-result.js';
 import { parseGlobalOutputs, parseRegionalOutputs, type DeployedRegion } from './deployment-record.js';
@@ -11,7 +11,12 @@ import { addChanges, logFileOf, planChanges, terraformSteps, type PlanChanges } 
 import type { SynthesizedStack } from './synth.js';
 import { runTerraform } from './terraform.js';
 
-export type StackTask = ListrTaskWrapper<unknown, never, never>;
+// The renderers runAwsDeployment's Listr may use (it picks one at run time).
+export type StackTask = ListrTaskWrapper<
+  unknown,
+  typeof DefaultRenderer | typeof SimpleRenderer,
+  typeof SimpleRenderer
+>;
 
 /** Runs a stack (again, with `reapplyFor`: the regions whose brokers it had not seen as they are now). */
 export async function runStack(

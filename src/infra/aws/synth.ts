@@ -49,6 +49,8 @@ export interface TerraformJson {
   data?: Record<string, Record<string, unknown>>;
   locals?: Record<string, unknown>;
   output?: Record<string, unknown>;
+  provider?: Record<string, Record<string, unknown>[]>;
+  terraform?: Record<string, unknown>;
 }
 
 function countBlocks(blocks: TerraformJson['resource']): { total: number; byType: Record<string, number> } {

@@ -1,5 +1,6 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import {
   DescribeGlobalClustersCommand,
@@ -40,7 +41,9 @@ import type {
   RoutingControls,
 } from '../platform.js';
 import { isCredentialError, toUserError } from './aws-errors.js';
+import { AwsFaults } from './aws-faults.js';
 import { latestValues, type MetricQuery } from './metrics.js';
+import { appStreamBacklogs } from '../stream-backlog.js';
 
 export interface AwsPlatformOptions {
   /** Out dir of `tsr synth`/`deploy` (default cdktf.out): the deployment record is read next to it. */
@@ -55,7 +58,13 @@ export interface AwsPlatformOptions {
   readonly lagThresholdMs?: number;
 }
 
-type Clients = { rds: RDSClient; ecs: ECSClient; cloudwatch: CloudWatchClient; dynamodb: DynamoDBClient };
+type Clients = {
+  rds: RDSClient;
+  ecs: ECSClient;
+  cloudwatch: CloudWatchClient;
+  dynamodb: DynamoDBClient;
+  kinesis: KinesisClient;
+};
 
 /** Which broker queues hold an app's inbound traffic: its inbound topics, in ActiveMQ's dotted naming. */
 function inboundQueues(app: AppName, names: ResourceNames): string[] {
@@ -119,6 +128,7 @@ export class AwsPlatform implements Platform, DrillCapabilities {
         ecs: new ECSClient(common),
         cloudwatch: new CloudWatchClient(common),
         dynamodb: new DynamoDBClient(common),
+        kinesis: new KinesisClient(common),
       };
       this.clients.set(region, set);
     }
@@ -349,33 +359,15 @@ export class AwsPlatform implements Platform, DrillCapabilities {
     };
   }
 
+  /**
+   * Records waiting after each consumer's checkpoint, per stream of the app in the region: every shard's checkpoint
+   * in the leases table, then the stream itself after it (GetRecords, following empty pages while Kinesis says the
+   * shard is behind its newest record). CloudWatch's iterator age says only how old a read was, not whether
+   * anything waits, and has no datapoints when nothing reads.
+   */
   async streamBacklog(app: AppName, region: string): Promise<StreamBacklog[]> {
     this.requireRegion(region);
-    const streams = this.names.streams.filter((s) => s.app === app);
-    const values = await this.metrics(
-      region,
-      streams.map((s) => ({
-        id: s.name,
-        namespace: 'AWS/Kinesis',
-        metricName: 'GetRecords.IteratorAgeMilliseconds',
-        dimensions: { StreamName: s.name },
-      })),
-      `reading the stream backlog of ${app} in ${region}`,
-    );
-    const measuredAt = new Date().toISOString();
-    return streams.map((s) => {
-      const age = values.get(s.name);
-      return {
-        app,
-        region,
-        stream: s.name,
-        stage: s.stage,
-        iteratorAgeMs: age,
-        measuredAt,
-        detail:
-          age === undefined ? 'no GetRecords.IteratorAgeMilliseconds datapoints in the last 5 minutes' : undefined,
-      };
-    });
+    return appStreamBacklogs(this.client(region, 'kinesis'), this.client(region, 'dynamodb'), this.names, app, region);
   }
 
   async replicationLag(): Promise<ReplicationLag[]> {
@@ -440,6 +432,14 @@ export class AwsPlatform implements Platform, DrillCapabilities {
       }
     }
     return lags;
+  }
+
+  /** Game-day faults through the AWS APIs (SUPPORTED_FAULTS.aws lists the kinds). */
+  faults(): AwsFaults {
+    return new AwsFaults(this.config, {
+      ecs: (region) => this.client(region, 'ecs'),
+      rds: (region) => this.client(region, 'rds'),
+    });
   }
 
   safeStoreClient(region: string): DynamoDBClient {
@@ -521,6 +521,7 @@ export class AwsPlatform implements Platform, DrillCapabilities {
       set.ecs.destroy();
       set.cloudwatch.destroy();
       set.dynamodb.destroy();
+      set.kinesis.destroy();
     }
     this.clients.clear();
   }

@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import path from 'node:path';
 import mqtt from 'mqtt';
-import { BrokerPublisher } from '../messaging/publisher.js';
+import { BrokerPublisher, brokerServers, publisherClientId } from '../messaging/publisher.js';
 import { resourceNames, type RunningService } from '../host.js';
 import {
   ActiveRegionResolver,
@@ -31,8 +31,14 @@ export async function startGeneratorService(config: ServiceConfig): Promise<Runn
     logger,
   });
   await Promise.all([gate.start(), resolver.start()]);
-  const urls = Object.fromEntries(Object.entries(config.brokerUrls).map(([region, list]) => [region, list[0]]));
-  const publisher = new BrokerPublisher({ brokerUrls: urls, clientIdPrefix: 'generator', logger });
+  const { brokerUrls, workerId, brokerCredentials } = config;
+  const publisher = new BrokerPublisher({
+    brokerUrls,
+    clientIdPrefix: 'generator',
+    workerId,
+    logger,
+    ...brokerCredentials,
+  });
   const generator = new TradeGenerator(
     { rate: DEFAULT_RATE },
     {
@@ -48,11 +54,13 @@ export async function startGeneratorService(config: ServiceConfig): Promise<Runn
   generator.start();
 
   // Confirmations come back on the broker of the region that decided them: listen to all.
-  const listeners = Object.entries(urls).map(([region, url]) => {
-    const client = mqtt.connect(url, {
-      clientId: `generator-confirmations-${region}-${process.pid}`,
+  const listeners = Object.entries(brokerUrls).map(([region, urls]) => {
+    const client = mqtt.connect({
+      ...brokerServers(urls),
+      clientId: publisherClientId('generator-confirmations', region, workerId),
       clean: true,
       reconnectPeriod: 1_000,
+      ...brokerCredentials,
     });
     client.on('connect', () => void client.subscribeAsync(names.topics.tmOutConfirmations, { qos: 0 }));
     client.on('message', (_topic, payload) => {

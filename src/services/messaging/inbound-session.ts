@@ -14,8 +14,11 @@ export interface InboundMessage {
 }
 
 export interface InboundSessionOptions {
-  /** mqtt://host:port locally, mqtts://host:8883 on Amazon MQ. */
-  readonly brokerUrl: string;
+  /**
+   * mqtt://host:port locally, mqtts://host:8883 on Amazon MQ; an active/standby pair is tried in turn (after a lost
+   * connection or a failed attempt, the next one), so the session follows the broker's failover.
+   */
+  readonly brokerUrl: string | readonly string[];
   /** Fixed per region: the broker keeps this session's subscriptions and backlog while we are away. */
   readonly clientId: string;
   readonly topics: readonly string[];
@@ -93,17 +96,26 @@ export class InboundSession {
     this.wanted = true;
     for (let attempt = 0; !this.socket && this.wanted && !this.stopped; attempt++) {
       try {
-        await this.open();
+        await this.open(this.currentUrl());
       } catch (error) {
+        this.failures++;
         this.options.logger.warn({ err: (error as Error).message, attempt }, 'cannot reach the broker; retrying');
         await sleep(Math.min(5_000, 250 * 2 ** attempt));
       }
     }
   }
 
+  private failures = 0;
+
+  /** The broker URL to try: the same one while it works, the next instance after each failed attempt. */
+  private currentUrl(): string {
+    const urls = typeof this.options.brokerUrl === 'string' ? [this.options.brokerUrl] : this.options.brokerUrl;
+    return urls[this.failures % urls.length];
+  }
+
   /** One connection: CONNECT, wait for CONNACK, SUBSCRIBE, wait for SUBACK. */
-  private open(): Promise<void> {
-    const { brokerUrl, clientId, topics, username, password, logger } = this.options;
+  private open(brokerUrl: string): Promise<void> {
+    const { clientId, topics, username, password, logger } = this.options;
     const url = new URL(brokerUrl);
     const secure = url.protocol === 'mqtts:' || url.protocol === 'ssl:';
     const port = Number(url.port || (secure ? 8883 : 1883));

@@ -2,14 +2,43 @@ import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 
 export interface PublisherOptions {
-  /** Every region's broker URL. */
-  readonly brokerUrls: Readonly<Record<string, string>>;
+  /**
+   * Every region's broker: one URL, or an active/standby pair (Amazon MQ), tried in turn when the connection is lost.
+   */
+  readonly brokerUrls: Readonly<Record<string, string | readonly string[]>>;
   readonly clientIdPrefix: string;
+  /**
+   * Makes the client ids of this process unique among its siblings (TSR_WORKER_ID): two clients with one id take
+   * each other's connection over. Default: the process id (unique on one machine only; 1 in every container).
+   */
+  readonly workerId?: string;
   readonly logger: Logger;
   readonly username?: string;
   readonly password?: string;
   /** How long one publish may wait for the broker's PUBACK before it counts as failed. */
   readonly timeoutMs?: number;
+}
+
+/** A publisher's MQTT client id for one region's broker. */
+export function publisherClientId(prefix: string, region: string, workerId: string = String(process.pid)): string {
+  return `${prefix}-${region}-${workerId}`;
+}
+
+/**
+ * mqtt.js connection options for one broker or an active/standby pair: with several `servers`, mqtt.js moves to
+ * the next one on each reconnect, so a client follows Amazon MQ's failover to the standby instance.
+ */
+export function brokerServers(urls: string | readonly string[]): Pick<mqtt.IClientOptions, 'servers'> {
+  const list = typeof urls === 'string' ? [urls] : urls;
+  return {
+    servers: list.map((url) => {
+      const parsed = new URL(url);
+      const scheme = parsed.protocol.replace(/:$/, '');
+      const protocol = (scheme === 'tls' ? 'mqtts' : scheme) as 'mqtt' | 'mqtts' | 'ws' | 'wss' | 'tcp' | 'ssl';
+      const secure = protocol === 'mqtts' || protocol === 'ssl' || protocol === 'wss';
+      return { host: parsed.hostname, port: Number(parsed.port || (secure ? 8883 : 1883)), protocol };
+    }),
+  };
 }
 
 /**
@@ -26,10 +55,11 @@ export class BrokerPublisher {
   private client(region: string): MqttClient {
     const existing = this.clients.get(region);
     if (existing) return existing;
-    const url = this.options.brokerUrls[region];
-    if (!url) throw new Error(`no broker URL for region ${region}`);
-    const client = mqtt.connect(url, {
-      clientId: `${this.options.clientIdPrefix}-${region}-${process.pid}`,
+    const urls = this.options.brokerUrls[region];
+    if (!urls?.length) throw new Error(`no broker URL for region ${region}`);
+    const client = mqtt.connect({
+      ...brokerServers(urls),
+      clientId: publisherClientId(this.options.clientIdPrefix, region, this.options.workerId),
       clean: true,
       protocolVersion: 4,
       reconnectPeriod: 1_000,

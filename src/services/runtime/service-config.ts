@@ -40,6 +40,13 @@ export interface PostgresConfig {
   readonly password: string;
 }
 
+/** Broker login (Amazon MQ requires one; the local broker accepts any). */
+export interface BrokerCredentials {
+  readonly username: string;
+  /** Never log this; `redacted()` leaves it out. */
+  readonly password: string;
+}
+
 export interface ServiceConfig {
   readonly target: 'local' | 'aws';
   /** TSR_ENV */
@@ -62,6 +69,8 @@ export interface ServiceConfig {
   readonly dynamodbEndpoint?: string;
   /** TSR_BROKER_URLS by region (a region may list an active and a standby URL). */
   readonly brokerUrls: Readonly<Record<string, readonly string[]>>;
+  /** TSR_BROKER_USERNAME / TSR_BROKER_PASSWORD; undefined when not set (required on AWS for broker stages). */
+  readonly brokerCredentials?: BrokerCredentials;
   /** TSR_ARC_ENDPOINTS, in the given order. */
   readonly arcEndpoints: readonly ArcEndpointConfig[];
   /** TSR_PG_*; undefined when the service needs no database and none was given. */
@@ -89,6 +98,8 @@ export const SERVICE_VARIABLES = {
   TSR_KINESIS_ENDPOINT: 'the Kinesis endpoint URL, e.g. http://127.0.0.1:4567 (unset: AWS)',
   TSR_DYNAMODB_ENDPOINT: 'the DynamoDB endpoint URL, e.g. http://127.0.0.1:4568 (unset: AWS)',
   TSR_BROKER_URLS: "every region's broker as region=url pairs, e.g. us-east-1=mqtt://127.0.0.1:1883,us-west-2=…",
+  TSR_BROKER_USERNAME: 'the broker user name (Amazon MQ; ECS injects it from Secrets Manager)',
+  TSR_BROKER_PASSWORD: 'the broker password (Amazon MQ; ECS injects it from Secrets Manager)',
   TSR_ARC_ENDPOINTS: 'the ARC cluster endpoints as region=url pairs or plain URLs, comma-separated',
   TSR_PG_HOST: 'the PostgreSQL host, e.g. 127.0.0.1',
   TSR_PG_PORT: 'the PostgreSQL port, an integer 1-65535',
@@ -166,6 +177,9 @@ const envSchema = z.object({
       .refine((pairs) => pairs.every((p) => p.region !== undefined && isUrl(p.url, BROKER_SCHEMES)))
       .optional(),
   ),
+  TSR_BROKER_USERNAME: optionalText,
+  // Never trimmed: a password may end in a space.
+  TSR_BROKER_PASSWORD: z.string().optional(),
   TSR_ARC_ENDPOINTS: optionalText.pipe(
     z
       .string()
@@ -240,7 +254,8 @@ export function loadServiceConfig(
       seen.add(variable);
       const raw = env[variable];
       const missing = raw === undefined || raw.trim() === '';
-      const shown = variable === 'TSR_PG_PASSWORD' ? '' : ` (got "${String(raw).slice(0, 80)}")`;
+      const secret = variable === 'TSR_PG_PASSWORD' || variable === 'TSR_BROKER_PASSWORD';
+      const shown = secret ? '' : ` (got "${String(raw).slice(0, 80)}")`;
       problems.add(variable, missing ? 'missing' : `invalid${shown}`);
     }
     throw configError(problems);
@@ -266,6 +281,18 @@ export function loadServiceConfig(
     const absent = v.TSR_REGIONS.filter((r) => !brokerUrls[r]);
     if (!v.TSR_BROKER_URLS) problems.add('TSR_BROKER_URLS', `missing (stage ${v.TSR_STAGE} talks to the brokers)`);
     else if (absent.length) problems.add('TSR_BROKER_URLS', `has no broker for ${absent.join(', ')}`);
+  }
+
+  const target = v.TSR_TARGET ?? (v.TSR_KINESIS_ENDPOINT ? 'local' : 'aws');
+  let brokerCredentials: BrokerCredentials | undefined;
+  if (v.TSR_BROKER_USERNAME !== undefined && v.TSR_BROKER_PASSWORD !== undefined) {
+    brokerCredentials = { username: v.TSR_BROKER_USERNAME, password: v.TSR_BROKER_PASSWORD };
+  } else if (v.TSR_BROKER_USERNAME !== undefined || v.TSR_BROKER_PASSWORD !== undefined) {
+    const missing = v.TSR_BROKER_USERNAME === undefined ? 'TSR_BROKER_USERNAME' : 'TSR_BROKER_PASSWORD';
+    problems.add(missing, 'missing (the other half of the broker login is set)');
+  } else if (needs.broker && target === 'aws') {
+    problems.add('TSR_BROKER_USERNAME', `missing (stage ${v.TSR_STAGE} logs in to Amazon MQ)`);
+    problems.add('TSR_BROKER_PASSWORD', `missing (stage ${v.TSR_STAGE} logs in to Amazon MQ)`);
   }
 
   const arcEndpoints = v.TSR_ARC_ENDPOINTS ?? [];
@@ -309,7 +336,6 @@ export function loadServiceConfig(
   const stage = v.TSR_STAGE;
   const app = v.TSR_APP;
   const service = app ? `${app === 'trade' ? 'tm' : 'st'}-${stage}` : stage;
-  const target = v.TSR_TARGET ?? (v.TSR_KINESIS_ENDPOINT ? 'local' : 'aws');
   const base = {
     target,
     environment: v.TSR_ENV,
@@ -331,13 +357,20 @@ export function loadServiceConfig(
   const config: ServiceConfig = {
     ...base,
     postgres,
+    brokerCredentials,
     redacted: () => ({
       ...base,
       postgres: postgres ? { host: postgres.host, port: postgres.port, user: postgres.user } : undefined,
+      brokerUser: brokerCredentials?.username,
     }),
   };
   // Keep the password out of JSON.stringify (and so pino) and util.inspect of the config by accident; a spread
   // (`{ ...config.postgres, database }` for the pg client) still carries it.
+  if (brokerCredentials) {
+    const visible = { username: brokerCredentials.username, password: '[redacted]' };
+    Object.defineProperty(brokerCredentials, 'toJSON', { value: () => visible, enumerable: false });
+    Object.defineProperty(brokerCredentials, inspect.custom, { value: () => visible, enumerable: false });
+  }
   if (postgres) {
     const visible = { host: postgres.host, port: postgres.port, user: postgres.user, password: '[redacted]' };
     Object.defineProperty(postgres, 'toJSON', { value: () => visible, enumerable: false });

@@ -2,6 +2,7 @@ import { Construct } from 'constructs';
 import { KmsAlias } from '@cdktf/provider-aws/lib/kms-alias/index.js';
 import { KmsKey } from '@cdktf/provider-aws/lib/kms-key/index.js';
 import { KmsReplicaKey } from '@cdktf/provider-aws/lib/kms-replica-key/index.js';
+import { providerIn } from '../stacks/provider.js';
 
 export interface MultiRegionKeyProps {
   /** The region holding the primary key (the provider's region). */
@@ -32,13 +33,14 @@ export class MultiRegionKey extends Construct {
     const arns: Record<string, string> = { [props.primaryRegion]: primary.arn };
     for (const region of props.regions) {
       if (region === props.primaryRegion) continue;
+      const provider = providerIn(this, region);
       const replica = new KmsReplicaKey(this, `replica-${region}`, {
-        region,
+        provider,
         primaryKeyArn: primary.arn,
         description: `${props.description} (${region} replica)`,
         deletionWindowInDays: 30,
       });
-      new KmsAlias(this, `alias-${region}`, { region, name: props.alias, targetKeyId: replica.keyId });
+      new KmsAlias(this, `alias-${region}`, { provider, name: props.alias, targetKeyId: replica.keyId });
       arns[region] = replica.arn;
     }
     this.arnByRegion = arns;

@@ -1,8 +1,10 @@
 import { Construct } from 'constructs';
+import type { AwsProvider } from '@cdktf/provider-aws/lib/provider/index.js';
 import { Route } from '@cdktf/provider-aws/lib/route/index.js';
 import { VpcPeeringConnection } from '@cdktf/provider-aws/lib/vpc-peering-connection/index.js';
 import { VpcPeeringConnectionAccepterA } from '@cdktf/provider-aws/lib/vpc-peering-connection-accepter/index.js';
 import { VpcPeeringConnectionOptions } from '@cdktf/provider-aws/lib/vpc-peering-connection-options/index.js';
+import { providerIn } from '../stacks/provider.js';
 
 /** One side of a peering: a region's VPC and its private route tables. */
 export interface PeeringSide {
@@ -41,8 +43,9 @@ export class RegionPeering extends Construct {
       autoAccept: false,
       tags: { Name: props.name, 'tsr:peering-side': 'requester' },
     });
+    const inAccepterRegion = providerIn(this, accepter.region);
     const accepted = new VpcPeeringConnectionAccepterA(this, 'accepter', {
-      region: accepter.region,
+      provider: inAccepterRegion,
       vpcPeeringConnectionId: connection.id,
       autoAccept: true,
       tags: { Name: props.name, 'tsr:peering-side': 'accepter' },
@@ -54,14 +57,14 @@ export class RegionPeering extends Construct {
       requester: { allowRemoteVpcDnsResolution: true },
     });
     new VpcPeeringConnectionOptions(this, 'accepter-options', {
-      region: accepter.region,
+      provider: inAccepterRegion,
       vpcPeeringConnectionId: accepted.vpcPeeringConnectionId,
       accepter: { allowRemoteVpcDnsResolution: true },
     });
-    const routes = (side: PeeringSide, other: PeeringSide, label: string, region?: string) => {
+    const routes = (side: PeeringSide, other: PeeringSide, label: string, provider?: AwsProvider) => {
       side.routeTableIds.forEach((table, i) => {
         new Route(this, `${label}-route-${i}`, {
-          ...(region ? { region } : {}),
+          ...(provider ? { provider } : {}),
           routeTableId: table,
           destinationCidrBlock: other.cidr,
           vpcPeeringConnectionId: accepted.vpcPeeringConnectionId,
@@ -69,7 +72,7 @@ export class RegionPeering extends Construct {
       });
     };
     routes(requester, accepter, 'requester');
-    routes(accepter, requester, 'accepter', accepter.region);
+    routes(accepter, requester, 'accepter', inAccepterRegion);
     this.connectionId = accepted.vpcPeeringConnectionId;
   }
 }

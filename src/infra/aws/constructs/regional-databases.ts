@@ -61,13 +61,16 @@ export class RegionalDatabases extends Construct {
         copyTagsToSnapshot: true,
         enabledCloudwatchLogsExports: ['postgresql'],
         skipFinalSnapshot: false,
-        finalSnapshotIdentifier: `${spec.identifier}-final`,
+        // Unique per cluster lifetime (the creation time, kept by ignore_changes below): a fixed id exists after the
+        // first destroy and blocks the next one.
+        finalSnapshotIdentifier: `${spec.identifier}-final-\${formatdate("YYYYMMDDhhmmss", timestamp())}`,
         lifecycle: {
           ignoreChanges: [
             'replication_source_identifier',
             'global_cluster_identifier',
             'master_password',
             'database_name',
+            'final_snapshot_identifier',
           ],
         },
       });

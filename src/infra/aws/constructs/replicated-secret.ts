@@ -36,7 +36,9 @@ export class ReplicatedSecret extends Construct {
       name: props.name,
       description: props.description,
       kmsKeyId: props.kmsKeyArnByRegion[props.primaryRegion],
-      recoveryWindowInDays: 7,
+      // Deleted at once: a recovery window keeps the name taken, so a redeploy after destroy would fail on it.
+      // The values are generated and live in the databases and brokers they open.
+      recoveryWindowInDays: 0,
       replica: props.regions
         .filter((region) => region !== props.primaryRegion)
         .map((region) => ({ region, kmsKeyId: props.kmsKeyArnByRegion[region] })),

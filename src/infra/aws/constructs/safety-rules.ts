@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import type { ITerraformDependable } from 'cdktf';
 import { Route53RecoverycontrolconfigSafetyRule } from '@cdktf/provider-aws/lib/route53recoverycontrolconfig-safety-rule/index.js';
 import type { SafetyRuleName } from '../../../config/model.js';
 
@@ -9,6 +10,8 @@ export interface SafetyRulesProps {
   /** Routing-control ARN by control name. */
   readonly controlArns: Readonly<Record<string, string>>;
   readonly waitPeriodMs?: number;
+  /** Created after this (the last routing control), and one rule at a time: see RoutingControls. */
+  readonly after: ITerraformDependable;
 }
 
 /** ARC's evaluation period after a change to a rule's controls, during which further changes to them fail. */
@@ -26,8 +29,10 @@ export class SafetyRules extends Construct {
       return value;
     };
     const arns: Record<string, string> = {};
+    let previous = props.after;
     for (const rule of props.rules) {
       const common = {
+        dependsOn: [previous],
         name: rule.name,
         controlPanelArn: props.controlPanelArn,
         waitPeriodMs: props.waitPeriodMs ?? SAFETY_RULE_WAIT_MS,
@@ -45,6 +50,7 @@ export class SafetyRules extends Construct {
               targetControls: rule.targets.map(arn),
             });
       arns[rule.name] = resource.arn;
+      previous = resource;
     }
     this.arnByName = arns;
   }

@@ -7,6 +7,7 @@ import { EcsTaskDefinition } from '@cdktf/provider-aws/lib/ecs-task-definition/i
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role/index.js';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy/index.js';
 import type { AppName, StageName } from '../../../config/apps.js';
+import { TASK_ARCHITECTURE } from '../naming.js';
 import type { PolicyStatement } from './service-permissions.js';
 
 /** One ECS service: a stage of an app, or the generator. */
@@ -26,6 +27,13 @@ export interface ServiceSpec {
   readonly secretArns: readonly string[];
   /** Task-role statements (servicePermissions()). */
   readonly permissions: readonly PolicyStatement[];
+  /**
+   * Never more than one task, not even during a deployment (the old task stops before the new one starts): for a
+   * service that owns one broker session per region (inbound gateways) or one generator ledger.
+   */
+  readonly singleTask?: boolean;
+  /** A writable scratch directory (the root filesystem is read-only) mounted here, when the service needs one. */
+  readonly scratchDir?: string;
 }
 
 export interface ServicesProps {
@@ -40,6 +48,8 @@ export interface ServicesProps {
   /** Key that encrypts the replicated secrets in this region (the execution role decrypts them). */
   readonly secretsKeyArn: string;
   readonly services: readonly ServiceSpec[];
+  /** IAM role name of a service (account-wide: must differ per region). */
+  readonly roleName: (service: string, purpose: 'exec' | 'task') => string;
 }
 
 const ASSUME_ECS_TASKS = JSON.stringify({
@@ -63,6 +73,8 @@ export class Services extends Construct {
     const repository = new EcrRepository(this, 'repository', {
       name: props.repositoryName,
       imageTagMutability: 'MUTABLE',
+      // Its images are tsr's own (pushed by `tsr image push`): destroy removes them instead of failing on them.
+      forceDelete: true,
       imageScanningConfiguration: { scanOnPush: true },
       encryptionConfiguration: [{ encryptionType: 'KMS' }],
     });
@@ -75,7 +87,7 @@ export class Services extends Construct {
 
     for (const spec of props.services) {
       const executionRole = new IamRole(this, `${spec.name}-execution`, {
-        name: `${spec.name}-exec`,
+        name: props.roleName(spec.name, 'exec'),
         assumeRolePolicy: ASSUME_ECS_TASKS,
       });
       const executionStatements: PolicyStatement[] = [
@@ -111,7 +123,7 @@ export class Services extends Construct {
         policy: JSON.stringify({ Version: '2012-10-17', Statement: executionStatements }),
       });
       const taskRole = new IamRole(this, `${spec.name}-task`, {
-        name: `${spec.name}-task`,
+        name: props.roleName(spec.name, 'task'),
         assumeRolePolicy: ASSUME_ECS_TASKS,
       });
       new IamRolePolicy(this, `${spec.name}-task-policy`, {
@@ -120,16 +132,15 @@ export class Services extends Construct {
         policy: JSON.stringify({ Version: '2012-10-17', Statement: spec.permissions }),
       });
 
-      const command =
-        spec.app === 'generator' ? ['service', 'run', 'generator'] : ['service', 'run', `${spec.app}/${spec.stage}`];
+      // The image's entrypoint runs the service; TSR_APP/TSR_STAGE in the environment say which one.
       const container = {
         name: 'service',
         image,
         essential: true,
-        command,
         environment: Object.entries(spec.environment).map(([name, value]) => ({ name, value })),
         secrets: Object.entries(spec.secrets).map(([name, valueFrom]) => ({ name, valueFrom })),
         readonlyRootFilesystem: true,
+        ...(spec.scratchDir ? { mountPoints: [{ sourceVolume: 'scratch', containerPath: spec.scratchDir }] } : {}),
         logConfiguration: {
           logDriver: 'awslogs',
           options: {
@@ -147,8 +158,9 @@ export class Services extends Construct {
         memory: String(spec.memory),
         executionRoleArn: executionRole.arn,
         taskRoleArn: taskRole.arn,
-        runtimePlatform: { operatingSystemFamily: 'LINUX', cpuArchitecture: 'ARM64' },
+        runtimePlatform: { operatingSystemFamily: 'LINUX', cpuArchitecture: TASK_ARCHITECTURE },
         containerDefinitions: JSON.stringify([container]),
+        ...(spec.scratchDir ? { volume: [{ name: 'scratch' }] } : {}),
       });
       new EcsService(this, spec.name, {
         name: spec.name,
@@ -160,8 +172,8 @@ export class Services extends Construct {
         propagateTags: 'SERVICE',
         enableEcsManagedTags: true,
         deploymentCircuitBreaker: { enable: true, rollback: true },
-        deploymentMinimumHealthyPercent: 100,
-        deploymentMaximumPercent: 200,
+        deploymentMinimumHealthyPercent: spec.singleTask ? 0 : 100,
+        deploymentMaximumPercent: spec.singleTask ? 100 : 200,
         networkConfiguration: {
           subnets: [...props.subnetIds],
           securityGroups: [props.securityGroupId],

@@ -63,6 +63,7 @@ export class GlobalStack extends TerraformStack {
       controlPanelArn: this.routing.controlPanelArn,
       rules: names.safetyRules,
       controlArns: this.routing.arnByName,
+      after: this.routing.last,
     });
     new DnsHealthChecks(this, 'dns-health', {
       controls: names.routingControls.filter((c) => c.scope === 'dns'),

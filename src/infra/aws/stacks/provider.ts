@@ -1,7 +1,13 @@
 import type { Construct } from 'constructs';
-import { DataTerraformRemoteStateLocal, DataTerraformRemoteStateS3, LocalBackend, S3Backend } from 'cdktf';
+import {
+  DataTerraformRemoteStateLocal,
+  DataTerraformRemoteStateS3,
+  LocalBackend,
+  S3Backend,
+  TerraformStack,
+} from 'cdktf';
 import type { TerraformRemoteState } from 'cdktf';
-import { AwsProvider } from '@cdktf/provider-aws/lib/provider/index.js';
+import { AwsProvider, type AwsProviderConfig } from '@cdktf/provider-aws/lib/provider/index.js';
 import type { TsrConfig } from '../../../config/model.js';
 
 /** Where the stacks keep their Terraform state. */
@@ -51,10 +57,40 @@ export function configureStack(stack: Construct, stackId: string, region: string
     // cdktf 0.21 has no typed `use_lockfile` yet (terraform/tofu >= 1.10: a lock object next to the state).
     if (!backend.lockTable) s3.addOverride('use_lockfile', true);
   }
-  return new AwsProvider(stack, 'aws', {
-    region,
-    defaultTags: [{ tags: { 'tsr:environment': config.environment, 'tsr:managed-by': 'tsr', 'tsr:stack': stackId } }],
-  });
+  const defaultTags = [
+    { tags: { 'tsr:environment': config.environment, 'tsr:managed-by': 'tsr', 'tsr:stack': stackId } },
+  ];
+  const provider = new AwsProvider(stack, 'aws', { region, defaultTags });
+  // A constraint, not cdktf's exact pin of the provider it was generated from: the stacks avoid v6-only arguments
+  // (resources in another region go through an aliased provider, see providerIn), so 5.100 and 6.x both apply them.
+  (stack as TerraformStack).addOverride('terraform.required_providers.aws.version', AWS_PROVIDER_CONSTRAINT);
+  PROVIDERS.set(stack, { home: region, defaultTags, byRegion: new Map([[region, provider]]) });
+  return provider;
+}
+
+/** The AWS provider versions the synthesized stacks are written for (checked by `npm run validate:aws`). */
+export const AWS_PROVIDER_CONSTRAINT = '>= 5.100.0, < 7.0.0';
+
+const PROVIDERS = new WeakMap<
+  Construct,
+  { home: string; defaultTags: AwsProviderConfig['defaultTags']; byRegion: Map<string, AwsProvider> }
+>();
+
+/**
+ * The provider for resources of `stack` that live in `region`: the stack's own for its region, otherwise an aliased
+ * provider (`aws.<region>`) made once per stack. Provider 6 also has a per-resource `region` argument, but 5.x
+ * rejects it, and an alias works with both.
+ */
+export function providerIn(scope: Construct, region: string): AwsProvider {
+  const stack = TerraformStack.of(scope);
+  const providers = PROVIDERS.get(stack);
+  if (!providers) throw new Error(`stack ${stack.node.id} has no AWS provider yet (configureStack first)`);
+  let provider = providers.byRegion.get(region);
+  if (!provider) {
+    provider = new AwsProvider(stack, `aws-${region}`, { region, alias: region, defaultTags: providers.defaultTags });
+    providers.byRegion.set(region, provider);
+  }
+  return provider;
 }
 
 /**

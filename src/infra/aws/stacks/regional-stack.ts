@@ -169,6 +169,7 @@ export class RegionalStack extends TerraformStack {
       securityGroupId: network.servicesSecurityGroupId,
       secretsKeyArn: globalKeyArn,
       services: specs,
+      roleName: (service, purpose) => aws.serviceRole(service, region, purpose),
     });
 
     new Alarms(this, 'alarms', {

@@ -23,6 +23,9 @@ export interface ServiceSpecInput {
   readonly permissionContext: PermissionContext;
 }
 
+/** Where the generator's task keeps its ledger (a task volume: the root filesystem is read-only). */
+export const GENERATOR_WORKSPACE = '/var/tsr';
+
 /**
  * The ECS services of one region: every stage of each app, plus the generator (which runs where the primary is and
  * is scaled up elsewhere on DR), each with its environment, secrets and least-privilege permissions.
@@ -49,11 +52,14 @@ export function regionalServiceSpecs(input: ServiceSpecInput): ServiceSpec[] {
     for (const stage of STAGES) {
       const isCore = stage === 'core';
       const cluster = database(app);
+      // One session per app and region on the broker: a second task with the same client id would take it over.
+      const singleTask = stage === 'inbound-gateway';
       specs.push({
         name: aws.service(app, stage),
         app,
         stage,
-        desiredCount: config.aws.tasksPerService,
+        desiredCount: singleTask ? 1 : config.aws.tasksPerService,
+        singleTask,
         cpu: 512,
         memory: 1024,
         environment: {
@@ -91,7 +97,15 @@ export function regionalServiceSpecs(input: ServiceSpecInput): ServiceSpec[] {
       desiredCount: region === config.regions[0] ? 1 : 0,
       cpu: 256,
       memory: 512,
-      environment: { ...common, [SERVICE_ENV.service]: 'generator', [SERVICE_ENV.app]: 'generator' },
+      singleTask: true,
+      // Its ledger of sent trades; the container's root filesystem is read-only.
+      scratchDir: GENERATOR_WORKSPACE,
+      environment: {
+        ...common,
+        [SERVICE_ENV.service]: 'generator',
+        [SERVICE_ENV.stage]: 'generator',
+        [SERVICE_ENV.workspace]: GENERATOR_WORKSPACE,
+      },
       secrets: brokerSecrets,
       secretArns: [brokerSecret],
       permissions: servicePermissions('generator', undefined, permissionContext),

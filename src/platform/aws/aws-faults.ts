@@ -1,0 +1,130 @@
+import {
+  DescribeServicesCommand,
+  ECSClient,
+  ListTasksCommand,
+  StopTaskCommand,
+  UpdateServiceCommand,
+} from '@aws-sdk/client-ecs';
+import { FailoverDBClusterCommand, RDSClient } from '@aws-sdk/client-rds';
+import { STAGES, type AppName, type StageName } from '../../config/apps.js';
+import type { TsrConfig } from '../../config/model.js';
+import { ExitCode, UserError } from '../../errors.js';
+import { awsNames } from '../../infra/aws/naming.js';
+import type { FaultKindName } from '../capabilities.js';
+import { toUserError } from './aws-errors.js';
+
+/** A fault as injected on AWS, with what undoes it (recorded before the fault, so a crash of tsr can undo it). */
+export interface AwsFault {
+  readonly kind: FaultKindName;
+  readonly region: string;
+  readonly detail: string;
+  /** ECS services and the task count each had before (undo scales them back), for faults that scale to zero. */
+  readonly restore?: readonly { readonly service: string; readonly desiredCount: number }[];
+}
+
+type Clients = { ecs: (region: string) => ECSClient; rds: (region: string) => RDSClient };
+
+/**
+ * Faults on the AWS target, through the AWS APIs (no agent in the tasks): services scaled to zero (a region, or a
+ * stage of a region), one task stopped (ECS starts a replacement), and the writer of an app's database failed over
+ * to a reader instance in its region (Aurora restarts the old writer as a reader).
+ */
+export class AwsFaults {
+  private readonly aws;
+
+  constructor(
+    private readonly config: TsrConfig,
+    private readonly clients: Clients,
+  ) {
+    this.aws = awsNames(config);
+  }
+
+  private services(region: string, app?: AppName, stage?: StageName): string[] {
+    if (!this.config.regions.includes(region)) {
+      throw new UserError(
+        `region ${region} is not one of ${this.config.regions.join(', ')}`,
+        undefined,
+        ExitCode.usage,
+      );
+    }
+    const apps = app ? [app] : this.config.apps;
+    const names = apps.flatMap((a) => (stage ? [stage] : STAGES).map((s) => this.aws.service(a, s)));
+    if (!app && this.config.apps.includes('trade')) names.push(this.aws.service('generator'));
+    return names;
+  }
+
+  /** Every listed service to zero tasks, remembering each one's count first. */
+  private async scaleToZero(kind: FaultKindName, region: string, services: string[]): Promise<AwsFault> {
+    const ecs = this.clients.ecs(region);
+    const restore: { service: string; desiredCount: number }[] = [];
+    try {
+      for (let i = 0; i < services.length; i += 10) {
+        const answer = await ecs.send(
+          new DescribeServicesCommand({ cluster: this.aws.ecsCluster, services: services.slice(i, i + 10) }),
+        );
+        for (const s of answer.services ?? [])
+          restore.push({ service: s.serviceName ?? '', desiredCount: s.desiredCount ?? 0 });
+      }
+      for (const { service } of restore) {
+        await ecs.send(new UpdateServiceCommand({ cluster: this.aws.ecsCluster, service, desiredCount: 0 }));
+      }
+    } catch (error) {
+      throw toUserError(error, `${kind} in ${region}`);
+    }
+    return { kind, region, detail: `${restore.length} ECS services scaled to 0 tasks`, restore };
+  }
+
+  /** Every ECS service of a region to zero tasks (the data stores stay: AWS offers no "region off" switch). */
+  async regionDown(region: string): Promise<AwsFault> {
+    return this.scaleToZero('region-down', region, this.services(region));
+  }
+
+  /** One stage of an app in a region to zero tasks. */
+  async killStage(app: AppName, stage: StageName, region: string): Promise<AwsFault> {
+    return this.scaleToZero('kill-stage', region, this.services(region, app, stage));
+  }
+
+  /** Stops one running task of a stage; ECS starts a replacement (the crash-and-restart of one instance). */
+  async killService(app: AppName, stage: StageName, region: string): Promise<AwsFault> {
+    const [service] = this.services(region, app, stage);
+    const ecs = this.clients.ecs(region);
+    try {
+      const tasks = await ecs.send(
+        new ListTasksCommand({ cluster: this.aws.ecsCluster, serviceName: service, desiredStatus: 'RUNNING' }),
+      );
+      const task = tasks.taskArns?.[0];
+      if (!task) {
+        throw new UserError(`${service} has no running task in ${region} to stop`, undefined, ExitCode.unhealthy);
+      }
+      await ecs.send(new StopTaskCommand({ cluster: this.aws.ecsCluster, task, reason: 'tsr game day: kill-service' }));
+      return { kind: 'kill-service', region, detail: `stopped ${task}` };
+    } catch (error) {
+      throw toUserError(error, `kill-service ${service} in ${region}`);
+    }
+  }
+
+  /** The writer cluster of an app fails over to one of its reader instances, in its region. */
+  async dbWriterCrash(app: AppName, writerRegion: string): Promise<AwsFault> {
+    this.services(writerRegion, app, 'core');
+    const cluster = this.aws.regionalCluster(app, writerRegion);
+    try {
+      await this.clients.rds(writerRegion).send(new FailoverDBClusterCommand({ DBClusterIdentifier: cluster }));
+    } catch (error) {
+      throw toUserError(error, `db-writer-crash of ${cluster}`);
+    }
+    return { kind: 'db-writer-crash', region: writerRegion, detail: `${cluster} failed over to a reader instance` };
+  }
+
+  /** Undoes a fault that scaled services to zero: each back to its count before. Others need no undo. */
+  async undo(fault: AwsFault): Promise<void> {
+    if (!fault.restore) return;
+    const ecs = this.clients.ecs(fault.region);
+    try {
+      for (const { service, desiredCount } of fault.restore) {
+        await ecs.send(new UpdateServiceCommand({ cluster: this.aws.ecsCluster, service, desiredCount }));
+      }
+    } catch (error) {
+      throw toUserError(error, `undoing ${fault.kind} in ${fault.region}`);
+    }
+  }
+}

@@ -1,0 +1,110 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  DescribeServicesCommand,
+  ECSClient,
+  ListTasksCommand,
+  StopTaskCommand,
+  UpdateServiceCommand,
+  type UpdateServiceCommandInput,
+} from '@aws-sdk/client-ecs';
+import { FailoverDBClusterCommand, RDSClient } from '@aws-sdk/client-rds';
+import { mockClient } from 'aws-sdk-client-mock';
+import { loadConfig } from '../../src/config/load.js';
+import { UserError } from '../../src/errors.js';
+import { SUPPORTED_FAULTS, unsupportedFaults } from '../../src/platform/capabilities.js';
+import { AwsPlatform } from '../../src/platform/aws/aws-platform.js';
+
+const ecs = mockClient(ECSClient);
+const rds = mockClient(RDSClient);
+let dir: string;
+let platform: AwsPlatform;
+
+beforeEach(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'tsr-aws-faults-'));
+  const regions = ['us-east-1', 'us-west-2'];
+  const config = loadConfig({ environment: 'test', regions, target: 'aws' }, {}, dir);
+  const record = { version: 1 as const, environment: 'test', regions, stacks: {}, updatedAt: '2026-01-01T00:00:00Z' };
+  platform = new AwsPlatform(config, { record, env: {} });
+  ecs.reset();
+  rds.reset();
+  // Every service runs 2 tasks, except the inbound gateways (1) and the generator (1).
+  ecs.on(DescribeServicesCommand).callsFake(async (input: { services: string[] }) => ({
+    services: input.services.map((serviceName) => ({
+      serviceName,
+      desiredCount: /inbound-gateway|generator/.test(serviceName) ? 1 : 2,
+    })),
+  }));
+  ecs.on(UpdateServiceCommand).resolves({});
+});
+afterEach(async () => {
+  await platform.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+afterAll(() => {
+  ecs.restore();
+  rds.restore();
+});
+
+const updates = () =>
+  ecs
+    .commandCalls(UpdateServiceCommand)
+    .map((c) => c.args[0].input as UpdateServiceCommandInput)
+    .map((i) => `${i.service}=${i.desiredCount}`);
+
+test('the capability list: AWS offers four fault kinds, and a game day can ask which of its faults it lacks', () => {
+  expect(SUPPORTED_FAULTS.aws).toEqual(['region-down', 'kill-service', 'kill-stage', 'db-writer-crash']);
+  expect(SUPPORTED_FAULTS.local).toHaveLength(10); // every kind but a partition
+  expect(unsupportedFaults('aws', ['region-down', 'partition', 'hang-service', 'partition'])).toEqual([
+    'partition',
+    'hang-service',
+  ]);
+  expect(unsupportedFaults('local', ['partition', 'broker-down'])).toEqual(['partition']);
+});
+
+test('region-down: every service of the region to zero after reading its count; undo puts each count back', async () => {
+  const faults = platform.faults();
+  const fault = await faults.regionDown('us-west-2');
+  // 11 services in two DescribeServices pages of at most 10.
+  expect(ecs.commandCalls(DescribeServicesCommand).map((c) => c.args[0].input.services?.length)).toEqual([10, 1]);
+  expect(updates()).toHaveLength(11);
+  expect(updates().every((u) => u.endsWith('=0'))).toBe(true);
+  expect(fault.restore).toContainEqual({ service: 'tsr-test-tm-core', desiredCount: 2 });
+  ecs.resetHistory();
+  await faults.undo(fault);
+  expect(updates()).toContain('tsr-test-tm-core=2');
+  expect(updates()).toContain('tsr-test-tm-inbound-gateway=1');
+  expect(updates()).toContain('tsr-test-generator=1');
+});
+
+test('kill-stage scales one stage to zero; kill-service stops one running task and ECS replaces it', async () => {
+  const faults = platform.faults();
+  await faults.killStage('settlement', 'core', 'us-east-1');
+  expect(updates()).toEqual(['tsr-test-st-core=0']);
+  ecs.on(ListTasksCommand).resolves({ taskArns: ['arn:aws:ecs:us-east-1:1:task/tsr-test/abc'] });
+  ecs.on(StopTaskCommand).resolves({});
+  const fault = await faults.killService('trade', 'ingestion', 'us-east-1');
+  expect(ecs.commandCalls(ListTasksCommand)[0].args[0].input).toMatchObject({
+    cluster: 'tsr-test',
+    serviceName: 'tsr-test-tm-ingestion',
+    desiredStatus: 'RUNNING',
+  });
+  expect(ecs.commandCalls(StopTaskCommand)[0].args[0].input).toMatchObject({
+    task: 'arn:aws:ecs:us-east-1:1:task/tsr-test/abc',
+  });
+  expect(fault.restore).toBeUndefined();
+  ecs.on(ListTasksCommand).resolves({ taskArns: [] });
+  await expect(faults.killService('trade', 'ingestion', 'us-east-1')).rejects.toThrow(
+    /tsr-test-tm-ingestion has no running task in us-east-1/,
+  );
+});
+
+test('db-writer-crash fails the writer cluster over within its region; an unknown region is refused', async () => {
+  rds.on(FailoverDBClusterCommand).resolves({});
+  await platform.faults().dbWriterCrash('trade', 'us-west-2');
+  expect(rds.commandCalls(FailoverDBClusterCommand)[0].args[0].input).toEqual({
+    DBClusterIdentifier: 'tsr-test-tm-core-us-west-2',
+  });
+  await expect(platform.faults().regionDown('eu-west-1')).rejects.toThrow(UserError);
+});
