@@ -6,7 +6,8 @@
  * Run: node --import tsx bench/verdict.ts [pairs…]   (default 10000 100000)
  * Seeding is not timed. Three pairs are spoilt on purpose (one side deleted, one status altered, one contradictory
  * confirmation), so the figures are those of a verdict that finds something, and the counts are checked.
- * Each verdict runs in a fresh child process, so its peak RSS is its own.
+ * Each verdict runs in a fresh child process, so its peak RSS is its own; "live heap" is the heap right after a full
+ * collection (sampled once a second): what the verdict holds, garbage aside.
  */
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -35,6 +36,13 @@ function sources(port: number, workspace: string, prefix: string): VerdictSource
 async function judge(port: number, workspace: string, prefix: string): Promise<void> {
   let peakHeap = 0;
   const sampler = setInterval(() => (peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed)), 20);
+  // What the verdict really holds, garbage aside: the heap right after a full collection, once a second.
+  let liveHeap = 0;
+  const collect = (globalThis as { gc?: () => void }).gc;
+  const live = setInterval(() => {
+    collect?.();
+    liveHeap = Math.max(liveHeap, process.memoryUsage().heapUsed);
+  }, 1_000);
   const started = performance.now();
   const cpu = process.cpuUsage();
   const verdict: Verdict = await computeVerdict(sources(port, workspace, prefix), {
@@ -44,10 +52,11 @@ async function judge(port: number, workspace: string, prefix: string): Promise<v
   const used = process.cpuUsage(cpu);
   const cpuSeconds = (used.user + used.system) / 1e6;
   clearInterval(sampler);
+  clearInterval(live);
   peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
   const peakRss = process.resourceUsage().maxRSS * 1024;
   process.stdout.write(
-    JSON.stringify({ seconds, cpuSeconds, peakRss, peakHeap, counts: verdict.counts, pairs: verdict.pairs }),
+    JSON.stringify({ seconds, cpuSeconds, peakRss, peakHeap, liveHeap, counts: verdict.counts, pairs: verdict.pairs }),
   );
 }
 
@@ -221,7 +230,14 @@ async function main(): Promise<void> {
     onLog: () => undefined,
   });
   const [port] = engine.ports;
-  const results: { pairs: number; seconds: number; cpuSeconds: number; peakRss: number; peakHeap: number }[] = [];
+  const results: {
+    pairs: number;
+    seconds: number;
+    cpuSeconds: number;
+    peakRss: number;
+    peakHeap: number;
+    liveHeap: number;
+  }[] = [];
   try {
     for (const pairs of counts) {
       const prefix = `v${pairs}`;
@@ -233,7 +249,7 @@ async function main(): Promise<void> {
       );
       const child = spawnSync(
         process.execPath,
-        ['--import', 'tsx', path.join(HERE, 'verdict.ts'), 'judge', String(port), workspace, prefix],
+        ['--expose-gc', '--import', 'tsx', path.join(HERE, 'verdict.ts'), 'judge', String(port), workspace, prefix],
         { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 },
       );
       if (child.status !== 0) throw new Error(`verdict failed:\n${child.stderr}`);
@@ -242,7 +258,8 @@ async function main(): Promise<void> {
       console.log(
         `verdict over ${result.pairs.toLocaleString('en-US')} pairs: ${result.seconds.toFixed(2)} s ` +
           `(${Math.round(result.pairs / result.seconds).toLocaleString('en-US')} pairs/s; ${result.cpuSeconds.toFixed(2)} s CPU in tsr), ` +
-          `peak RSS ${(result.peakRss / 2 ** 20).toFixed(0)} MiB, peak heap ${(result.peakHeap / 2 ** 20).toFixed(0)} MiB; ` +
+          `peak RSS ${(result.peakRss / 2 ** 20).toFixed(0)} MiB, peak heap ${(result.peakHeap / 2 ** 20).toFixed(0)} MiB, ` +
+          `live heap after GC ${(result.liveHeap / 2 ** 20).toFixed(0)} MiB; ` +
           `counts ${JSON.stringify(result.counts)}${spoilt ? ' (the three spoilt pairs found)' : ' — EXPECTED 1 lost, 1 wrong, 1 duplicated'}`,
       );
       results.push(result);
@@ -251,7 +268,8 @@ async function main(): Promise<void> {
       const [a, b] = [results[0], results[results.length - 1]];
       console.log(
         `ratios ${b.pairs / a.pairs}× pairs: time ×${(b.seconds / a.seconds).toFixed(1)}, ` +
-          `peak RSS ×${(b.peakRss / a.peakRss).toFixed(2)}, peak heap ×${(b.peakHeap / a.peakHeap).toFixed(2)}; ` +
+          `peak RSS ×${(b.peakRss / a.peakRss).toFixed(2)}, peak heap ×${(b.peakHeap / a.peakHeap).toFixed(2)}, ` +
+          `live heap ×${(b.liveHeap / a.liveHeap).toFixed(2)}; ` +
           `goal ≤ 10 s per 100,000 pairs: ${((b.seconds * 100_000) / b.pairs).toFixed(2)} s`,
       );
     }

@@ -39,7 +39,7 @@ export interface Contradictions {
 export async function findContradictions(
   files: readonly string[],
   runs: ReadonlySet<string>,
-  bucketBytes = 8 * 2 ** 20,
+  bucketBytes = 2 * 2 ** 20,
 ): Promise<Contradictions> {
   const total = files.reduce((sum, file) => sum + statSync(file).size, 0);
   const buckets = Math.max(1, Math.ceil(total / bucketBytes));
