@@ -14,6 +14,7 @@ import {
 } from '../platform/faults.js';
 import { generatorStatus, startGenerator, stopGenerator } from '../platform/generator-control.js';
 import type { LocalPlatform } from '../platform/local-platform.js';
+import { openPlatform } from '../platform/open.js';
 import type { Platform } from '../platform/platform.js';
 import { reconcile, resolveWindow } from '../reconcile/index.js';
 import { loadRunbook } from '../runbooks/catalog.js';
@@ -176,9 +177,12 @@ const nestedRunbook = defineStepType({
     const runbook = loadRunbook(p.runbook);
     let child: RunJournal | undefined;
     const ticker = setInterval(() => ctx.detail(childLine(child)), 500);
+    // A fresh view of the platform, as `tsr rotate` would open: a fault undone earlier (a region back up) restarted
+    // processes the game day's own view still knows by their old ids.
+    const platform = await openPlatform(ctx.platform.config);
     try {
       const result = await runRunbook(runbook, p.params, {
-        platform: ctx.platform,
+        platform,
         workspace: ctx.workspace,
         yes: true,
         json: true,
@@ -219,6 +223,7 @@ const nestedRunbook = defineStepType({
       return { detail: `${report.runId}: ${figures.join(', ') || 'completed'}`, result: recovery };
     } finally {
       clearInterval(ticker);
+      await platform.close();
     }
   },
 });
