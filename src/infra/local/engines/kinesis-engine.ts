@@ -1,6 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import kinesalite from 'kinesalite';
+import { kinesisClient } from '../../../clients/aws-clients.js';
 import { bindPort, closeServer } from '../http-server.js';
+import { RETENTION_SWEEP_EVERY_MS, sweepExpiredRecords } from './kinesis-retention.js';
 import type { StartedEngine } from './server-util.js';
 
 export interface KinesisEngineOptions {
@@ -22,5 +24,33 @@ export async function startKinesisEngine(options: KinesisEngineOptions): Promise
     shardLimit: 1000,
   });
   const port = await bindPort(server, options.port, options.anyPortIfTaken);
-  return { endpoint: `http://127.0.0.1:${port}`, ports: [port], close: () => closeServer(server) };
+  const endpoint = `http://127.0.0.1:${port}`;
+  const stopSweeping = sweepPeriodically(endpoint);
+  return {
+    endpoint,
+    ports: [port],
+    close: () => {
+      stopSweeping();
+      return closeServer(server);
+    },
+  };
+}
+
+/** Retention as Kinesis keeps it (kinesis-retention.ts): a first sweep a minute after start, then every ten. */
+function sweepPeriodically(endpoint: string): () => void {
+  const kinesis = kinesisClient({ region: 'local', endpoint });
+  const sweep = () => {
+    sweepExpiredRecords(kinesis).catch((error: unknown) =>
+      console.error(`[kinesis] retention sweep failed: ${(error as Error).message}`),
+    );
+  };
+  const first = setTimeout(sweep, 60_000);
+  const every = setInterval(sweep, RETENTION_SWEEP_EVERY_MS);
+  first.unref();
+  every.unref();
+  return () => {
+    clearTimeout(first);
+    clearInterval(every);
+    kinesis.destroy();
+  };
 }
