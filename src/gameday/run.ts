@@ -90,7 +90,8 @@ function header(scenario: LoadedScenario): string {
 
 /**
  * What the lost regions may have taken with them: for each region-down fault, the window from the start of any
- * replication pause in place then (or the replication lag measured just before, plus a margin) to the loss.
+ * replication pause in place then (or the replication lag measured just before, plus a margin) to the loss — the
+ * moment the region was down (its marker), not the request: its broker acknowledged pairs until it stopped.
  */
 export function lossWindows(journal: RunJournal, timeline: readonly TimelineSample[]): LossWindow[] {
   const faults = journal.steps
@@ -103,6 +104,8 @@ export function lossWindows(journal: RunJournal, timeline: readonly TimelineSamp
     .filter(({ fault }) => fault.spec.kind === 'region-down' && fault.spec.region)
     .map(({ fault }) => {
       const lostAt = Date.parse(fault.injectedAt);
+      const downMarker = journal.markers.find((m) => m.name === `fault-${fault.id}`)?.at;
+      const downAt = downMarker ? Math.max(lostAt, Date.parse(downMarker)) : lostAt;
       const before = timeline.filter((p) => p.t <= lostAt).at(-1);
       const lagMs = Math.max(before?.tableLagMs ?? 0, before?.dbLagMs ?? 0);
       const pausedSince = faults
@@ -114,7 +117,7 @@ export function lossWindows(journal: RunJournal, timeline: readonly TimelineSamp
         )
         .map(({ fault: f }) => Date.parse(f.injectedAt));
       const from = Math.min(lostAt - lagMs - 2_000, ...pausedSince);
-      return { region: fault.spec.region as string, from: new Date(from), to: new Date(lostAt) };
+      return { region: fault.spec.region as string, from: new Date(from), to: new Date(downAt) };
     });
 }
 

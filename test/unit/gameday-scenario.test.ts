@@ -3,7 +3,8 @@ import { listScenarios, parseScenario, ScenarioValidationError } from '../../src
 import { judgeObjectives } from '../../src/gameday/objectives.js';
 import { buildGameDayReport, compareReports, renderJunit } from '../../src/gameday/report.js';
 import { renderHtmlReport } from '../../src/gameday/report-html.js';
-import { gamedayRegistry } from '../../src/gameday/run.js';
+import { gamedayRegistry, lossWindows } from '../../src/gameday/run.js';
+import { inLossWindow } from '../../src/verdict/index.js';
 import type { RecoveryResult } from '../../src/gameday/steps.js';
 import { parseRunbook } from '../../src/runbooks/load.js';
 import type { RunJournal } from '../../src/runbooks/journal.js';
@@ -110,8 +111,9 @@ describe('game-day scenarios', () => {
   });
 
   test('a fault the target cannot do is refused at validation, naming the target', () => {
-    expect(problems({ ...base, phases: [{ fault: 'partition' }] })).toEqual([
-      expect.stringMatching(/the local target cannot inject partition; it can: region-down/),
+    expect(problems({ ...base, phases: [{ fault: 'partition' }] })).toEqual([]);
+    expect(problems({ ...base, phases: [{ fault: 'partition' }] }, 'aws')).toEqual([
+      expect.stringMatching(/the aws target cannot inject partition/),
     ]);
     expect(problems(base, 'aws')).toEqual([expect.stringMatching(/the aws target cannot inject replication-delay/)]);
   });
@@ -236,5 +238,38 @@ describe('game-day objectives and report', () => {
       other: '0',
       change: '+2',
     });
+  });
+});
+
+describe('loss windows of a game day', () => {
+  test('a region-down window runs from the lag before the loss to the moment the region was down', () => {
+    const injectedAt = Date.parse('2026-12-06T10:00:00.000Z');
+    const fault = {
+      id: 'lose-primary',
+      runId: 'r',
+      spec: { kind: 'region-down', region: 'us-east-1' },
+      summary: 'region-down us-east-1',
+      injectedAt: new Date(injectedAt).toISOString(),
+      undo: [],
+    };
+    const journal = {
+      steps: [{ id: 'lose-primary', type: 'gameday.fault', status: 'completed', result: fault }],
+      // The broker went on acknowledging until the region was down, 1.5 s after the request.
+      markers: [{ name: 'fault-lose-primary', at: new Date(injectedAt + 1_500).toISOString() }],
+    } as unknown as RunJournal;
+    const timeline = [
+      { t: injectedAt - 4_000, tableLagMs: 900, dbLagMs: 0 },
+      { t: injectedAt - 2_000, tableLagMs: 300, dbLagMs: 100 },
+      { t: injectedAt + 2_000, tableLagMs: 60_000, dbLagMs: 0 },
+    ] as Parameters<typeof lossWindows>[1];
+    const [window] = lossWindows(journal, timeline);
+    expect(window).toEqual({
+      region: 'us-east-1',
+      from: new Date(injectedAt - 300 - 2_000),
+      to: new Date(injectedAt + 1_500),
+    });
+    expect(inLossWindow({ region: 'us-east-1', submittedAt: injectedAt + 1_000 }, [window])).toBe(true);
+    expect(inLossWindow({ region: 'us-west-2', submittedAt: injectedAt + 1_000 }, [window])).toBe(false);
+    expect(inLossWindow({ region: 'us-east-1', submittedAt: injectedAt + 1_600 }, [window])).toBe(false);
   });
 });
