@@ -94,7 +94,7 @@ export type FaultKindName = FaultKind;
 
 /**
  * The faults each target's platform can inject, so a game day refuses an unsupported one when it is validated,
- * before anything runs. Local: every kind but a partition (src/platform/faults.ts). AWS: what
+ * before anything runs. Local: every kind (src/platform/faults.ts). AWS: what
  * src/platform/aws/aws-faults.ts does with the AWS APIs: a region's services to zero tasks, a stage to zero, one task
  * stopped, the writer cluster failed over within its region. Not on AWS (yet): a hung process, paused or delayed
  * replication, broker and ARC endpoint loss, network partitions (the FIS cross-Region connectivity scenario would give

@@ -62,8 +62,8 @@ export const FAULT_SHAPES: Readonly<
   },
 };
 
-/** What the local platform can inject: cutting cross-region broker deliveries is not possible on one loopback. */
-export const LOCAL_FAULTS: readonly FaultKind[] = FAULT_KINDS.filter((k) => k !== 'partition');
+/** What the local platform can inject: all of them (cross-region broker links run through relays it can cut). */
+export const LOCAL_FAULTS: readonly FaultKind[] = FAULT_KINDS;
 
 /**
  * Faults a game day can inject on each target; a scenario asking for another is refused at validation, naming the
@@ -153,7 +153,11 @@ export function localFaultRequests(
       return { inject: [sup(`/faults/arc?up=${up}`)], undo: [sup('/faults/arc?up=all')] };
     }
     case 'partition':
-      throw new Error('the local target cannot partition its regions');
+      // Both directions at once: broker links, table replication, database replication; healed in reverse.
+      return {
+        inject: [sup('/faults/partition?cut=1'), link('/pause'), sup('/faults/db-replication?enabled=0')],
+        undo: [sup('/faults/db-replication?enabled=1'), link('/resume'), sup('/faults/partition?cut=0')],
+      };
   }
 }
 

@@ -39,14 +39,16 @@ export function keepForDebugging(workspace: string, dirs: readonly string[], wha
   process.stderr.write(`${what} failed: ${dirs.join(', ')} kept in ${keep}\n`);
 }
 
-/** Runs the built CLI (bin/run.js on dist/) as a user would, with a clean TSR_* environment. */
-export function runTsr(
+/** Runs a command as a user's shell would, with a clean TSR_* environment (plus `env`). */
+export function runCommand(
+  command: string,
   args: readonly string[],
-  options: { env?: NodeJS.ProcessEnv; onSpawn?: (pid: number) => void } = {},
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; onSpawn?: (pid: number) => void } = {},
 ): Promise<CliResult> {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TSR_')));
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [RUN, ...args], {
+    const child = spawn(command, args, {
+      cwd: options.cwd,
       env: { ...env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -58,6 +60,14 @@ export function runTsr(
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
     if (child.pid) options.onSpawn?.(child.pid);
   });
+}
+
+/** Runs the built CLI (bin/run.js on dist/) as a user would, with a clean TSR_* environment. */
+export function runTsr(
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; onSpawn?: (pid: number) => void } = {},
+): Promise<CliResult> {
+  return runCommand(process.execPath, [RUN, ...args], options);
 }
 
 export async function runJson<T>(

@@ -14,6 +14,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { loadConfig } from '../../src/config/load.js';
 import { UserError } from '../../src/errors.js';
 import { SUPPORTED_FAULTS, unsupportedFaults } from '../../src/platform/capabilities.js';
+import { FAULT_KINDS } from '../../src/platform/faults.js';
 import { AwsPlatform } from '../../src/platform/aws/aws-platform.js';
 
 const ecs = mockClient(ECSClient);
@@ -55,12 +56,12 @@ const updates = () =>
 
 test('the capability list: AWS offers four fault kinds, and a game day can ask which of its faults it lacks', () => {
   expect(SUPPORTED_FAULTS.aws).toEqual(['region-down', 'kill-service', 'kill-stage', 'db-writer-crash']);
-  expect(SUPPORTED_FAULTS.local).toHaveLength(10); // every kind but a partition
+  expect(SUPPORTED_FAULTS.local).toEqual(FAULT_KINDS); // every kind, a partition too (its relays are cuttable)
   expect(unsupportedFaults('aws', ['region-down', 'partition', 'hang-service', 'partition'])).toEqual([
     'partition',
     'hang-service',
   ]);
-  expect(unsupportedFaults('local', ['partition', 'broker-down'])).toEqual(['partition']);
+  expect(unsupportedFaults('local', ['partition', 'broker-down'])).toEqual([]);
 });
 
 test('region-down: every service of the region to zero after reading its count; undo puts each count back', async () => {

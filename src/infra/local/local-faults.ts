@@ -1,5 +1,6 @@
 import type { AppName } from '../../config/apps.js';
 import { type PgServer, subscriptionName, withClient } from './postgres-replication.js';
+import type { RegionRelays } from './region-relays.js';
 import type { ServiceFleet } from './service-fleet.js';
 
 /**
@@ -9,6 +10,10 @@ import type { ServiceFleet } from './service-fleet.js';
  */
 export interface FaultHost {
   fleet(): ServiceFleet | undefined;
+  /** The cross-region broker links (a partition cuts them). */
+  relays(): RegionRelays | undefined;
+  /** Writes the state file again (a partition shows in it). */
+  save(): void;
   /** Stops an engine on purpose (it is not reported as having crashed). */
   stopEngine(id: string): Promise<void>;
   /** SIGKILL to an engine and every process it owns: a crash, not a clean stop. */
@@ -56,6 +61,8 @@ function required(params: URLSearchParams, name: string): string {
  *   engine-stop|engine-start|engine-kill?id=  e.g. broker@us-east-1, postgres@us-west-2
  *   arc?up=N                        keep only the first N ARC endpoints answering (0: none); up=all restores
  *   db-replication?enabled=0|1      pause or resume every database subscription
+ *   partition?cut=1|0               cut or heal the regions' broker links both ways (replication is paused by the
+ *                                   link's and db-replication's own routes: the fault sends all three)
  */
 export async function handleFaultRoute(host: FaultHost, pathname: string, params: URLSearchParams): Promise<unknown> {
   if (!pathname.startsWith('/faults/')) return undefined;
@@ -95,6 +102,14 @@ export async function handleFaultRoute(host: FaultHost, pathname: string, params
     case 'db-replication': {
       const enabled = required(params, 'enabled') === '1';
       return { enabled, subscriptions: await setDatabaseReplication(host, enabled) };
+    }
+    case 'partition': {
+      const relays = host.relays();
+      if (!relays) throw new Error('the cross-region links are not started yet');
+      const cut = required(params, 'cut') === '1';
+      const connectionsBroken = cut ? relays.partition() : (relays.heal(), 0);
+      host.save();
+      return { partitioned: cut, connectionsBroken };
     }
     default:
       throw new Error(`unknown fault action ${action}`);

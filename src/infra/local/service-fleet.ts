@@ -7,6 +7,8 @@ import { type ServiceSnapshot, SupervisedService } from './service-process.js';
 export interface FleetEndpoints {
   readonly regions: Readonly<Record<string, RegionEndpoints>>;
   readonly arc: readonly string[];
+  /** How a service in `from` reaches `to`'s broker (the relay a partition cuts); direct when absent. */
+  readonly crossRegion?: (from: string, to: string) => string | undefined;
 }
 
 /** The services of the local platform: every stage of every app in every region, plus the generator. */
@@ -54,7 +56,10 @@ export class ServiceFleet {
 
   private environment(id: string): Record<string, string> {
     const { app, stage, region } = parseServiceId(id);
-    const brokers = this.config.regions.map((r) => `${r}=${this.endpoints.regions[r].broker}`).join(',');
+    // A region's services reach other regions' brokers across the (cuttable) link; the generator stands outside.
+    const brokerFor = (r: string) =>
+      (region && r !== region && this.endpoints.crossRegion?.(region, r)) || this.endpoints.regions[r].broker;
+    const brokers = this.config.regions.map((r) => `${r}=${brokerFor(r)}`).join(',');
     const base: Record<string, string> = {
       TSR_TARGET: 'local',
       TSR_ENV: this.config.environment,

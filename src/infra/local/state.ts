@@ -39,6 +39,8 @@ export interface LocalState {
   readonly processes: readonly ProcessRecord[];
   /** Regions stopped on purpose by `tsr chaos region-down`. */
   readonly downRegions?: readonly string[];
+  /** True while a game-day partition cuts the regions apart (docs/gamedays.md). */
+  readonly partitioned?: boolean;
   /** The service processes (stages and generator), with their restart counts and metrics endpoints. */
   readonly services: readonly ServiceSnapshot[];
   readonly endpoints: {
@@ -48,6 +50,8 @@ export interface LocalState {
     readonly supervisor: string;
     /** The dashboard (its token is in <workspace>/secrets/dashboard-token, never here). */
     readonly dashboard?: string;
+    /** How one region's services reach another's broker, by "from>to" (the relays a partition cuts). */
+    readonly crossRegion?: Readonly<Record<string, string>>;
   };
   /** Region holding the PostgreSQL writer for each app's core database. */
   readonly writers: Readonly<Record<AppName, string>>;

@@ -13,6 +13,7 @@ import { consecutivePorts, dealPorts, type PortMap, type PortNeed, preferredPort
 import { bindPort, closeServer, sendJson } from './http-server.js';
 import { applyCoreSchema } from './core-schema.js';
 import { ServiceFleet } from './service-fleet.js';
+import { RegionRelays } from './region-relays.js';
 import { type FaultHost, handleFaultRoute } from './local-faults.js';
 import { SupervisedService } from './service-process.js';
 import { ensureDashboardToken } from './dashboard-token.js';
@@ -82,6 +83,7 @@ export class Supervisor {
   private readonly faultStopped = new Set<string>();
   private password = '';
   private fleet?: ServiceFleet;
+  private relays?: RegionRelays;
   private dashboard?: SupervisedService;
   private readonly control = createServer((req, res) => void this.handle(req, res));
 
@@ -124,6 +126,7 @@ export class Supervisor {
       { id: 'control', count: 1 },
       { id: 'services', count: ServiceFleet.portsNeeded(this.config) },
       { id: 'dashboard', count: 1 },
+      { id: 'relays', count: RegionRelays.routesBetween(this.config.regions).length },
     ];
   }
 
@@ -144,6 +147,7 @@ export class Supervisor {
     const bound: Record<string, readonly number[]> = { control: [this.controlPort] };
     const dashboardPort = this.dashboardPort();
     if (dashboardPort) bound.dashboard = [dashboardPort];
+    if (this.relays) bound.relays = this.relays.boundPorts();
     for (const engine of this.engines) if (engine.running) bound[engine.id] = engine.running.ports;
     writeFileSync(this.portsFile, JSON.stringify(bound));
   }
@@ -269,12 +273,18 @@ export class Supervisor {
     }
 
     this.phase = 'starting services';
+    const relays = new RegionRelays(RegionRelays.routesBetween(regions), (region) => {
+      const broker = this.regionEndpoints[region]?.broker;
+      return broker ? { host: '127.0.0.1', port: Number(new URL(broker).port) } : undefined;
+    });
+    await relays.start(ports.relays, anyPortIfTaken);
+    this.relays = relays;
     // Services bind port 0 and report what they got, unless local.basePort fixed theirs.
     const servicePorts = anyPortIfTaken ? ports.services.map(() => 0) : [...ports.services];
     this.savePorts();
     this.fleet = new ServiceFleet(
       this.config,
-      { regions: this.regionEndpoints, arc: this.arcEndpoints },
+      { regions: this.regionEndpoints, arc: this.arcEndpoints, crossRegion: (from, to) => relays.url(from, to) },
       this.workspace,
       passwordFile,
       servicePorts,
@@ -310,6 +320,7 @@ export class Supervisor {
       }
       await Promise.all([this.fleet?.stop(), this.dashboard?.stop(2_000)]);
       await Promise.all([...this.heartbeats.values()].map((h) => h.stop()));
+      await this.relays?.stop();
       // The link first, so it does not report every engine as unreachable while they stop.
       const link = this.engines.filter((e) => e.spec.kind === 'dynamo-link');
       const rest = this.engines.filter((e) => e.spec.kind !== 'dynamo-link');
@@ -512,6 +523,8 @@ export class Supervisor {
     };
     return {
       fleet: () => this.fleet,
+      relays: () => this.relays,
+      save: () => this.save(),
       stopEngine: (id) => halt(id, false),
       killEngine: (id) => halt(id, true),
       startEngine: async (id, ports) => {
@@ -641,6 +654,7 @@ export class Supervisor {
       },
       processes: this.processRecords(),
       downRegions: [...this.downRegions],
+      partitioned: this.relays?.partitioned || undefined,
       services: this.fleet?.snapshot() ?? [],
       endpoints: {
         regions: this.regionEndpoints,
@@ -648,6 +662,7 @@ export class Supervisor {
         replicationLink: this.linkEndpoint,
         supervisor: `http://127.0.0.1:${this.controlPort}`,
         dashboard: this.dashboardPort() ? `http://127.0.0.1:${this.dashboardPort()}` : undefined,
+        crossRegion: this.relays?.urls(),
       },
       writers: this.writers,
       startedAt: this.startedAt,
