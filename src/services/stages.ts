@@ -12,6 +12,7 @@ import {
   type RunningService,
   type ServiceContext,
 } from './host.js';
+import { pendingMetricLine, readSessionBacklog, startBacklogReporter } from './messaging/broker-backlog.js';
 import { InboundSession } from './messaging/inbound-session.js';
 import { BrokerPublisher } from './messaging/publisher.js';
 import { acceptInboundBatch, type InboundRoute } from './pipeline/gateway.js';
@@ -93,6 +94,25 @@ async function inboundGateway(context: ServiceContext): Promise<RunningService> 
     received: session.received,
     acknowledged: session.acknowledged,
   }));
+  // On Amazon MQ: what the broker holds for this session, read from the broker and published for `tsr` (wait.drained)
+  // as a CloudWatch metric (see broker-backlog.ts). Locally the platform reads the broker itself.
+  if (config.target === 'aws' && config.brokerCredentials) {
+    const credentials = config.brokerCredentials;
+    const identity = { environment: config.environment, app, region: config.region };
+    const reporter = startBacklogReporter({
+      read: () =>
+        readSessionBacklog({
+          brokerUrls: config.brokerUrls[config.region] ?? [],
+          clientId: inboundClientId(app, config.region),
+          username: credentials.username,
+          password: credentials.password,
+        }),
+      publish: (backlog) => logger.info(pendingMetricLine(identity, backlog.pending), 'broker backlog'),
+      onError: (error) => logger.warn({ err: error }, 'cannot read the broker backlog of this session'),
+    });
+    context.closers.push(() => reporter.stop());
+    context.metrics.source('brokerBacklog', () => reporter.last());
+  }
   return {
     stop: async () => {
       await session.stop();

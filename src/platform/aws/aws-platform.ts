@@ -22,6 +22,8 @@ import {
 } from '../../infra/aws/deployment-record.js';
 import { awsNames, DATABASE_MASTER_USER, type AwsNames } from '../../infra/aws/naming.js';
 import { ArcRoutingControls } from '../../clients/arc-routing-controls.js';
+import { BROKER_PENDING_METRIC } from '../../clients/broker-metrics.js';
+import { inboundClientId } from '../../config/model.js';
 import type {
   DatabaseTransition,
   DatabaseTransitionMode,
@@ -42,7 +44,7 @@ import type {
 } from '../platform.js';
 import { isCredentialError, toUserError } from './aws-errors.js';
 import { AwsFaults } from './aws-faults.js';
-import { latestValues, type MetricQuery } from './metrics.js';
+import { latestDatapoints, latestValues, type MetricQuery } from './metrics.js';
 import { appStreamBacklogs } from '../stream-backlog.js';
 
 export interface AwsPlatformOptions {
@@ -56,6 +58,8 @@ export interface AwsPlatformOptions {
   readonly maxAttempts?: number;
   /** Replication lag above this is unhealthy (default 5 s). */
   readonly lagThresholdMs?: number;
+  /** A broker backlog datapoint older than this is no measure (default 30 s; the gateway publishes every 5 s). */
+  readonly brokerFreshMs?: number;
 }
 
 type Clients = {
@@ -65,13 +69,6 @@ type Clients = {
   dynamodb: DynamoDBClient;
   kinesis: KinesisClient;
 };
-
-/** Which broker queues hold an app's inbound traffic: its inbound topics, in ActiveMQ's dotted naming. */
-function inboundQueues(app: AppName, names: ResourceNames): string[] {
-  const topics =
-    app === 'trade' ? [names.topics.tmInTrades, names.topics.tmInSettlements] : [names.topics.stInSettlements];
-  return topics.map((topic) => topic.replace(/\//g, '.'));
-}
 
 function regionOfArn(arn: string | undefined): string | undefined {
   return arn?.split(':')[3] || undefined;
@@ -103,6 +100,7 @@ export class AwsPlatform implements Platform, DrillCapabilities {
   private controls?: ArcRoutingControls;
   private readonly maxAttempts: number;
   private readonly lagThresholdMs: number;
+  private readonly brokerFreshMs: number;
   private readonly env: NodeJS.ProcessEnv;
 
   constructor(
@@ -117,6 +115,7 @@ export class AwsPlatform implements Platform, DrillCapabilities {
     this.names = withDeployedArns(deriveNames(config), this.record);
     this.maxAttempts = options.maxAttempts ?? 5;
     this.lagThresholdMs = options.lagThresholdMs ?? 5_000;
+    this.brokerFreshMs = options.brokerFreshMs ?? 30_000;
   }
 
   private client<K extends keyof Clients>(region: string, kind: K): Clients[K] {
@@ -329,33 +328,48 @@ export class AwsPlatform implements Platform, DrillCapabilities {
     }
   }
 
+  /**
+   * Messages the broker holds for the app's inbound session in the region. ActiveMQ keeps an MQTT session's QoS 1
+   * subscriptions as durable topic subscriptions, which no Amazon MQ CloudWatch metric counts (QueueSize is for
+   * queues only); the inbound gateway reads their pending count from the broker's Jolokia API inside the VPC and
+   * publishes it as TSR/BrokerPending (services/messaging/broker-backlog.ts). The newest datapoint counts only if it
+   * is at most `brokerFreshMs` old: a stopped gateway (a region down) leaves the backlog unknown, never zero.
+   */
   async brokerQueueDepth(app: AppName, region: string): Promise<QueueDepth> {
     this.requireRegion(region);
-    const queues = inboundQueues(app, this.names);
-    // Active/standby brokers report per instance (`<name>-1`, `<name>-2`); the standby has no data.
-    const queries: MetricQuery[] = queues.flatMap((queue, q) =>
-      [1, 2].map((instance) => ({
-        id: `q${q}i${instance}`,
-        namespace: 'AWS/AmazonMQ',
-        metricName: 'QueueSize',
-        dimensions: { Broker: `${this.aws.brokerName}-${instance}`, Queue: queue },
-      })),
-    );
-    const values = await this.metrics(region, queries, `reading the broker queue depth in ${region}`);
-    const measured = queues.map((queue, q) => {
-      const found = [values.get(`q${q}i1`), values.get(`q${q}i2`)].filter((v): v is number => v !== undefined);
-      return { queue, depth: found.length ? Math.max(...found) : undefined };
-    });
-    const unknown = measured.filter((m) => m.depth === undefined);
+    const session = inboundClientId(app, region);
+    const [environment, appDim, regionDim] = BROKER_PENDING_METRIC.dimensions;
+    let points;
+    try {
+      points = await latestDatapoints(
+        this.client(region, 'cloudwatch'),
+        [
+          {
+            id: 'pending',
+            namespace: BROKER_PENDING_METRIC.namespace,
+            metricName: BROKER_PENDING_METRIC.name,
+            dimensions: { [environment]: this.config.environment, [appDim]: app, [regionDim]: region },
+          },
+        ],
+        { windowMs: 2 * 60_000, periodSeconds: 1 },
+      );
+    } catch (error) {
+      throw toUserError(error, `reading the broker backlog of ${session} in ${region}`);
+    }
+    const point = points.get('pending');
+    const now = Date.now();
+    const fresh = point && now - point.at.getTime() <= this.brokerFreshMs;
     return {
       app,
       region,
-      queues: measured,
-      depth: unknown.length ? undefined : measured.reduce((sum, m) => sum + (m.depth ?? 0), 0),
-      measuredAt: new Date().toISOString(),
-      detail: unknown.length
-        ? `no QueueSize datapoints in the last 5 minutes for ${unknown.map((m) => m.queue).join(', ')}`
-        : undefined,
+      queues: [{ queue: session, depth: fresh ? point.value : undefined }],
+      depth: fresh ? point.value : undefined,
+      measuredAt: (fresh ? point.at : new Date(now)).toISOString(),
+      detail: fresh
+        ? undefined
+        : point
+          ? `the newest ${BROKER_PENDING_METRIC.name} of ${session} is ${Math.round((now - point.at.getTime()) / 1000)} s old: is the ${app} inbound gateway running in ${region}?`
+          : `no ${BROKER_PENDING_METRIC.name} datapoint of ${session} in the last 2 minutes: is the ${app} inbound gateway running in ${region}?`,
     };
   }
 

@@ -74,7 +74,8 @@ export const waitDrained = defineStepType({
         return { done: false, detail: `backlog unknown: ${depth.detail ?? 'not measurable'}` };
       first ??= depth.depth;
       const backlog = `backlog ${first.toLocaleString('en-US')} → ${depth.depth.toLocaleString('en-US')}`;
-      const waitSenders = sendersSettledAt - Date.now();
+      // The measure itself must postdate the senders' grace (on AWS it is a metric the gateway published earlier).
+      const waitSenders = sendersSettledAt - Math.min(Date.now(), Date.parse(depth.measuredAt));
       if (depth.depth === 0 && waitSenders > 0) {
         return { done: false, detail: `${backlog}; senders may still publish here for ${waitSenders} ms` };
       }
