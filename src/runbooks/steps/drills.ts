@@ -130,10 +130,16 @@ function databaseStep(mode: 'switchover' | 'failover') {
     async run(ctx, p) {
       const platform = drills(ctx.platform);
       ctx.detail(`moving the ${p.app} writer to ${p.to}`);
+      // The platform waits for the writer within the step's own timeout (runbooks size it from AWS's figures) and
+      // stops waiting on Ctrl-C, instead of its own default.
+      const options = {
+        signal: ctx.signal,
+        timeoutMs: ctx.deadline !== undefined ? Math.max(0, ctx.deadline - Date.now()) : undefined,
+      };
       const result =
         mode === 'switchover'
-          ? await platform.switchoverDatabase(p.app, p.to)
-          : await platform.failoverDatabase(p.app, p.to);
+          ? await platform.switchoverDatabase(p.app, p.to, options)
+          : await platform.failoverDatabase(p.app, p.to, options);
       const writer = await platform.databaseWriter(p.app);
       if (writer !== p.to) throw new Error(`the ${p.app} writer is in ${writer ?? 'no region'}, not ${p.to}`);
       return { detail: `writer ${result.from ?? '?'} → ${result.to} in ${result.durationMs} ms`, result };
