@@ -6,7 +6,12 @@
  */
 import { readStackJson, type SynthResult } from './synth.js';
 
-/** On-demand list prices in USD, us-east-1, as published on the AWS pricing pages on this date. */
+/**
+ * On-demand list prices in USD, us-east-1, as remembered for this date. Checked: none — on 2026-12-06 the reference
+ * search available to this repository's work held no AWS pricing page for any of them (only API and user guides), so
+ * every figure is still from memory: treat the total as an order of magnitude and check the pricing pages (or the AWS
+ * Pricing Calculator) before relying on it. FIS experiment templates cost nothing until an experiment runs.
+ */
 export const PRICES_AS_OF = '2025-06-01';
 const HOURS_PER_MONTH = 730;
 
@@ -148,8 +153,9 @@ export function estimateCost(synth: SynthResult): CostEstimate {
     };
   });
   const notes = [
-    `List prices of us-east-1 on ${PRICES_AS_OF}, used for every region (most regions cost the same or up to about ` +
-      '25% more); check the AWS pricing pages before relying on them.',
+    `List prices of us-east-1 on ${PRICES_AS_OF} as remembered, not checked against the pricing pages, used for ` +
+      'every region (most regions cost the same or up to about 25% more); check the AWS pricing pages before ' +
+      'relying on them.',
     'Not included (they depend on load): DynamoDB requests and storage, Aurora storage and I/O, Kinesis PUT ' +
       'payload units, NAT and cross-region data transfer, CloudWatch logs and metrics.',
   ];
