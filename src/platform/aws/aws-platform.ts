@@ -93,6 +93,8 @@ const sleep = (ms: number, signal?: AbortSignal) =>
  */
 export class AwsPlatform implements Platform, DrillCapabilities {
   readonly target = 'aws' as const;
+  /** The brokers are private to each region's VPC: canary and replay go through the gateways' stores and streams. */
+  readonly brokersReachable = false;
   readonly names: ResourceNames;
   readonly record?: AwsDeploymentRecord;
   private readonly aws: AwsNames;
