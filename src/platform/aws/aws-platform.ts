@@ -60,6 +60,8 @@ export interface AwsPlatformOptions {
   readonly lagThresholdMs?: number;
   /** A broker backlog datapoint older than this is no measure (default 30 s; the gateway publishes every 5 s). */
   readonly brokerFreshMs?: number;
+  /** How often a moving database writer is looked for (default 10 s; Aurora takes minutes). */
+  readonly writerPollMs?: number;
 }
 
 type Clients = {
@@ -103,6 +105,7 @@ export class AwsPlatform implements Platform, DrillCapabilities {
   private readonly maxAttempts: number;
   private readonly lagThresholdMs: number;
   private readonly brokerFreshMs: number;
+  private readonly writerPollMs: number;
   private readonly env: NodeJS.ProcessEnv;
 
   constructor(
@@ -118,6 +121,7 @@ export class AwsPlatform implements Platform, DrillCapabilities {
     this.maxAttempts = options.maxAttempts ?? 5;
     this.lagThresholdMs = options.lagThresholdMs ?? 5_000;
     this.brokerFreshMs = options.brokerFreshMs ?? 30_000;
+    this.writerPollMs = options.writerPollMs ?? 10_000;
   }
 
   private client<K extends keyof Clients>(region: string, kind: K): Clients[K] {
@@ -269,7 +273,7 @@ export class AwsPlatform implements Platform, DrillCapabilities {
       return { app, mode, from, to: toRegion, completed: false, durationMs: Date.now() - started };
     const deadline = started + (options.timeoutMs ?? 15 * 60_000);
     while (Date.now() < deadline) {
-      await sleep(options.pollMs ?? 10_000, options.signal);
+      await sleep(options.pollMs ?? this.writerPollMs, options.signal);
       const now = await this.globalMembers(app, toRegion);
       if (regionOfArn(now.find((m) => m.IsWriter)?.DBClusterArn) === toRegion) {
         return { app, mode, from, to: toRegion, completed: true, durationMs: Date.now() - started };
@@ -337,6 +341,21 @@ export class AwsPlatform implements Platform, DrillCapabilities {
    * publishes it as TSR/BrokerPending (services/messaging/broker-backlog.ts). The newest datapoint counts only if it
    * is at most `brokerFreshMs` old: a stopped gateway (a region down) leaves the backlog unknown, never zero.
    */
+  /** As metrics(), but a region that does not answer gives no values and says why (credential errors still throw). */
+  private async regionalMetrics(
+    region: string,
+    queries: MetricQuery[],
+    action: string,
+  ): Promise<{ values: Map<string, number | undefined>; error?: string }> {
+    try {
+      return { values: await latestValues(this.client(region, 'cloudwatch'), queries) };
+    } catch (error) {
+      const mapped = toUserError(error, action);
+      if (isCredentialError(error)) throw mapped;
+      return { values: new Map(), error: `${region} did not answer: ${mapped.message}` };
+    }
+  }
+
   async brokerQueueDepth(app: AppName, region: string): Promise<QueueDepth> {
     this.requireRegion(region);
     const session = inboundClientId(app, region);
@@ -396,7 +415,8 @@ export class AwsPlatform implements Platform, DrillCapabilities {
           .filter((to) => to !== from)
           .map((to) => ({ table: table.name, to, id: `${table.name}|${to}` })),
       );
-      const values = await this.metrics(
+      // A region that does not answer (an outage) leaves its paths unmeasured, not the whole status unreadable.
+      const values = await this.regionalMetrics(
         from,
         pairs.map((p) => ({
           id: p.id,
@@ -407,7 +427,7 @@ export class AwsPlatform implements Platform, DrillCapabilities {
         `reading table replication latency in ${from}`,
       );
       for (const p of pairs) {
-        const lagMs = values.get(p.id);
+        const lagMs = values.values.get(p.id);
         lags.push({
           kind: 'table',
           resource: p.table,
@@ -415,7 +435,7 @@ export class AwsPlatform implements Platform, DrillCapabilities {
           to: p.to,
           lagMs,
           healthy: lagMs !== undefined && lagMs <= this.lagThresholdMs,
-          detail: lagMs === undefined ? noData : undefined,
+          detail: lagMs === undefined ? (values.error ?? noData) : undefined,
         });
       }
     }
@@ -423,7 +443,7 @@ export class AwsPlatform implements Platform, DrillCapabilities {
       const writer = (await this.databaseWriter(app)) ?? this.config.regions[0];
       for (const region of this.config.regions.filter((r) => r !== writer)) {
         const cluster = this.aws.regionalCluster(app, region);
-        const values = await this.metrics(
+        const values = await this.regionalMetrics(
           region,
           [
             {
@@ -435,7 +455,7 @@ export class AwsPlatform implements Platform, DrillCapabilities {
           ],
           `reading the RPO lag of ${cluster}`,
         );
-        const lagMs = values.get('rpo');
+        const lagMs = values.values.get('rpo');
         lags.push({
           kind: 'database',
           resource: this.names.databases[app],
@@ -443,7 +463,7 @@ export class AwsPlatform implements Platform, DrillCapabilities {
           to: region,
           lagMs,
           healthy: lagMs !== undefined && lagMs <= this.lagThresholdMs,
-          detail: lagMs === undefined ? noData : undefined,
+          detail: lagMs === undefined ? (values.error ?? noData) : undefined,
         });
       }
     }
