@@ -158,6 +158,50 @@ describe.each([
     }
   });
 
+  test('each app’s endpoint record is steered by ARC: weighted CNAMEs to each region’s brokers, each with its dns control’s health check', () => {
+    const global = globalOf(s);
+    const checkIdOf = Object.fromEntries(
+      Object.entries(resourcesById(global, 'aws_route53_health_check')).map(([id, c]) => [
+        (c.tags as Record<string, string>).Name,
+        `\${aws_route53_health_check.${id}.id}`,
+      ]),
+    );
+    expect((global.output as Record<string, { value: unknown }>).dns_health_check_ids.value).toEqual(
+      Object.fromEntries(Object.entries(checkIdOf)),
+    );
+    const zoneIds = new Set<string>();
+    for (const { region, stack } of regionalOf(s)) {
+      const zones = resources(stack, 'aws_route53_zone');
+      const associations = resources(stack, 'aws_route53_zone_association');
+      if (region === regions[0]) {
+        expect(zones).toHaveLength(1);
+        expect(zones[0]).toMatchObject({ name: 'tsr-test.internal', force_destroy: true });
+        expect(JSON.stringify(zones[0].vpc)).toContain('aws_vpc.');
+        expect(associations).toHaveLength(0);
+      } else {
+        expect(zones).toHaveLength(0);
+        expect(associations).toHaveLength(1);
+        expect(String(associations[0].zone_id)).toContain('data.terraform_remote_state.region-us-east-1');
+      }
+      const records = resources(stack, 'aws_route53_record');
+      expect(records).toHaveLength(APPS.length * 2);
+      for (const app of APPS) {
+        const own = records.filter((r) => r.name === `${app}.tsr-test.internal`);
+        expect(own.map((r) => r.set_identifier).sort()).toEqual([`${region}-1`, `${region}-2`]);
+        for (const r of own) {
+          expect(r).toMatchObject({ type: 'CNAME', ttl: 5, weighted_routing_policy: { weight: 1 } });
+          // The health check of this region's dns control, read from the global stack's outputs.
+          expect(r.health_check_id).toContain('dns_health_check_ids');
+          expect(r.health_check_id).toContain(`"${app}-dns-${region}"`);
+          expect(String((r.records as string[])[0])).toContain('mqtts://');
+          zoneIds.add(String(r.zone_id));
+        }
+      }
+    }
+    // One zone: its own id in the primary's stack, the primary's output (the same expression) in every other.
+    expect(zoneIds.size).toBe(2);
+  });
+
   test('a Route 53 RECOVERY_CONTROL health check on each dns control', () => {
     const ids = controlIds(globalOf(s));
     const checks = resources(globalOf(s), 'aws_route53_health_check');

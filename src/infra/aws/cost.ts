@@ -41,6 +41,8 @@ export const PRICES = {
   secretMonth: 0.4,
   alarmMonth: 0.1,
   healthCheckMonth: 0.5,
+  /** Route 53 hosted zone, per zone per month (the apps' private endpoint zone). */
+  hostedZoneMonth: 0.5,
 } as const;
 
 export interface CostLine {
@@ -145,6 +147,8 @@ export function estimateCost(synth: SynthResult): CostEstimate {
     add('CloudWatch alarms', alarms, 'alarm', alarms * PRICES.alarmMonth);
     const checks = all('aws_route53_health_check').length;
     add('Route 53 health checks', checks, 'check', checks * PRICES.healthCheckMonth);
+    const zones = all('aws_route53_zone').length;
+    if (zones) add('Route 53 hosted zones', zones, 'zone', zones * PRICES.hostedZoneMonth);
     return {
       stack: stack.id,
       region: stack.region ?? synth.regions[0],
