@@ -113,7 +113,34 @@ describe('game-day scenarios', () => {
     expect(problems({ ...base, phases: [{ fault: 'partition' }] })).toEqual([
       expect.stringMatching(/the local target cannot inject partition; it can: region-down/),
     ]);
-    expect(problems(base, 'aws')).toEqual([expect.stringMatching(/the aws target cannot inject replication-delay/)]);
+    expect(problems(base, 'aws')).toEqual([
+      expect.stringMatching(
+        /the aws target cannot inject replication-delay; it can: region-down, kill-service, kill-stage, db-writer-crash/,
+      ),
+      expect.stringMatching(/load: the aws target has no tsr-driven load yet/),
+    ]);
+  });
+
+  test('on AWS: its faults are accepted, and what needs the generator is refused naming the target', () => {
+    const onAws = {
+      name: 'aws-drill',
+      description: 'faults on AWS',
+      hypothesis: 'trade keeps working',
+      steadyState: [{ probe: 'replication', max: '5s' }, { probe: 'confirming' }],
+      phases: [
+        { id: 'lose-west', fault: 'region-down', region: 'secondary' },
+        { undo: 'lose-west' },
+        { fault: 'kill-service', app: 'trade', stage: 'core', region: 'active', for: '30s' },
+        { fault: 'db-writer-crash', app: 'trade' },
+        { fault: 'hang-service', app: 'trade', stage: 'core', region: 'active' },
+        { rotate: 'trade', to: 'secondary' },
+      ],
+    };
+    expect(problems(onAws, 'aws')).toEqual([
+      expect.stringMatching(/phases\.4\.fault: the aws target cannot inject hang-service/),
+      expect.stringMatching(/steadyState\.1\.probe: the aws target has no tsr-driven load yet.*probe confirming/),
+    ]);
+    expect(problems({ ...onAws, steadyState: [], phases: onAws.phases.slice(0, 4) }, 'aws')).toEqual([]);
   });
 
   test('an undo of a fault that undoes itself (for) is refused', () => {
