@@ -213,6 +213,10 @@ export function parseScenario(text: string, file: string, env: ScenarioEnv): Loa
     // is refused here, naming the target, rather than failing halfway through a run.
     const why = 'the aws target has no tsr-driven load yet (game days there run faults, rotations and failovers)';
     if (data.load) issues.add(['load'], `${why}: remove load`);
+    for (const name of ['lost', 'duplicated', 'wrong', 'late', 'p99ToMatched'] as const) {
+      if (data.objectives[name] !== undefined)
+        issues.add(['objectives', name], `${why}: objective ${name} is judged from the generator's pairs`);
+    }
     data.steadyState.forEach((p, i) => {
       if (p.probe === 'confirming' || p.probe === 'latency')
         issues.add(['steadyState', i, 'probe'], `${why}: probe ${p.probe} reads the generator`);

@@ -141,6 +141,12 @@ describe('game-day scenarios', () => {
       expect.stringMatching(/steadyState\.1\.probe: the aws target has no tsr-driven load yet.*probe confirming/),
     ]);
     expect(problems({ ...onAws, steadyState: [], phases: onAws.phases.slice(0, 4) }, 'aws')).toEqual([]);
+    expect(
+      problems(
+        { ...onAws, steadyState: [], phases: onAws.phases.slice(5), objectives: { rto: '10m', lost: 0 } },
+        'aws',
+      ),
+    ).toEqual([expect.stringMatching(/objectives\.lost: the aws target has no tsr-driven load yet/)]);
   });
 
   test('an undo of a fault that undoes itself (for) is refused', () => {
