@@ -1,6 +1,7 @@
 import {
   durableSubscriptionPattern,
   jolokiaUrl,
+  subscribersPageUrl,
   pendingMetricLine,
   readSessionBacklog,
 } from '../../src/services/messaging/broker-backlog.js';
@@ -9,19 +10,24 @@ const URLS = ['mqtts://b-1.mq.us-east-1.amazonaws.com:8883', 'mqtts://b-2.mq.us-
 const MBEAN = (topic: string, consumer: string) =>
   `org.apache.activemq:brokerName=b,clientId=tm-inbound-us-east-1,consumerId=${consumer},destinationName=${topic},destinationType=Topic,endpoint=Consumer,type=Broker`;
 
-type Call = { url: string; body: { type: string; mbean: string; attribute: string[] }; auth: string };
+type Call = { url: string; body?: { type: string; mbean: string; attribute: string[] }; auth: string };
 
 function fakeFetch(answers: Record<string, { status: number; body?: unknown } | Error>) {
   const calls: Call[] = [];
   const fetch = async (url: string, init: RequestInit) => {
     calls.push({
       url,
-      body: JSON.parse(String(init.body)) as Call['body'],
+      body: init.body ? (JSON.parse(String(init.body)) as Call['body']) : undefined,
       auth: (init.headers as Record<string, string>).authorization,
     });
-    const answer = answers[url];
+    const answer = answers[url] ?? { status: 404 };
     if (answer instanceof Error) throw answer;
-    return { ok: answer.status < 400, status: answer.status, json: async () => answer.body };
+    return {
+      ok: answer.status < 400,
+      status: answer.status,
+      json: async () => answer.body,
+      text: async () => String(answer.body),
+    };
   };
   return { fetch, calls };
 }
@@ -63,7 +69,7 @@ test("the session's pending count is the sum of its durable subscriptions' Pendi
     mbean: durableSubscriptionPattern('tm-inbound-us-east-1'),
     attribute: ['PendingQueueSize', 'DestinationName'],
   });
-  expect(calls[1].body.mbean).toContain('endpoint=Consumer,clientId=tm-inbound-us-east-1,');
+  expect(calls[1].body?.mbean).toContain('endpoint=Consumer,clientId=tm-inbound-us-east-1,');
   expect(calls[1].auth).toBe(`Basic ${Buffer.from('tsr:secret').toString('base64')}`);
 });
 
@@ -73,7 +79,9 @@ test('no subscription, a refusal or no answer is an error, never a zero', async 
     [jolokiaUrl(URLS[1])]: { status: 401 },
   });
   const backlog = await readSessionBacklog({ brokerUrls: URLS, clientId: 'c', username: 'u', password: 'p', fetch });
-  expect(backlog).toEqual({ error: expect.stringMatching(/InstanceNotFoundException.*HTTP 401/) });
+  expect(backlog).toEqual({
+    error: expect.stringMatching(/InstanceNotFoundException.*HTTP 401.*subscribers\.jsp: HTTP 404/),
+  });
   const empty = fakeFetch({
     [jolokiaUrl(URLS[0])]: { status: 200, body: { status: 200, value: {} } },
     [jolokiaUrl(URLS[1])]: new Error('timeout'),
@@ -106,4 +114,28 @@ test('the log line is CloudWatch embedded metric format: a 1-second metric with 
     Region: 'us-east-1',
     BrokerPending: 3,
   });
+});
+
+test('a console without Jolokia: the durable subscribers page gives the same pending count', async () => {
+  const page = `<subscribers>
+<subscriber clientId="tm-inbound-us-east-1" subscriptionName="AT_LEAST_ONCE:tm/in/trades" connectionId="c1" destinationName="tm.in.trades" selector="" active="no">
+  <stats pendingQueueSize="12" dispatchedQueueSize="0" dispatchedCounter="3" enqueueCounter="15" dequeueCounter="3"/>
+</subscriber>
+<subscriber clientId="st-inbound-us-east-1" subscriptionName="AT_LEAST_ONCE:st/in/settlements" connectionId="c2" destinationName="st.in.settlements" selector="" active="yes">
+  <stats pendingQueueSize="99" dispatchedQueueSize="0" dispatchedCounter="0" enqueueCounter="0" dequeueCounter="0"/>
+</subscriber>
+</subscribers>`;
+  const { fetch, calls } = fakeFetch({
+    [jolokiaUrl(URLS[0])]: { status: 404 },
+    'https://b-1.mq.us-east-1.amazonaws.com:8162/admin/xml/subscribers.jsp': { status: 200, body: page },
+  });
+  const backlog = await readSessionBacklog({
+    brokerUrls: URLS.slice(0, 1),
+    clientId: 'tm-inbound-us-east-1',
+    username: 'u',
+    password: 'p',
+    fetch,
+  });
+  expect(backlog).toMatchObject({ pending: 12, byTopic: { 'tm.in.trades': 12 } });
+  expect(calls.map((c) => c.url)).toEqual([jolokiaUrl(URLS[0]), subscribersPageUrl(URLS[0])]);
 });

@@ -8,7 +8,8 @@
  * queues only, and per broker just a count of inactive durable subscribers, so no CloudWatch metric counts what a
  * durable subscription holds. The broker's JMX does (`PendingQueueSize` of each durable subscription MBean), reachable
  * through the Jolokia REST API of its web console (port 8162, HTTPS) — only inside the VPC, where the gateway runs.
- * The gateway reads it every few seconds and logs it in CloudWatch embedded metric format (EMF): CloudWatch Logs turns
+ * (Where the console has no Jolokia API, its durable subscribers page, `/admin/xml/subscribers.jsp`, gives the same
+ * `pendingQueueSize`.) The gateway reads it every few seconds and logs it in CloudWatch embedded metric format (EMF): CloudWatch Logs turns
  * the line into a high-resolution metric (TSR/BrokerPending, dimensions Environment, App, Region), with no
  * PutMetricData permission and no agent.
  */
@@ -45,7 +46,7 @@ export interface SessionBacklog {
   readonly instance: string;
 }
 
-type Fetch = (url: string, init: RequestInit) => Promise<Pick<Response, 'ok' | 'status' | 'json'>>;
+type Fetch = (url: string, init: RequestInit) => Promise<Pick<Response, 'ok' | 'status' | 'json' | 'text'>>;
 
 /**
  * Reads the pending count of a session's durable subscriptions from the active broker instance. The standby
@@ -77,7 +78,10 @@ export async function readSessionBacklog(options: {
         signal: AbortSignal.timeout(options.timeoutMs ?? 5_000),
       });
       if (!response.ok) {
-        problems.push(`${instance}: HTTP ${response.status}`);
+        // A console without the Jolokia API: its subscribers page carries the same figure.
+        const fromPage = await readSubscribersPage(doFetch, brokerUrl, auth, options.clientId, options.timeoutMs);
+        if ('pending' in fromPage) return fromPage;
+        problems.push(`${instance}: HTTP ${response.status}; ${fromPage.error}`);
         continue;
       }
       const answer = (await response.json()) as { status?: number; error?: string; value?: unknown };
@@ -102,6 +106,51 @@ export async function readSessionBacklog(options: {
     }
   }
   return { error: problems.join('; ') || 'no broker URL' };
+}
+
+/** The web console's durable subscribers page (`/admin/xml/subscribers.jsp`) of the instance behind `brokerUrl`. */
+export function subscribersPageUrl(brokerUrl: string): string {
+  return `https://${new URL(brokerUrl).hostname}:${CONSOLE_PORT}/admin/xml/subscribers.jsp`;
+}
+
+/** The pending count of `clientId`'s durable subscriptions, from the subscribers page's XML. */
+export function parseSubscribersPage(xml: string, clientId: string): Omit<SessionBacklog, 'instance'> | undefined {
+  const byTopic: Record<string, number> = {};
+  for (const match of xml.matchAll(/<subscriber\s([^>]*)>([\s\S]*?)<\/subscriber>/g)) {
+    const attributes = (text: string) =>
+      Object.fromEntries([...text.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    const subscriber = attributes(match[1]);
+    if (subscriber.clientId !== clientId) continue;
+    const stats = attributes(/<stats\s([^>]*)\/?>/.exec(match[2])?.[1] ?? '');
+    const pending = Number(stats.pendingQueueSize);
+    if (!Number.isFinite(pending)) continue;
+    const topic = subscriber.destinationName ?? '?';
+    byTopic[topic] = (byTopic[topic] ?? 0) + pending;
+  }
+  if (Object.keys(byTopic).length === 0) return undefined;
+  return { pending: Object.values(byTopic).reduce((n, v) => n + v, 0), byTopic };
+}
+
+async function readSubscribersPage(
+  doFetch: Fetch,
+  brokerUrl: string,
+  auth: string,
+  clientId: string,
+  timeoutMs = 5_000,
+): Promise<SessionBacklog | { readonly error: string }> {
+  const url = subscribersPageUrl(brokerUrl);
+  try {
+    const response = await doFetch(url, {
+      method: 'GET',
+      headers: { authorization: auth },
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    if (!response.ok) return { error: `${url}: HTTP ${response.status}` };
+    const found = parseSubscribersPage(await response.text(), clientId);
+    return found ? { ...found, instance: url } : { error: `${url}: no durable subscription of ${clientId}` };
+  } catch (error) {
+    return { error: `${url}: ${(error as Error).message}` };
+  }
 }
 
 /** One log line in CloudWatch embedded metric format: CloudWatch Logs extracts the metric from it. */
