@@ -1,9 +1,10 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { APPS, type AppName } from '../config/apps.js';
+import { APPS, type AppName, type StageName } from '../config/apps.js';
 import { ExitCode, UserError } from '../errors.js';
 import {
   ActiveFaults,
+  type AwsFault,
   describeFault,
   FAULT_KINDS,
   type FaultSpec,
@@ -14,6 +15,9 @@ import {
 } from '../platform/faults.js';
 import { generatorStatus, startGenerator, stopGenerator } from '../platform/generator-control.js';
 import type { LocalPlatform } from '../platform/local-platform.js';
+import type { AwsFaults } from '../platform/aws/aws-faults.js';
+import type { AwsPlatform } from '../platform/aws/aws-platform.js';
+import type { DrillCapabilities } from '../platform/capabilities.js';
 import { openPlatform } from '../platform/open.js';
 import type { Platform } from '../platform/platform.js';
 import { reconcile, resolveWindow } from '../reconcile/index.js';
@@ -247,15 +251,67 @@ function localTarget(platform: Platform): LocalPlatform {
   return platform as LocalPlatform;
 }
 
-async function sendAll(platform: LocalPlatform, requests: readonly UndoRequest[]): Promise<void> {
-  // The state as the control process keeps it now: a region coming back may have moved nothing, but read it fresh.
-  for (const request of requests) await sendLocalFaultRequest(platform.drills.state().endpoints, request);
+/** The AWS platform's fault injector (ECS, RDS through the AWS APIs). */
+function awsFaults(platform: Platform): AwsFaults {
+  return (platform as AwsPlatform).faults();
+}
+
+async function sendAll(platform: Platform, requests: readonly UndoRequest[]): Promise<void> {
+  for (const request of requests) {
+    if (request.via === 'aws') await awsFaults(platform).undo(request.fault);
+    // The state as the control process keeps it now: a region coming back may have moved nothing, but read it fresh.
+    else await sendLocalFaultRequest(localTarget(platform).drills.state().endpoints, request);
+  }
 }
 
 /** Undoes one recorded fault and forgets it; the record stays when the undo fails (recover tries again). */
 export async function undoFault(platform: Platform, workspace: string, fault: InjectedFault): Promise<void> {
-  await sendAll(localTarget(platform), fault.undo);
+  await sendAll(platform, fault.undo);
   new ActiveFaults(workspace).remove(fault.runId, fault.id);
+}
+
+/** A fault ready to inject: what undoes it is known before anything changes. */
+interface PreparedFault {
+  readonly undo: readonly UndoRequest[];
+  inject(): Promise<void>;
+  readonly detail?: string;
+}
+
+/**
+ * The AWS side of a fault (TARGET_FAULTS.aws): services scaled down through ECS (their counts read first, so the
+ * undo is on record before anything changes), one task stopped (ECS replaces it), or the writer cluster failed over
+ * within its region (Aurora restarts the old writer as a reader: nothing to undo).
+ */
+async function prepareAwsFault(platform: Platform, spec: FaultSpec, writerRegion: string | undefined, hold: boolean) {
+  const faults = awsFaults(platform);
+  const region = spec.region ?? '';
+  const undoOf = (fault: AwsFault): UndoRequest[] => [{ via: 'aws', fault, timeoutMs: 120_000 }];
+  const scaled = (fault: AwsFault): PreparedFault => ({
+    undo: undoOf(fault),
+    inject: () => faults.inject(fault),
+    detail: fault.detail,
+  });
+  switch (spec.kind) {
+    case 'region-down':
+      return scaled(await faults.prepareScale('region-down', region, faults.servicesOf('region-down', region)));
+    case 'kill-stage':
+      return scaled(
+        await faults.prepareScale('kill-stage', region, faults.servicesOf('kill-stage', region, spec.app, spec.stage)),
+      );
+    case 'kill-service':
+      if (hold) return scaled(await faults.prepareHoldOneDown(spec.app as AppName, spec.stage as StageName, region));
+      return {
+        undo: [],
+        inject: async () => void (await faults.killService(spec.app as AppName, spec.stage as StageName, region)),
+      };
+    case 'db-writer-crash':
+      return {
+        undo: [],
+        inject: async () => void (await faults.dbWriterCrash(spec.app as AppName, writerRegion ?? '')),
+      };
+    default:
+      throw new UserError(`the aws target cannot inject ${spec.kind}`, undefined, ExitCode.usage);
+  }
 }
 
 const injectFault = defineStepType({
@@ -266,7 +322,8 @@ const injectFault = defineStepType({
   describe: (p) =>
     `${describeFault({ ...p, stage: p.stage as FaultSpec['stage'] })}${p.holdMs ? ` for ${formatDuration(p.holdMs)}` : ''}`,
   async run(ctx, p) {
-    const platform = localTarget(ctx.platform);
+    const platform = ctx.platform;
+    if (platform.target !== 'aws') localTarget(platform);
     const region = p.region ? await resolveRegion(platform, p.region, p.app) : undefined;
     const spec: FaultSpec = {
       kind: p.kind,
@@ -276,12 +333,23 @@ const injectFault = defineStepType({
       delayMs: p.delayMs,
       endpoints: p.endpoints,
     };
-    const writerRegion = p.app ? await platform.databaseWriter(p.app as AppName) : undefined;
-    const requests = localFaultRequests(spec, {
-      writerRegion,
-      arcEndpoints: platform.state.endpoints.arc.length,
-      hold: p.holdMs !== undefined,
-    });
+    // Only a writer crash needs to know where the writer is (a region that is down may not answer).
+    const writerRegion =
+      p.app && p.kind === 'db-writer-crash'
+        ? await (platform as Platform & DrillCapabilities).databaseWriter(p.app)
+        : undefined;
+    let prepared: PreparedFault;
+    if (platform.target === 'aws') {
+      prepared = await prepareAwsFault(platform, { ...spec, region: region ?? writerRegion }, writerRegion, !!p.holdMs);
+    } else {
+      const local = localTarget(platform);
+      const requests = localFaultRequests(spec, {
+        writerRegion,
+        arcEndpoints: local.state.endpoints.arc.length,
+        hold: p.holdMs !== undefined,
+      });
+      prepared = { undo: requests.undo, inject: () => sendAll(local, requests.inject) };
+    }
     const fault: InjectedFault = {
       id: p.fault,
       runId: ctx.runId,
@@ -289,12 +357,12 @@ const injectFault = defineStepType({
       summary:
         describeFault(spec) + (writerRegion && p.kind === 'db-writer-crash' ? ` (writer in ${writerRegion})` : ''),
       injectedAt: new Date().toISOString(),
-      undo: requests.undo,
+      undo: prepared.undo,
     };
     const active = new ActiveFaults(ctx.workspace);
     active.add(fault); // before injecting: a crash right after still leaves the undo on record
     ctx.detail(`injecting ${fault.summary}`);
-    await sendAll(platform, requests.inject);
+    await prepared.inject();
     ctx.mark(`fault-${p.fault}`);
     if (!p.holdMs) return { detail: `injected ${fault.summary}`, result: fault };
     ctx.detail(`${fault.summary}: holding for ${formatDuration(p.holdMs)}`);

@@ -2,7 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { AppName, StageName } from '../config/apps.js';
 import type { Target } from '../config/model.js';
 import type { ReplicationLag } from './platform.js';
-import { type FaultKind, LOCAL_FAULTS } from './faults.js';
+import { type FaultKind, TARGET_FAULTS } from './faults.js';
 
 /** A service of one region: a stage of an app, or the generator (no stage). */
 export interface ServiceRef {
@@ -92,18 +92,8 @@ export interface DrillCapabilities {
 /** The game-day fault kinds, named the same on every target (src/platform/faults.ts). */
 export type FaultKindName = FaultKind;
 
-/**
- * The faults each target's platform can inject, so a game day refuses an unsupported one when it is validated,
- * before anything runs. Local: every kind (src/platform/faults.ts). AWS: what
- * src/platform/aws/aws-faults.ts does with the AWS APIs: a region's services to zero tasks, a stage to zero, one task
- * stopped, the writer cluster failed over within its region. Not on AWS (yet): a hung process, paused or delayed
- * replication, broker and ARC endpoint loss, network partitions (the FIS cross-Region connectivity scenario would give
- * the last one).
- */
-export const SUPPORTED_FAULTS: Readonly<Record<Target, readonly FaultKindName[]>> = {
-  local: LOCAL_FAULTS,
-  aws: ['region-down', 'kill-service', 'kill-stage', 'db-writer-crash'],
-};
+/** The faults each target's platform can inject: TARGET_FAULTS of src/platform/faults.ts, the one list. */
+export const SUPPORTED_FAULTS: Readonly<Record<Target, readonly FaultKindName[]>> = TARGET_FAULTS;
 
 /** The kinds among `kinds` that `target` cannot inject (empty: all supported). */
 export function unsupportedFaults(target: Target, kinds: readonly string[]): string[] {

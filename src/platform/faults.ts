@@ -66,11 +66,30 @@ export const FAULT_SHAPES: Readonly<
 export const LOCAL_FAULTS: readonly FaultKind[] = FAULT_KINDS;
 
 /**
- * Faults a game day can inject on each target; a scenario asking for another is refused at validation, naming the
- * target. Game days inject through the local control process; on AWS the platform can inject some faults
- * (SUPPORTED_FAULTS in capabilities.ts) but game days there are not wired yet (their load needs the local generator).
+ * What AWS can inject through its APIs (src/platform/aws/aws-faults.ts): a region's ECS services to zero tasks, a
+ * stage to zero, one task stopped (or one held down for `for`), the writer cluster failed over within its region. Not
+ * on AWS: a hung process, paused or delayed replication, broker loss, ARC endpoint loss (its cluster endpoints are
+ * AWS's to run), a partition.
  */
-export const TARGET_FAULTS: Readonly<Record<Target, readonly FaultKind[]>> = { local: LOCAL_FAULTS, aws: [] };
+export const AWS_FAULTS: readonly FaultKind[] = ['region-down', 'kill-service', 'kill-stage', 'db-writer-crash'];
+
+/**
+ * Faults a game day can inject on each target — the one list behind both the platform's capabilities and game-day
+ * validation; a scenario asking for another is refused at validation, naming the target. Local faults go through the
+ * control process, AWS ones through the AWS APIs.
+ */
+export const TARGET_FAULTS: Readonly<Record<Target, readonly FaultKind[]>> = { local: LOCAL_FAULTS, aws: AWS_FAULTS };
+
+/** A fault as injected on AWS, with what undoes it: kept as data so `tsr gameday recover` can undo it later. */
+export interface AwsFault {
+  readonly kind: FaultKind;
+  readonly region: string;
+  readonly detail: string;
+  /** ECS services and the task count each had before (undo scales them back), for faults that scale services. */
+  readonly restore?: readonly { readonly service: string; readonly desiredCount: number }[];
+  /** The count each listed service is set to while the fault holds (default 0). */
+  readonly scaledTo?: readonly number[];
+}
 
 /** A fault with every name resolved (regions are names, not aliases). */
 export interface FaultSpec {
@@ -82,13 +101,22 @@ export interface FaultSpec {
   readonly endpoints?: 'all-but-one' | 'all';
 }
 
-/** One request that undoes (part of) a fault: kept as data so a later process can replay it. */
-export interface UndoRequest {
+/** One request that undoes (part of) a local fault: kept as data so a later process can replay it. */
+export interface LocalUndoRequest {
   readonly via: 'supervisor' | 'link';
   /** Path and query, e.g. /faults/service-signal?filter=…&signal=CONT. */
   readonly path: string;
   readonly timeoutMs: number;
 }
+
+/** The undo of an AWS fault: the fault itself, which says what to put back (AwsFaults.undo). */
+export interface AwsUndoRequest {
+  readonly via: 'aws';
+  readonly fault: AwsFault;
+  readonly timeoutMs: number;
+}
+
+export type UndoRequest = LocalUndoRequest | AwsUndoRequest;
 
 export interface InjectedFault {
   /** The step or phase that injected it (unique within its run). */
@@ -112,9 +140,9 @@ const q = encodeURIComponent;
 export function localFaultRequests(
   spec: FaultSpec,
   context: { readonly writerRegion?: string; readonly arcEndpoints: number; readonly hold: boolean },
-): { inject: UndoRequest[]; undo: UndoRequest[] } {
-  const sup = (p: string, timeoutMs = 60_000): UndoRequest => ({ via: 'supervisor', path: p, timeoutMs });
-  const link = (p: string): UndoRequest => ({ via: 'link', path: p, timeoutMs: 10_000 });
+): { inject: LocalUndoRequest[]; undo: LocalUndoRequest[] } {
+  const sup = (p: string, timeoutMs = 60_000): LocalUndoRequest => ({ via: 'supervisor', path: p, timeoutMs });
+  const link = (p: string): LocalUndoRequest => ({ via: 'link', path: p, timeoutMs: 10_000 });
   const service = `${spec.app}/${spec.stage}@${spec.region}`;
   switch (spec.kind) {
     case 'region-down':
@@ -168,7 +196,7 @@ export interface LocalFaultEndpoints {
 }
 
 /** Sends one inject or undo request to the local deployment. */
-export async function sendLocalFaultRequest(endpoints: LocalFaultEndpoints, request: UndoRequest): Promise<void> {
+export async function sendLocalFaultRequest(endpoints: LocalFaultEndpoints, request: LocalUndoRequest): Promise<void> {
   const base = request.via === 'supervisor' ? endpoints.supervisor : endpoints.replicationLink;
   if (!base)
     throw new Error(`no ${request.via === 'link' ? 'replication link' : 'control process'} endpoint in the state`);

@@ -76,6 +76,11 @@ export interface Platform {
   readonly target: Target;
   readonly config: TsrConfig;
   readonly names: ResourceNames;
+  /**
+   * False where tsr cannot reach the brokers (AWS: private to the VPC): drills then accept a message at the inbound
+   * gateway's safe store and stream, as the gateway would (reconcile/inbound-inject.ts). Default: reachable.
+   */
+  readonly brokersReachable?: boolean;
   endpoints(region: string): RegionEndpoints;
   routingControls(): RoutingControls;
   status(): Promise<PlatformStatus>;

@@ -4,3 +4,6 @@ export { hopsFor, type Hop } from './hops.js';
 export { renderReconcile, type ReportFormat } from './render.js';
 export type * from './report.js';
 export { parseDuration, resolveWindow, type ReconcileWindow, type WindowInput } from './window.js';
+export { acceptAtInboundGateway, type InboundMessage } from './inbound-inject.js';
+export { StoreReader } from './store-reader.js';
+export { reconcileDynamoClient } from './clients.js';

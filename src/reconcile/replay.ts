@@ -26,6 +26,7 @@ import { StreamProducer } from '../services/runtime/stream-producer.js';
 import { settlementOutboundRoute } from '../services/settlement/outbound-gateway.js';
 import { tradeOutboundRoute } from '../services/trade-matching/outbound-gateway.js';
 import { reconcileDynamoClient } from './clients.js';
+import { acceptAtInboundGateway } from './inbound-inject.js';
 import type { Hop } from './hops.js';
 import { tableOf } from './hops.js';
 import { compareWindow, type ReconcileOptions, type ReconcilePlan } from './compare-window.js';
@@ -141,7 +142,17 @@ async function replayHop(
           group.messages.push(d.message);
           byTarget.set(key, group);
         }
-        for (const g of byTarget.values()) await publisher().publish(g.region, g.topic, g.messages);
+        for (const g of byTarget.values()) {
+          if (platform.brokersReachable === false) {
+            // Private brokers (AWS): accepted as the target's inbound gateway would, same ids (idempotent).
+            await acceptAtInboundGateway(
+              platform,
+              hop.to.app,
+              g.region,
+              g.messages.map((payload) => ({ topic: g.topic, payload })),
+            );
+          } else await publisher().publish(g.region, g.topic, g.messages);
+        }
       }
       injected += records.length;
     }

@@ -1,8 +1,5 @@
 import type { Logger } from 'pino';
 import { inboundClientId } from '../config/model.js';
-import { matchKey, pairKey } from '../domain/ids.js';
-import type { SettlementInstruction, SettlementResult, Trade } from '../domain/records.js';
-import { parseSettlementInstruction, parseSettlementResult, parseTrade } from '../domain/validation.js';
 import { migratePool } from './core-db/migrations.js';
 import {
   createContext,
@@ -12,9 +9,11 @@ import {
   type RunningService,
   type ServiceContext,
 } from './host.js';
+import { pendingMetricLine, readSessionBacklog, startBacklogReporter } from './messaging/broker-backlog.js';
 import { InboundSession } from './messaging/inbound-session.js';
 import { BrokerPublisher } from './messaging/publisher.js';
-import { acceptInboundBatch, type InboundRoute } from './pipeline/gateway.js';
+import { acceptInboundBatch } from './pipeline/gateway.js';
+import { inboundRoutes } from './pipeline/inbound-routes.js';
 import { publishBatch, redeliverHeld, UnreachableRegions } from './pipeline/outbound.js';
 import type { PipelineRecord } from './pipeline/records.js';
 import { passThrough } from './pipeline/stage-io.js';
@@ -29,25 +28,6 @@ import { TradeMatchingStore } from './trade-matching/core-store.js';
 import { tradeEgressBatch } from './trade-matching/egress.js';
 import { tradeOutboundRoute } from './trade-matching/outbound-gateway.js';
 
-const TRADE_ROUTE: InboundRoute<Trade> = {
-  kind: 'trade',
-  parse: parseTrade,
-  id: (_t, id) => id,
-  partitionKey: (t) => matchKey(t),
-};
-const RESULT_ROUTE: InboundRoute<SettlementResult> = {
-  kind: 'settlement-result',
-  parse: parseSettlementResult,
-  id: (r) => `${r.settlementId}#${r.status}`,
-  partitionKey: (r) => r.tradeRecordId,
-};
-const INSTRUCTION_ROUTE: InboundRoute<SettlementInstruction> = {
-  kind: 'settlement-instruction',
-  parse: parseSettlementInstruction,
-  id: (_i, id) => id,
-  partitionKey: (i) => pairKey(i),
-};
-
 function publisherFor(context: ServiceContext, clientIdPrefix: string, logger: Logger): BrokerPublisher {
   const { brokerUrls, workerId, brokerCredentials } = context.config;
   const publisher = new BrokerPublisher({ brokerUrls, clientIdPrefix, workerId, logger, ...brokerCredentials });
@@ -59,12 +39,7 @@ function publisherFor(context: ServiceContext, clientIdPrefix: string, logger: L
 async function inboundGateway(context: ServiceContext): Promise<RunningService> {
   const { app, names, config, io, logger } = context;
   const t = names.topics;
-  const routes: Record<string, InboundRoute<unknown>> = app === 'trade'
-    ? {
-        [t.tmInTrades]: TRADE_ROUTE as InboundRoute<unknown>,
-        [t.tmInSettlements]: RESULT_ROUTE as InboundRoute<unknown>,
-      }
-    : { [t.stInSettlements]: INSTRUCTION_ROUTE as InboundRoute<unknown> };
+  const routes = inboundRoutes(app, t);
   const nackTopic = app === 'trade' ? t.tmOutConfirmations : t.stOutRejections;
   const publisher = publisherFor(context, `${app}-nack`, logger);
   const gate = await startGate(context, `${app}-queue-${config.region}`);
@@ -93,6 +68,25 @@ async function inboundGateway(context: ServiceContext): Promise<RunningService> 
     received: session.received,
     acknowledged: session.acknowledged,
   }));
+  // On Amazon MQ: what the broker holds for this session, read from the broker and published for `tsr` (wait.drained)
+  // as a CloudWatch metric (see broker-backlog.ts). Locally the platform reads the broker itself.
+  if (config.target === 'aws' && config.brokerCredentials) {
+    const credentials = config.brokerCredentials;
+    const identity = { environment: config.environment, app, region: config.region };
+    const reporter = startBacklogReporter({
+      read: () =>
+        readSessionBacklog({
+          brokerUrls: config.brokerUrls[config.region] ?? [],
+          clientId: inboundClientId(app, config.region),
+          username: credentials.username,
+          password: credentials.password,
+        }),
+      publish: (backlog) => logger.info(pendingMetricLine(identity, backlog.pending), 'broker backlog'),
+      onError: (error) => logger.warn({ err: error }, 'cannot read the broker backlog of this session'),
+    });
+    context.closers.push(() => reporter.stop());
+    context.metrics.source('brokerBacklog', () => reporter.last());
+  }
   return {
     stop: async () => {
       await session.stop();

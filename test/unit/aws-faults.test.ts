@@ -16,6 +16,10 @@ import { UserError } from '../../src/errors.js';
 import { SUPPORTED_FAULTS, unsupportedFaults } from '../../src/platform/capabilities.js';
 import { FAULT_KINDS } from '../../src/platform/faults.js';
 import { AwsPlatform } from '../../src/platform/aws/aws-platform.js';
+import { ActiveFaults } from '../../src/platform/faults.js';
+import { gamedayRegistry } from '../../src/gameday/run.js';
+import { undoAllFaults } from '../../src/gameday/steps.js';
+import { parseRunbook, runRunbook } from '../../src/runbooks/index.js';
 
 const ecs = mockClient(ECSClient);
 const rds = mockClient(RDSClient);
@@ -108,4 +112,82 @@ test('db-writer-crash fails the writer cluster over within its region; an unknow
     DBClusterIdentifier: 'tsr-test-tm-core-us-west-2',
   });
   await expect(platform.faults().regionDown('eu-west-1')).rejects.toThrow(UserError);
+});
+
+describe('game-day faults on AWS, run by the runbook engine', () => {
+  const runFault = (params: string) => {
+    const registry = gamedayRegistry();
+    return runRunbook(
+      parseRunbook(
+        `name: t\ndescription: t\nsteps:\n  - id: f\n    type: gameday.fault\n    params: ${params}\n`,
+        path.join(dir, 't.yaml'),
+        registry,
+      ),
+      {},
+      { platform, workspace: dir, yes: true, progress: 'silent', registry },
+    );
+  };
+
+  test('region-down held for a while: counts read and the undo on record before any service changes, then put back', async () => {
+    const recordedBeforeChange: unknown[] = [];
+    ecs.on(UpdateServiceCommand).callsFake(async () => {
+      if (recordedBeforeChange.length === 0) recordedBeforeChange.push(...new ActiveFaults(dir).list());
+      return {};
+    });
+    const result = await runFault('{ fault: lose-west, kind: region-down, region: us-west-2, holdMs: 20 }');
+    expect(result.journal.status).toBe('completed');
+    const all = updates();
+    expect(all).toHaveLength(22); // 11 services down, then 11 back
+    expect(all.slice(0, 11).every((u) => u.endsWith('=0'))).toBe(true);
+    expect(all.slice(11)).toContain('tsr-test-tm-core=2');
+    expect(all.slice(11)).toContain('tsr-test-tm-inbound-gateway=1');
+    // The first UpdateService already found the fault recorded with its AWS undo (what recover would replay).
+    expect(recordedBeforeChange).toEqual([
+      expect.objectContaining({
+        id: 'lose-west',
+        undo: [
+          expect.objectContaining({
+            via: 'aws',
+            fault: expect.objectContaining({ kind: 'region-down', region: 'us-west-2' }),
+          }),
+        ],
+      }),
+    ]);
+    expect(new ActiveFaults(dir).list()).toEqual([]);
+  });
+
+  test('kill-service: one task stopped (ECS replaces it); with `for`, the stage held one task short, then put back', async () => {
+    ecs.on(ListTasksCommand).resolves({ taskArns: ['arn:aws:ecs:us-east-1:1:task/tsr-test/t1'] });
+    ecs.on(StopTaskCommand).resolves({});
+    const once = await runFault('{ fault: k, kind: kill-service, app: trade, stage: core, region: us-east-1 }');
+    expect(once.journal.status).toBe('completed');
+    expect(ecs.commandCalls(StopTaskCommand).map((c) => c.args[0].input.task)).toEqual([
+      'arn:aws:ecs:us-east-1:1:task/tsr-test/t1',
+    ]);
+    expect(updates()).toEqual([]);
+    const held = await runFault(
+      '{ fault: h, kind: kill-service, app: trade, stage: core, region: us-east-1, holdMs: 20 }',
+    );
+    expect(held.journal.status).toBe('completed');
+    expect(updates()).toEqual(['tsr-test-tm-core=1', 'tsr-test-tm-core=2']);
+  });
+
+  test('a fault left injected by a killed tsr is undone by tsr gameday recover through the AWS APIs', async () => {
+    const fault = await platform.faults().prepareScale('kill-stage', 'us-west-2', ['tsr-test-st-egress']);
+    new ActiveFaults(dir).add({
+      id: 'stage',
+      runId: 'run-1',
+      spec: { kind: 'kill-stage', app: 'settlement', stage: 'egress', region: 'us-west-2' },
+      summary: 'kill-stage settlement egress us-west-2',
+      injectedAt: new Date().toISOString(),
+      undo: [{ via: 'aws', fault, timeoutMs: 1_000 }],
+    });
+    await platform.faults().inject(fault);
+    expect(await undoAllFaults(platform, dir, undefined)).toEqual({
+      undone: ['kill-stage settlement egress us-west-2'],
+      failed: [],
+    });
+    expect(updates()).toEqual(['tsr-test-st-egress=0', 'tsr-test-st-egress=2']);
+    expect(new ActiveFaults(dir).list()).toEqual([]);
+  });
 });

@@ -17,6 +17,7 @@ import { ExitCode, UserError } from '../../src/errors.js';
 import type { AwsDeploymentRecord } from '../../src/infra/aws/deployment-record.js';
 import { AwsPlatform, withDeployedArns } from '../../src/platform/aws/aws-platform.js';
 import { deriveNames } from '../../src/config/model.js';
+import { parseRunbook, runRunbook, stepRegistry } from '../../src/runbooks/index.js';
 
 const rds = mockClient(RDSClient);
 const ecs = mockClient(ECSClient);
@@ -210,62 +211,44 @@ describe('measurements from CloudWatch', () => {
     (cloudwatch.commandCalls(GetMetricDataCommand)[index].args[0].input as GetMetricDataCommandInput)
       .MetricDataQueries ?? [];
 
-  test('broker queue depth: QueueSize of the inbound queues on both broker instances; no data is unknown, not zero', async () => {
-    cloudwatch.on(GetMetricDataCommand).resolves({
-      MetricDataResults: [
-        { Id: 'm0', Values: [4, 9] },
-        { Id: 'm1', Values: [] },
-        { Id: 'm2', Values: [] },
-        { Id: 'm3', Values: [] },
-      ],
-    });
+  test('broker backlog: the pending count the inbound gateway published from the broker (TSR/BrokerPending, 1 s resolution), with its time', async () => {
+    const at = new Date(Date.now() - 3_000);
+    cloudwatch
+      .on(GetMetricDataCommand)
+      .resolves({ MetricDataResults: [{ Id: 'm0', Values: [7, 9], Timestamps: [at] }] });
     const depth = await platform.brokerQueueDepth('trade', 'us-east-1');
-    expect(
-      queries().map((q) => [
-        q.MetricStat?.Metric?.Namespace,
-        q.MetricStat?.Metric?.MetricName,
-        q.MetricStat?.Metric?.Dimensions,
-      ]),
-    ).toEqual([
-      [
-        'AWS/AmazonMQ',
-        'QueueSize',
-        [
-          { Name: 'Broker', Value: 'tsr-test-broker-1' },
-          { Name: 'Queue', Value: 'tm.in.trades' },
+    const [query] = queries();
+    expect(query.MetricStat).toEqual({
+      Metric: {
+        Namespace: 'TSR',
+        MetricName: 'BrokerPending',
+        Dimensions: [
+          { Name: 'Environment', Value: 'test' },
+          { Name: 'App', Value: 'trade' },
+          { Name: 'Region', Value: 'us-east-1' },
         ],
-      ],
-      [
-        'AWS/AmazonMQ',
-        'QueueSize',
-        [
-          { Name: 'Broker', Value: 'tsr-test-broker-2' },
-          { Name: 'Queue', Value: 'tm.in.trades' },
-        ],
-      ],
-      [
-        'AWS/AmazonMQ',
-        'QueueSize',
-        [
-          { Name: 'Broker', Value: 'tsr-test-broker-1' },
-          { Name: 'Queue', Value: 'tm.in.settlements' },
-        ],
-      ],
-      [
-        'AWS/AmazonMQ',
-        'QueueSize',
-        [
-          { Name: 'Broker', Value: 'tsr-test-broker-2' },
-          { Name: 'Queue', Value: 'tm.in.settlements' },
-        ],
-      ],
-    ]);
-    expect(depth.queues).toEqual([
-      { queue: 'tm.in.trades', depth: 4 },
-      { queue: 'tm.in.settlements', depth: undefined },
-    ]);
-    expect(depth.depth).toBeUndefined();
-    expect(depth.detail).toMatch(/no QueueSize datapoints/);
+      },
+      Period: 1,
+      Stat: 'Maximum',
+    });
+    expect(depth).toMatchObject({ depth: 7, queues: [{ queue: 'tm-inbound-us-east-1', depth: 7 }] });
+    // The step compares the measure's own time with the senders' grace, not the time it was read.
+    expect(depth.measuredAt).toBe(at.toISOString());
+  });
+
+  test('broker backlog: no datapoint, or a stale one (the gateway is not running), is unknown — never zero', async () => {
+    cloudwatch
+      .on(GetMetricDataCommand)
+      .resolvesOnce({ MetricDataResults: [{ Id: 'm0', Values: [] }] })
+      .resolvesOnce({ MetricDataResults: [{ Id: 'm0', Values: [0], Timestamps: [new Date(Date.now() - 90_000)] }] });
+    const none = await platform.brokerQueueDepth('settlement', 'us-west-2');
+    expect(none.depth).toBeUndefined();
+    expect(none.detail).toMatch(
+      /no BrokerPending datapoint of st-inbound-us-west-2 .*inbound gateway running in us-west-2/,
+    );
+    const stale = await platform.brokerQueueDepth('settlement', 'us-west-2');
+    expect(stale.depth).toBeUndefined();
+    expect(stale.detail).toMatch(/is 9\d s old/);
   });
 
   test('streams idle: every shard checkpoint compared with the stream after it (ListShards, GetItem, GetRecords…)', async () => {
@@ -346,7 +329,7 @@ describe('measurements from CloudWatch', () => {
   test('throttled metric reads become a UserError', async () => {
     cloudwatch.on(GetMetricDataCommand).rejects(awsError('Throttling', 'Rate exceeded'));
     await expect(platform.brokerQueueDepth('trade', 'us-east-1')).rejects.toThrow(
-      /AWS throttled reading the broker queue depth in us-east-1/,
+      /AWS throttled reading the broker backlog of tm-inbound-us-east-1 in us-east-1/,
     );
   });
 });
@@ -380,5 +363,46 @@ describe('names, endpoints and routing controls', () => {
     });
     expect(withEnv.routingControls()).toBeDefined();
     await withEnv.close();
+  });
+});
+
+describe('wait.drained on AWS, run by the runbook engine', () => {
+  test('a zero measured before the dns swap (plus the senders’ grace) does not count as drained', async () => {
+    const workspace = mkdtempSync(path.join(os.tmpdir(), 'tsr-aws-drained-'));
+    const config = loadConfig({ environment: 'test', regions: ['us-east-1', 'us-west-2'], target: 'aws' }, {}, dir);
+    const aws = new AwsPlatform(config, { record, env: {}, brokerFreshMs: 10 * 60_000 });
+    let calls = 0;
+    const before = new Date(Date.now() - 5_000);
+    cloudwatch.on(GetMetricDataCommand).callsFake(async () => {
+      calls++;
+      // The first two answers are the gateway's last datapoint from before the swap; then fresh ones.
+      const at = calls <= 2 ? before : new Date();
+      return { MetricDataResults: [{ Id: 'm0', Values: [0], Timestamps: [at] }] };
+    });
+    const runbook = parseRunbook(
+      `name: t
+description: t
+steps:
+  - id: swap
+    type: sleep
+    params: { duration: 1ms }
+    marks: dns-swapped
+  - id: drained
+    type: wait.drained
+    params: { app: trade, region: us-east-1, sendersGrace: 50ms, interval: 100ms }
+    timeout: 10s
+`,
+      path.join(workspace, 't.yaml'),
+      stepRegistry,
+    );
+    try {
+      const result = await runRunbook(runbook, {}, { platform: aws, workspace, yes: true, progress: 'silent' });
+      expect(result.journal.status).toBe('completed');
+      // Past the grace on the second look, but that datapoint predates the swap: only the third (fresh) one counts.
+      expect(calls).toBe(3);
+    } finally {
+      await aws.close();
+      rmSync(workspace, { recursive: true, force: true });
+    }
   });
 });

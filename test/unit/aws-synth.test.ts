@@ -158,6 +158,50 @@ describe.each([
     }
   });
 
+  test('each app’s endpoint record is steered by ARC: weighted CNAMEs to each region’s brokers, each with its dns control’s health check', () => {
+    const global = globalOf(s);
+    const checkIdOf = Object.fromEntries(
+      Object.entries(resourcesById(global, 'aws_route53_health_check')).map(([id, c]) => [
+        (c.tags as Record<string, string>).Name,
+        `\${aws_route53_health_check.${id}.id}`,
+      ]),
+    );
+    expect((global.output as Record<string, { value: unknown }>).dns_health_check_ids.value).toEqual(
+      Object.fromEntries(Object.entries(checkIdOf)),
+    );
+    const zoneIds = new Set<string>();
+    for (const { region, stack } of regionalOf(s)) {
+      const zones = resources(stack, 'aws_route53_zone');
+      const associations = resources(stack, 'aws_route53_zone_association');
+      if (region === regions[0]) {
+        expect(zones).toHaveLength(1);
+        expect(zones[0]).toMatchObject({ name: 'tsr-test.internal', force_destroy: true });
+        expect(JSON.stringify(zones[0].vpc)).toContain('aws_vpc.');
+        expect(associations).toHaveLength(0);
+      } else {
+        expect(zones).toHaveLength(0);
+        expect(associations).toHaveLength(1);
+        expect(String(associations[0].zone_id)).toContain('data.terraform_remote_state.region-us-east-1');
+      }
+      const records = resources(stack, 'aws_route53_record');
+      expect(records).toHaveLength(APPS.length * 2);
+      for (const app of APPS) {
+        const own = records.filter((r) => r.name === `${app}.tsr-test.internal`);
+        expect(own.map((r) => r.set_identifier).sort()).toEqual([`${region}-1`, `${region}-2`]);
+        for (const r of own) {
+          expect(r).toMatchObject({ type: 'CNAME', ttl: 5, weighted_routing_policy: { weight: 1 } });
+          // The health check of this region's dns control, read from the global stack's outputs.
+          expect(r.health_check_id).toContain('dns_health_check_ids');
+          expect(r.health_check_id).toContain(`"${app}-dns-${region}"`);
+          expect(String((r.records as string[])[0])).toContain('mqtts://');
+          zoneIds.add(String(r.zone_id));
+        }
+      }
+    }
+    // One zone: its own id in the primary's stack, the primary's output (the same expression) in every other.
+    expect(zoneIds.size).toBe(2);
+  });
+
   test('a Route 53 RECOVERY_CONTROL health check on each dns control', () => {
     const ids = controlIds(globalOf(s));
     const checks = resources(globalOf(s), 'aws_route53_health_check');
@@ -181,7 +225,7 @@ describe.each([
     }
   });
 
-  test('the broker is a private ActiveMQ broker reachable only by MQTT over TLS (8883)', () => {
+  test('the broker is a private ActiveMQ broker reachable by MQTT over TLS (8883) from tsr VPCs, its console API (8162) from this region’s tasks', () => {
     for (const { stack } of regionalOf(s)) {
       const [broker] = resources(stack, 'aws_mq_broker');
       expect(broker).toMatchObject({
@@ -195,8 +239,16 @@ describe.each([
       const rules = resources(stack, 'aws_vpc_security_group_ingress_rule').filter((r) =>
         (r.security_group_id as string).includes(`aws_security_group.${groupId}.`),
       );
-      expect(rules).toHaveLength(regions.length);
-      for (const rule of rules) expect([rule.from_port, rule.to_port, rule.ip_protocol]).toEqual([8883, 8883, 'tcp']);
+      const mqtts = rules.filter((r) => r.from_port === 8883);
+      expect(mqtts).toHaveLength(regions.length);
+      for (const rule of mqtts)
+        expect([rule.to_port, rule.ip_protocol, rule.cidr_ipv4]).toEqual([8883, 'tcp', expect.any(String)]);
+      // The inbound gateways read their session's pending count through Jolokia: only from the tasks' group.
+      const console = rules.filter((r) => r.from_port !== 8883);
+      expect(console).toHaveLength(1);
+      expect(console[0]).toMatchObject({ from_port: 8162, to_port: 8162, ip_protocol: 'tcp' });
+      expect(console[0].referenced_security_group_id).toMatch(/aws_security_group\.[^.]*services[^.]*\.id/);
+      expect(broker.user).toEqual([expect.objectContaining({ console_access: true })]);
       expect(JSON.stringify(stack)).not.toMatch(/"(from|to)_port":\s*1883/);
       expect(Object.values(stack.locals ?? {}).join()).toContain('mqtt+ssl://');
     }
@@ -205,7 +257,8 @@ describe.each([
   test('IAM: no `*` action anywhere, data resources named; `*` resource only for APIs without resource types', () => {
     for (const { stack } of regionalOf(s)) {
       const policies = resources(stack, 'aws_iam_role_policy');
-      expect(policies.length).toBe(2 * (APPS.length * STAGES.length + 1));
+      // Two per ECS service (execution and task role), and the FIS experiments' role.
+      expect(policies.length).toBe(2 * (APPS.length * STAGES.length + 1) + 1);
       for (const policy of policies) {
         const document = JSON.parse(withoutInterpolations(policy.policy as string)) as {
           Statement: { Action: string[]; Resource: string[] }[];
@@ -223,6 +276,59 @@ describe.each([
           }
         }
       }
+    }
+  });
+
+  test('FIS experiment templates: stop an app’s core tasks, fail its Aurora writer over; a role that can do only that', () => {
+    for (const { region, stack } of regionalOf(s)) {
+      const templates = resources(stack, 'aws_fis_experiment_template');
+      const byName = Object.fromEntries(templates.map((t) => [(t.tags as Record<string, string>).Name, t]));
+      expect(Object.keys(byName).sort()).toEqual(
+        APPS.flatMap((app) => [`tsr-test-${app}-core-tasks-stop`, `tsr-test-${app}-db-writer-failover`]).sort(),
+      );
+      for (const app of APPS) {
+        const short = app === 'trade' ? 'tm' : 'st';
+        expect(byName[`tsr-test-${app}-core-tasks-stop`]).toMatchObject({
+          action: [{ action_id: 'aws:ecs:stop-task', target: { key: 'Tasks', value: 'core-tasks' } }],
+          target: [
+            {
+              resource_type: 'aws:ecs:task',
+              selection_mode: 'ALL',
+              parameters: { cluster: 'tsr-test', service: `tsr-test-${short}-core` },
+            },
+          ],
+          stop_condition: [{ source: 'none' }],
+        });
+        const failover = byName[`tsr-test-${app}-db-writer-failover`];
+        expect(failover).toMatchObject({
+          action: [{ action_id: 'aws:rds:failover-db-cluster' }],
+          target: [{ resource_type: 'aws:rds:cluster', selection_mode: 'ALL' }],
+        });
+        expect(JSON.stringify(failover.target)).toContain(`tsr-test-${short}-core-${region}`);
+      }
+      const [role] = resources(stack, 'aws_iam_role').filter((r) => r.name === `tsr-test-fis-${region}`);
+      expect(JSON.parse(role.assume_role_policy as string)).toMatchObject({
+        Statement: [{ Principal: { Service: 'fis.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+      });
+      const [policy] = resources(stack, 'aws_iam_role_policy').filter((p) => p.name === 'fault-experiments');
+      const statements = (
+        JSON.parse(withoutInterpolations(policy.policy as string)) as {
+          Statement: { Action: string[]; Resource: string[] }[];
+        }
+      ).Statement;
+      expect(statements.flatMap((st) => st.Action).sort()).toEqual(
+        [
+          'ecs:DescribeTasks',
+          'ecs:ListTasks',
+          'ecs:StopTask',
+          'rds:DescribeDBClusters',
+          'rds:FailoverDBCluster',
+        ].sort(),
+      );
+      for (const st of statements) expect(st.Resource).not.toContain('*');
+      expect(statements.find((st) => st.Action.includes('ecs:StopTask'))?.Resource).toEqual([
+        expect.stringMatching(/:task\/tsr-test\/\*$/),
+      ]);
     }
   });
 
@@ -405,8 +511,8 @@ describe.each([
         }
       }
     }
-    // Two roles per ECS service per region: the check above really looked at them.
-    expect(iamRoles).toBe(2 * (APPS.length * STAGES.length + 1) * regions.length);
+    // Two roles per ECS service per region and the FIS role of each region: the check above really looked at them.
+    expect(iamRoles).toBe((2 * (APPS.length * STAGES.length + 1) + 1) * regions.length);
   });
 
   test('valid for AWS provider 5.100 and 6: a version range, and other regions through provider aliases', () => {

@@ -112,10 +112,43 @@ describe('game-day scenarios', () => {
 
   test('a fault the target cannot do is refused at validation, naming the target', () => {
     expect(problems({ ...base, phases: [{ fault: 'partition' }] })).toEqual([]);
-    expect(problems({ ...base, phases: [{ fault: 'partition' }] }, 'aws')).toEqual([
-      expect.stringMatching(/the aws target cannot inject partition/),
+    expect(problems({ ...base, phases: [{ fault: 'partition' }] }, 'aws')).toEqual(
+      expect.arrayContaining([expect.stringMatching(/the aws target cannot inject partition/)]),
+    );
+    expect(problems(base, 'aws')).toEqual([
+      expect.stringMatching(
+        /the aws target cannot inject replication-delay; it can: region-down, kill-service, kill-stage, db-writer-crash/,
+      ),
+      expect.stringMatching(/load: the aws target has no tsr-driven load yet/),
     ]);
-    expect(problems(base, 'aws')).toEqual([expect.stringMatching(/the aws target cannot inject replication-delay/)]);
+  });
+
+  test('on AWS: its faults are accepted, and what needs the generator is refused naming the target', () => {
+    const onAws = {
+      name: 'aws-drill',
+      description: 'faults on AWS',
+      hypothesis: 'trade keeps working',
+      steadyState: [{ probe: 'replication', max: '5s' }, { probe: 'confirming' }],
+      phases: [
+        { id: 'lose-west', fault: 'region-down', region: 'secondary' },
+        { undo: 'lose-west' },
+        { fault: 'kill-service', app: 'trade', stage: 'core', region: 'active', for: '30s' },
+        { fault: 'db-writer-crash', app: 'trade' },
+        { fault: 'hang-service', app: 'trade', stage: 'core', region: 'active' },
+        { rotate: 'trade', to: 'secondary' },
+      ],
+    };
+    expect(problems(onAws, 'aws')).toEqual([
+      expect.stringMatching(/phases\.4\.fault: the aws target cannot inject hang-service/),
+      expect.stringMatching(/steadyState\.1\.probe: the aws target has no tsr-driven load yet.*probe confirming/),
+    ]);
+    expect(problems({ ...onAws, steadyState: [], phases: onAws.phases.slice(0, 4) }, 'aws')).toEqual([]);
+    expect(
+      problems(
+        { ...onAws, steadyState: [], phases: onAws.phases.slice(5), objectives: { rto: '10m', lost: 0 } },
+        'aws',
+      ),
+    ).toEqual([expect.stringMatching(/objectives\.lost: the aws target has no tsr-driven load yet/)]);
   });
 
   test('an undo of a fault that undoes itself (for) is refused', () => {

@@ -175,6 +175,16 @@ describe('planning: parameters and names resolved', () => {
     expect(swap?.params).toEqual({ set: { 'trade-dns-us-east-1': 'Off', 'trade-dns-us-west-2': 'On' } });
     expect(swap?.rollback[0].params).toEqual({ set: { 'trade-dns-us-west-2': 'Off', 'trade-dns-us-east-1': 'On' } });
     expect(plan.steps.find((s) => s.id === 'source-drained')?.timeoutMs).toBe(120_000);
+    // Sized from AWS's figures for an Aurora global database switchover ("in the order of minutes"), not 2 minutes.
+    const switchover = plan.steps.find((s) => s.id === 'db-switchover');
+    expect(switchover?.timeoutMs).toBe(600_000);
+    expect(switchover?.rollback[0].timeoutMs).toBe(600_000);
+    const failover = await planRunbook(
+      loadRunbookFile(path.join(ROOT, 'runbooks/failover.yaml'), registry),
+      { app: 'trade', target: 'secondary' },
+      { config: platform.config, names: platform.names, platform, registry },
+    );
+    expect(failover.steps.find((s) => s.id === 'db-failover')?.timeoutMs).toBe(600_000);
     const text = renderPlan(plan);
     expect(text).toContain('trade-dns-us-east-1=Off, trade-dns-us-west-2=On');
     expect(text).toContain('marks dns-swapped');

@@ -6,7 +6,12 @@
  */
 import { readStackJson, type SynthResult } from './synth.js';
 
-/** On-demand list prices in USD, us-east-1, as published on the AWS pricing pages on this date. */
+/**
+ * On-demand list prices in USD, us-east-1, as remembered for this date. Checked: none — on 2026-12-06 the reference
+ * search available to this repository's work held no AWS pricing page for any of them (only API and user guides), so
+ * every figure is still from memory: treat the total as an order of magnitude and check the pricing pages (or the AWS
+ * Pricing Calculator) before relying on it. FIS experiment templates cost nothing until an experiment runs.
+ */
 export const PRICES_AS_OF = '2025-06-01';
 const HOURS_PER_MONTH = 730;
 
@@ -36,6 +41,8 @@ export const PRICES = {
   secretMonth: 0.4,
   alarmMonth: 0.1,
   healthCheckMonth: 0.5,
+  /** Route 53 hosted zone, per zone per month (the apps' private endpoint zone). */
+  hostedZoneMonth: 0.5,
 } as const;
 
 export interface CostLine {
@@ -140,6 +147,8 @@ export function estimateCost(synth: SynthResult): CostEstimate {
     add('CloudWatch alarms', alarms, 'alarm', alarms * PRICES.alarmMonth);
     const checks = all('aws_route53_health_check').length;
     add('Route 53 health checks', checks, 'check', checks * PRICES.healthCheckMonth);
+    const zones = all('aws_route53_zone').length;
+    if (zones) add('Route 53 hosted zones', zones, 'zone', zones * PRICES.hostedZoneMonth);
     return {
       stack: stack.id,
       region: stack.region ?? synth.regions[0],
@@ -148,8 +157,9 @@ export function estimateCost(synth: SynthResult): CostEstimate {
     };
   });
   const notes = [
-    `List prices of us-east-1 on ${PRICES_AS_OF}, used for every region (most regions cost the same or up to about ` +
-      '25% more); check the AWS pricing pages before relying on them.',
+    `List prices of us-east-1 on ${PRICES_AS_OF} as remembered, not checked against the pricing pages, used for ` +
+      'every region (most regions cost the same or up to about 25% more); check the AWS pricing pages before ' +
+      'relying on them.',
     'Not included (they depend on load): DynamoDB requests and storage, Aurora storage and I/O, Kinesis PUT ' +
       'payload units, NAT and cross-region data transfer, CloudWatch logs and metrics.',
   ];

@@ -28,6 +28,10 @@ export interface AwsNames {
    * made once), so they carry the region: the regional stacks would collide otherwise.
    */
   serviceRole(service: string, region: string, purpose: 'exec' | 'task'): string;
+  /** The private hosted zone of the apps' endpoint records (`<app>.<zone>`), resolvable in every tsr VPC. */
+  readonly dnsZone: string;
+  /** The role AWS FIS assumes for this region's fault experiments (account-wide name, so region-qualified). */
+  fisRole(region: string): string;
 }
 
 export const DATABASE_MASTER_USER = 'tsr_admin';
@@ -52,6 +56,8 @@ export function awsNames(config: Pick<TsrConfig, 'environment'>): AwsNames {
     kmsAliasGlobal: `alias/${prefix}-global`,
     kmsAliasRegional: `alias/${prefix}-regional`,
     serviceRole: (service, region, purpose) => `${service}-${region}-${purpose}`,
+    fisRole: (region) => `${prefix}-fis-${region}`,
+    dnsZone: `${prefix}.internal`,
   };
 }
 

@@ -11,16 +11,10 @@ import type { TsrConfig } from '../../config/model.js';
 import { ExitCode, UserError } from '../../errors.js';
 import { awsNames } from '../../infra/aws/naming.js';
 import type { FaultKindName } from '../capabilities.js';
+import type { AwsFault } from '../faults.js';
 import { toUserError } from './aws-errors.js';
 
-/** A fault as injected on AWS, with what undoes it (recorded before the fault, so a crash of tsr can undo it). */
-export interface AwsFault {
-  readonly kind: FaultKindName;
-  readonly region: string;
-  readonly detail: string;
-  /** ECS services and the task count each had before (undo scales them back), for faults that scale to zero. */
-  readonly restore?: readonly { readonly service: string; readonly desiredCount: number }[];
-}
+export type { AwsFault };
 
 type Clients = { ecs: (region: string) => ECSClient; rds: (region: string) => RDSClient };
 
@@ -53,8 +47,16 @@ export class AwsFaults {
     return names;
   }
 
-  /** Every listed service to zero tasks, remembering each one's count first. */
-  private async scaleToZero(kind: FaultKindName, region: string, services: string[]): Promise<AwsFault> {
+  /**
+   * Reads each listed service's task count (what the undo restores) without changing anything: a game day records
+   * the fault with this undo before injecting it, so a crash in between still leaves the way back on record.
+   */
+  async prepareScale(
+    kind: FaultKindName,
+    region: string,
+    services: string[],
+    to: (desiredCount: number) => number = () => 0,
+  ): Promise<AwsFault> {
     const ecs = this.clients.ecs(region);
     const restore: { service: string; desiredCount: number }[] = [];
     try {
@@ -65,13 +67,42 @@ export class AwsFaults {
         for (const s of answer.services ?? [])
           restore.push({ service: s.serviceName ?? '', desiredCount: s.desiredCount ?? 0 });
       }
-      for (const { service } of restore) {
-        await ecs.send(new UpdateServiceCommand({ cluster: this.aws.ecsCluster, service, desiredCount: 0 }));
-      }
     } catch (error) {
       throw toUserError(error, `${kind} in ${region}`);
     }
-    return { kind, region, detail: `${restore.length} ECS services scaled to 0 tasks`, restore };
+    const scaledTo = restore.map((r) => to(r.desiredCount));
+    return {
+      kind,
+      region,
+      detail: `${restore.length} ECS service(s) scaled to ${[...new Set(scaledTo)].join('/')} task(s)`,
+      restore,
+      scaledTo,
+    };
+  }
+
+  /** Applies a prepared scaling fault: each service to its count under the fault. */
+  async inject(fault: AwsFault): Promise<void> {
+    const ecs = this.clients.ecs(fault.region);
+    try {
+      for (const [i, { service }] of (fault.restore ?? []).entries()) {
+        await ecs.send(
+          new UpdateServiceCommand({ cluster: this.aws.ecsCluster, service, desiredCount: fault.scaledTo?.[i] ?? 0 }),
+        );
+      }
+    } catch (error) {
+      throw toUserError(error, `${fault.kind} in ${fault.region}`);
+    }
+  }
+
+  /** The services a fault scales: every one of a region (region-down), or one stage of an app. */
+  servicesOf(kind: 'region-down' | 'kill-stage' | 'kill-service', region: string, app?: AppName, stage?: StageName) {
+    return kind === 'region-down' ? this.services(region) : this.services(region, app, stage);
+  }
+
+  private async scaleToZero(kind: FaultKindName, region: string, services: string[]): Promise<AwsFault> {
+    const fault = await this.prepareScale(kind, region, services);
+    await this.inject(fault);
+    return fault;
   }
 
   /** Every ECS service of a region to zero tasks (the data stores stay: AWS offers no "region off" switch). */
@@ -82,6 +113,14 @@ export class AwsFaults {
   /** One stage of an app in a region to zero tasks. */
   async killStage(app: AppName, stage: StageName, region: string): Promise<AwsFault> {
     return this.scaleToZero('kill-stage', region, this.services(region, app, stage));
+  }
+
+  /**
+   * One instance of a stage held down (kill-service with `for`): its service one task short until the undo; ECS
+   * stops a task to get there. A single task cannot be held stopped otherwise: ECS replaces it.
+   */
+  async prepareHoldOneDown(app: AppName, stage: StageName, region: string): Promise<AwsFault> {
+    return this.prepareScale('kill-service', region, this.services(region, app, stage), (n) => Math.max(0, n - 1));
   }
 
   /** Stops one running task of a stage; ECS starts a replacement (the crash-and-restart of one instance). */

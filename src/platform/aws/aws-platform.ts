@@ -22,6 +22,8 @@ import {
 } from '../../infra/aws/deployment-record.js';
 import { awsNames, DATABASE_MASTER_USER, type AwsNames } from '../../infra/aws/naming.js';
 import { ArcRoutingControls } from '../../clients/arc-routing-controls.js';
+import { BROKER_PENDING_METRIC } from '../../clients/broker-metrics.js';
+import { inboundClientId } from '../../config/model.js';
 import type {
   DatabaseTransition,
   DatabaseTransitionMode,
@@ -42,7 +44,7 @@ import type {
 } from '../platform.js';
 import { isCredentialError, toUserError } from './aws-errors.js';
 import { AwsFaults } from './aws-faults.js';
-import { latestValues, type MetricQuery } from './metrics.js';
+import { latestDatapoints, latestValues, type MetricQuery } from './metrics.js';
 import { appStreamBacklogs } from '../stream-backlog.js';
 
 export interface AwsPlatformOptions {
@@ -56,6 +58,10 @@ export interface AwsPlatformOptions {
   readonly maxAttempts?: number;
   /** Replication lag above this is unhealthy (default 5 s). */
   readonly lagThresholdMs?: number;
+  /** A broker backlog datapoint older than this is no measure (default 30 s; the gateway publishes every 5 s). */
+  readonly brokerFreshMs?: number;
+  /** How often a moving database writer is looked for (default 10 s; Aurora takes minutes). */
+  readonly writerPollMs?: number;
 }
 
 type Clients = {
@@ -65,13 +71,6 @@ type Clients = {
   dynamodb: DynamoDBClient;
   kinesis: KinesisClient;
 };
-
-/** Which broker queues hold an app's inbound traffic: its inbound topics, in ActiveMQ's dotted naming. */
-function inboundQueues(app: AppName, names: ResourceNames): string[] {
-  const topics =
-    app === 'trade' ? [names.topics.tmInTrades, names.topics.tmInSettlements] : [names.topics.stInSettlements];
-  return topics.map((topic) => topic.replace(/\//g, '.'));
-}
 
 function regionOfArn(arn: string | undefined): string | undefined {
   return arn?.split(':')[3] || undefined;
@@ -96,6 +95,8 @@ const sleep = (ms: number, signal?: AbortSignal) =>
  */
 export class AwsPlatform implements Platform, DrillCapabilities {
   readonly target = 'aws' as const;
+  /** The brokers are private to each region's VPC: canary and replay go through the gateways' stores and streams. */
+  readonly brokersReachable = false;
   readonly names: ResourceNames;
   readonly record?: AwsDeploymentRecord;
   private readonly aws: AwsNames;
@@ -103,6 +104,8 @@ export class AwsPlatform implements Platform, DrillCapabilities {
   private controls?: ArcRoutingControls;
   private readonly maxAttempts: number;
   private readonly lagThresholdMs: number;
+  private readonly brokerFreshMs: number;
+  private readonly writerPollMs: number;
   private readonly env: NodeJS.ProcessEnv;
 
   constructor(
@@ -117,6 +120,8 @@ export class AwsPlatform implements Platform, DrillCapabilities {
     this.names = withDeployedArns(deriveNames(config), this.record);
     this.maxAttempts = options.maxAttempts ?? 5;
     this.lagThresholdMs = options.lagThresholdMs ?? 5_000;
+    this.brokerFreshMs = options.brokerFreshMs ?? 30_000;
+    this.writerPollMs = options.writerPollMs ?? 10_000;
   }
 
   private client<K extends keyof Clients>(region: string, kind: K): Clients[K] {
@@ -268,7 +273,7 @@ export class AwsPlatform implements Platform, DrillCapabilities {
       return { app, mode, from, to: toRegion, completed: false, durationMs: Date.now() - started };
     const deadline = started + (options.timeoutMs ?? 15 * 60_000);
     while (Date.now() < deadline) {
-      await sleep(options.pollMs ?? 10_000, options.signal);
+      await sleep(options.pollMs ?? this.writerPollMs, options.signal);
       const now = await this.globalMembers(app, toRegion);
       if (regionOfArn(now.find((m) => m.IsWriter)?.DBClusterArn) === toRegion) {
         return { app, mode, from, to: toRegion, completed: true, durationMs: Date.now() - started };
@@ -329,33 +334,63 @@ export class AwsPlatform implements Platform, DrillCapabilities {
     }
   }
 
+  /**
+   * Messages the broker holds for the app's inbound session in the region. ActiveMQ keeps an MQTT session's QoS 1
+   * subscriptions as durable topic subscriptions, which no Amazon MQ CloudWatch metric counts (QueueSize is for
+   * queues only); the inbound gateway reads their pending count from the broker's Jolokia API inside the VPC and
+   * publishes it as TSR/BrokerPending (services/messaging/broker-backlog.ts). The newest datapoint counts only if it
+   * is at most `brokerFreshMs` old: a stopped gateway (a region down) leaves the backlog unknown, never zero.
+   */
+  /** As metrics(), but a region that does not answer gives no values and says why (credential errors still throw). */
+  private async regionalMetrics(
+    region: string,
+    queries: MetricQuery[],
+    action: string,
+  ): Promise<{ values: Map<string, number | undefined>; error?: string }> {
+    try {
+      return { values: await latestValues(this.client(region, 'cloudwatch'), queries) };
+    } catch (error) {
+      const mapped = toUserError(error, action);
+      if (isCredentialError(error)) throw mapped;
+      return { values: new Map(), error: `${region} did not answer: ${mapped.message}` };
+    }
+  }
+
   async brokerQueueDepth(app: AppName, region: string): Promise<QueueDepth> {
     this.requireRegion(region);
-    const queues = inboundQueues(app, this.names);
-    // Active/standby brokers report per instance (`<name>-1`, `<name>-2`); the standby has no data.
-    const queries: MetricQuery[] = queues.flatMap((queue, q) =>
-      [1, 2].map((instance) => ({
-        id: `q${q}i${instance}`,
-        namespace: 'AWS/AmazonMQ',
-        metricName: 'QueueSize',
-        dimensions: { Broker: `${this.aws.brokerName}-${instance}`, Queue: queue },
-      })),
-    );
-    const values = await this.metrics(region, queries, `reading the broker queue depth in ${region}`);
-    const measured = queues.map((queue, q) => {
-      const found = [values.get(`q${q}i1`), values.get(`q${q}i2`)].filter((v): v is number => v !== undefined);
-      return { queue, depth: found.length ? Math.max(...found) : undefined };
-    });
-    const unknown = measured.filter((m) => m.depth === undefined);
+    const session = inboundClientId(app, region);
+    const [environment, appDim, regionDim] = BROKER_PENDING_METRIC.dimensions;
+    let points;
+    try {
+      points = await latestDatapoints(
+        this.client(region, 'cloudwatch'),
+        [
+          {
+            id: 'pending',
+            namespace: BROKER_PENDING_METRIC.namespace,
+            metricName: BROKER_PENDING_METRIC.name,
+            dimensions: { [environment]: this.config.environment, [appDim]: app, [regionDim]: region },
+          },
+        ],
+        { windowMs: 2 * 60_000, periodSeconds: 1 },
+      );
+    } catch (error) {
+      throw toUserError(error, `reading the broker backlog of ${session} in ${region}`);
+    }
+    const point = points.get('pending');
+    const now = Date.now();
+    const fresh = point && now - point.at.getTime() <= this.brokerFreshMs;
     return {
       app,
       region,
-      queues: measured,
-      depth: unknown.length ? undefined : measured.reduce((sum, m) => sum + (m.depth ?? 0), 0),
-      measuredAt: new Date().toISOString(),
-      detail: unknown.length
-        ? `no QueueSize datapoints in the last 5 minutes for ${unknown.map((m) => m.queue).join(', ')}`
-        : undefined,
+      queues: [{ queue: session, depth: fresh ? point.value : undefined }],
+      depth: fresh ? point.value : undefined,
+      measuredAt: (fresh ? point.at : new Date(now)).toISOString(),
+      detail: fresh
+        ? undefined
+        : point
+          ? `the newest ${BROKER_PENDING_METRIC.name} of ${session} is ${Math.round((now - point.at.getTime()) / 1000)} s old: is the ${app} inbound gateway running in ${region}?`
+          : `no ${BROKER_PENDING_METRIC.name} datapoint of ${session} in the last 2 minutes: is the ${app} inbound gateway running in ${region}?`,
     };
   }
 
@@ -380,7 +415,8 @@ export class AwsPlatform implements Platform, DrillCapabilities {
           .filter((to) => to !== from)
           .map((to) => ({ table: table.name, to, id: `${table.name}|${to}` })),
       );
-      const values = await this.metrics(
+      // A region that does not answer (an outage) leaves its paths unmeasured, not the whole status unreadable.
+      const values = await this.regionalMetrics(
         from,
         pairs.map((p) => ({
           id: p.id,
@@ -391,7 +427,7 @@ export class AwsPlatform implements Platform, DrillCapabilities {
         `reading table replication latency in ${from}`,
       );
       for (const p of pairs) {
-        const lagMs = values.get(p.id);
+        const lagMs = values.values.get(p.id);
         lags.push({
           kind: 'table',
           resource: p.table,
@@ -399,7 +435,7 @@ export class AwsPlatform implements Platform, DrillCapabilities {
           to: p.to,
           lagMs,
           healthy: lagMs !== undefined && lagMs <= this.lagThresholdMs,
-          detail: lagMs === undefined ? noData : undefined,
+          detail: lagMs === undefined ? (values.error ?? noData) : undefined,
         });
       }
     }
@@ -407,7 +443,7 @@ export class AwsPlatform implements Platform, DrillCapabilities {
       const writer = (await this.databaseWriter(app)) ?? this.config.regions[0];
       for (const region of this.config.regions.filter((r) => r !== writer)) {
         const cluster = this.aws.regionalCluster(app, region);
-        const values = await this.metrics(
+        const values = await this.regionalMetrics(
           region,
           [
             {
@@ -419,7 +455,7 @@ export class AwsPlatform implements Platform, DrillCapabilities {
           ],
           `reading the RPO lag of ${cluster}`,
         );
-        const lagMs = values.get('rpo');
+        const lagMs = values.values.get('rpo');
         lags.push({
           kind: 'database',
           resource: this.names.databases[app],
@@ -427,7 +463,7 @@ export class AwsPlatform implements Platform, DrillCapabilities {
           to: region,
           lagMs,
           healthy: lagMs !== undefined && lagMs <= this.lagThresholdMs,
-          detail: lagMs === undefined ? noData : undefined,
+          detail: lagMs === undefined ? (values.error ?? noData) : undefined,
         });
       }
     }

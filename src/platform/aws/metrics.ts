@@ -8,6 +8,12 @@ export interface MetricQuery {
   readonly stat?: 'Maximum' | 'Average' | 'Sum';
 }
 
+export interface MetricWindow {
+  readonly windowMs?: number;
+  readonly periodSeconds?: number;
+  readonly now?: Date;
+}
+
 /**
  * The most recent datapoint of each metric within the window (default 5 minutes), or undefined when there is none:
  * callers must treat "no data" as unknown, never as zero.
@@ -15,9 +21,19 @@ export interface MetricQuery {
 export async function latestValues(
   client: CloudWatchClient,
   queries: readonly MetricQuery[],
-  options: { readonly windowMs?: number; readonly periodSeconds?: number; readonly now?: Date } = {},
+  options: MetricWindow = {},
 ): Promise<Map<string, number | undefined>> {
-  const values = new Map<string, number | undefined>(queries.map((q) => [q.id, undefined]));
+  const points = await latestDatapoints(client, queries, options);
+  return new Map([...points].map(([id, point]) => [id, point?.value]));
+}
+
+/** As latestValues, with the time of each datapoint: a measure that must be fresh can tell how old it is. */
+export async function latestDatapoints(
+  client: CloudWatchClient,
+  queries: readonly MetricQuery[],
+  options: MetricWindow = {},
+): Promise<Map<string, { readonly value: number; readonly at: Date } | undefined>> {
+  const values = new Map<string, { value: number; at: Date } | undefined>(queries.map((q) => [q.id, undefined]));
   if (queries.length === 0) return values;
   const end = options.now ?? new Date();
   const start = new Date(end.getTime() - (options.windowMs ?? 5 * 60_000));
@@ -58,7 +74,8 @@ export async function latestValues(
         if (!id || values.get(id) !== undefined) continue;
         // TimestampDescending: the first value is the latest.
         const latest = result.Values?.[0];
-        if (latest !== undefined) values.set(id, latest);
+        const at = result.Timestamps?.[0];
+        if (latest !== undefined) values.set(id, { value: latest, at: at ?? end });
       }
       nextToken = page.NextToken;
     } while (nextToken);

@@ -7,7 +7,16 @@ import { tradeRecordId } from '../../domain/ids.js';
 import { dnsRegion } from '../../clients/types.js';
 import type { DrillCapabilities } from '../../platform/capabilities.js';
 import type { Platform } from '../../platform/platform.js';
-import { parseDuration, reconcile, resolveWindow, type ReconcileReport } from '../../reconcile/index.js';
+import {
+  acceptAtInboundGateway,
+  parseDuration,
+  reconcile,
+  reconcileDynamoClient,
+  resolveWindow,
+  StoreReader,
+  type ReconcileReport,
+} from '../../reconcile/index.js';
+import { safeStoreTable } from '../../config/model.js';
 import { durationSchema, formatDuration } from '../duration.js';
 import { defineStepType, type StepContext } from '../registry.js';
 import { MARKERS } from '../report.js';
@@ -74,7 +83,8 @@ export const waitDrained = defineStepType({
         return { done: false, detail: `backlog unknown: ${depth.detail ?? 'not measurable'}` };
       first ??= depth.depth;
       const backlog = `backlog ${first.toLocaleString('en-US')} → ${depth.depth.toLocaleString('en-US')}`;
-      const waitSenders = sendersSettledAt - Date.now();
+      // The measure itself must postdate the senders' grace (on AWS it is a metric the gateway published earlier).
+      const waitSenders = sendersSettledAt - Math.min(Date.now(), Date.parse(depth.measuredAt));
       if (depth.depth === 0 && waitSenders > 0) {
         return { done: false, detail: `${backlog}; senders may still publish here for ${waitSenders} ms` };
       }
@@ -129,10 +139,16 @@ function databaseStep(mode: 'switchover' | 'failover') {
     async run(ctx, p) {
       const platform = drills(ctx.platform);
       ctx.detail(`moving the ${p.app} writer to ${p.to}`);
+      // The platform waits for the writer within the step's own timeout (runbooks size it from AWS's figures) and
+      // stops waiting on Ctrl-C, instead of its own default.
+      const options = {
+        signal: ctx.signal,
+        timeoutMs: ctx.deadline !== undefined ? Math.max(0, ctx.deadline - Date.now()) : undefined,
+      };
       const result =
         mode === 'switchover'
-          ? await platform.switchoverDatabase(p.app, p.to)
-          : await platform.failoverDatabase(p.app, p.to);
+          ? await platform.switchoverDatabase(p.app, p.to, options)
+          : await platform.failoverDatabase(p.app, p.to, options);
       const writer = await platform.databaseWriter(p.app);
       if (writer !== p.to) throw new Error(`the ${p.app} writer is in ${writer ?? 'no region'}, not ${p.to}`);
       return { detail: `writer ${result.from ?? '?'} → ${result.to} in ${result.durationMs} ms`, result };
@@ -364,6 +380,45 @@ async function forgetSession(url: string, clientId: string): Promise<void> {
   await client.endAsync();
 }
 
+/**
+ * Where tsr cannot reach the brokers (AWS: private to the VPC), the canary pair is accepted at the trade inbound
+ * gateway of the region senders use — its safe store and ingestion stream, with the ids the gateway gives them (the
+ * same ids again change nothing) — and its confirmations are read from the trade outbound gateway's safe store there,
+ * where they are stored, marked forwarded once published to senders. The path it proves starts at the gateway's
+ * store; the broker leg is what wait.drained (the gateway's reading of its session) and observe.accepting measure.
+ */
+type CanaryPair = Pick<ReturnType<typeof canaryPair>, 'tradeId' | 'sides' | 'ids'>;
+
+async function injectCanary(ctx: StepContext, region: string, pair: CanaryPair): Promise<void> {
+  const sentAt = Date.now();
+  const topic = ctx.platform.names.topics.tmInTrades;
+  await acceptAtInboundGateway(
+    ctx.platform,
+    'trade',
+    region,
+    pair.sides.map((side) => ({ topic, payload: JSON.stringify({ ...side, submittedAt: sentAt }) })),
+  );
+}
+
+/** Waits until the trade outbound gateway in `region` stored and forwarded `expected` for every side of the pair. */
+async function confirmedInStore(ctx: StepContext, region: string, pair: CanaryPair, expected: string): Promise<void> {
+  const table = safeStoreTable(ctx.platform.config.environment, 'trade', 'outbound-gateway');
+  const client = reconcileDynamoClient(region, ctx.platform.endpoints(region).dynamodb);
+  const reader = new StoreReader(client, table, region);
+  try {
+    const ids = [...pair.ids].map((id) => `${id}#${expected}`);
+    for (;;) {
+      const found = await reader.getMany(ids, true);
+      const forwarded = ids.filter((id) => found.get(id)?.forwarded?.BOOL === true);
+      ctx.detail(`${forwarded.length}/${ids.length} sides ${expected} (read from ${reader.label})`);
+      if (forwarded.length === ids.length) return;
+      await ctx.sleep(1_000);
+    }
+  } finally {
+    client.destroy();
+  }
+}
+
 const canaryParams = z
   .object({
     app: z.enum(['trade', 'settlement']),
@@ -396,7 +451,16 @@ export const canarySend = defineStepType({
       : `a canary pair for ${p.app} in ${p.region}, published now (confirmed by a later canary step)`,
   async run(ctx, p) {
     const pair = canaryPair(ctx.runId);
-    const url = ctx.platform.endpoints(await tradeRegionFor(ctx, p.app as AppName, p.region)).broker;
+    const tradeRegion = await tradeRegionFor(ctx, p.app as AppName, p.region);
+    if (ctx.platform.brokersReachable === false) {
+      if (p.forget) return { detail: 'no broker session to drop (the canary went through the gateway’s store)' };
+      await injectCanary(ctx, tradeRegion, pair);
+      return {
+        detail: `canary ${pair.tradeId} accepted at the trade inbound gateway in ${tradeRegion} (its store and stream)`,
+        result: { tradeId: pair.tradeId, region: tradeRegion },
+      };
+    }
+    const url = ctx.platform.endpoints(tradeRegion).broker;
     if (p.forget) {
       await forgetSession(url, pair.clientId);
       return { detail: `dropped session ${pair.clientId}` };
@@ -433,10 +497,26 @@ export const canary = defineStepType({
     `${p.sent ? 'the canary pair sent earlier' : 'a canary pair'} through ${p.region}, confirmed ` +
     `${p.app === 'trade' ? 'MATCHED' : 'SETTLED'}`,
   async run(ctx, p) {
-    const url = ctx.platform.endpoints(await tradeRegionFor(ctx, p.app as AppName, p.region)).broker;
+    const tradeRegion = await tradeRegionFor(ctx, p.app as AppName, p.region);
     const expected = p.app === 'trade' ? 'MATCHED' : 'SETTLED';
     const pair = p.sent ? canaryPair(ctx.runId) : { ...canaryPair(randomUUID()), clientId: undefined };
     const started = Date.now();
+    if (ctx.platform.brokersReachable === false) {
+      if (!p.sent) await injectCanary(ctx, tradeRegion, pair);
+      await Promise.race([
+        confirmedInStore(ctx, tradeRegion, pair, expected),
+        new Promise<never>((_, reject) =>
+          ctx.signal.addEventListener('abort', () => reject(new Error('canary not confirmed in time')), {
+            once: true,
+          }),
+        ),
+      ]);
+      return {
+        detail: `canary ${pair.tradeId}: both sides ${expected} ${Date.now() - started} ms after this step started`,
+        result: { tradeId: pair.tradeId, region: tradeRegion },
+      };
+    }
+    const url = ctx.platform.endpoints(tradeRegion).broker;
     const confirmed = new Set<string>();
     let resolveDone!: () => void;
     const done = new Promise<void>((resolve, reject) => {

@@ -46,7 +46,11 @@ export class Broker extends Construct {
       encryptionOptions: { useAwsOwnedKey: false, kmsKeyId: props.kmsKeyArn },
       logs: { general: true },
       maintenanceWindowStartTime: { dayOfWeek: 'SUNDAY', timeOfDay: '03:00', timeZone: 'UTC' },
-      user: [{ username: props.username, password: props.password, consoleAccess: false }],
+      // Console access lets the inbound gateways read their sessions' pending count from the broker's Jolokia API
+      // (services/messaging/broker-backlog.ts): no CloudWatch metric counts what an MQTT session's durable
+      // subscriptions hold. Under simple authentication without an authorization map this user already has every
+      // right on every destination, and the console listens inside the VPC only (publiclyAccessible: false).
+      user: [{ username: props.username, password: props.password, consoleAccess: true }],
     });
     this.arn = broker.arn;
     this.id = broker.id;

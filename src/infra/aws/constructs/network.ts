@@ -14,7 +14,8 @@ import { VpcEndpoint } from '@cdktf/provider-aws/lib/vpc-endpoint/index.js';
 import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule/index.js';
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule/index.js';
 
-export const PORTS = { https: 443, mqttTls: 8883, postgres: 5432 } as const;
+/** brokerConsole: the ActiveMQ web console and its Jolokia API on each Amazon MQ instance (HTTPS). */
+export const PORTS = { https: 443, mqttTls: 8883, brokerConsole: 8162, postgres: 5432 } as const;
 
 /** Interface endpoints the services need, so data-plane traffic to AWS APIs stays inside the VPC. */
 export const INTERFACE_ENDPOINTS = [
@@ -176,6 +177,23 @@ export class Network extends Construct {
         cidrIpv4: cidr,
         description: `MQTT over TLS from ${cidr}`,
       });
+    });
+    // The inbound gateways read their sessions' pending count from their own region's broker (Jolokia).
+    new VpcSecurityGroupIngressRule(this, 'broker-console', {
+      securityGroupId: broker.id,
+      ipProtocol: 'tcp',
+      fromPort: PORTS.brokerConsole,
+      toPort: PORTS.brokerConsole,
+      referencedSecurityGroupId: services.id,
+      description: 'ActiveMQ console API (Jolokia) from the ECS tasks of this region',
+    });
+    new VpcSecurityGroupEgressRule(this, 'services-broker-console', {
+      securityGroupId: services.id,
+      ipProtocol: 'tcp',
+      fromPort: PORTS.brokerConsole,
+      toPort: PORTS.brokerConsole,
+      referencedSecurityGroupId: broker.id,
+      description: 'ActiveMQ console API (Jolokia) of this region’s broker',
     });
     new VpcSecurityGroupIngressRule(this, 'database-postgres', {
       securityGroupId: database.id,

@@ -24,6 +24,7 @@ export const GLOBAL_OUTPUTS = {
   databaseSecretArns: 'database_secret_arns',
   databasePasswords: 'database_passwords',
   globalKeyArns: 'global_kms_key_arns',
+  dnsHealthCheckIds: 'dns_health_check_ids',
 } as const;
 
 export interface GlobalStackProps {
@@ -65,7 +66,7 @@ export class GlobalStack extends TerraformStack {
       controlArns: this.routing.arnByName,
       after: this.routing.last,
     });
-    new DnsHealthChecks(this, 'dns-health', {
+    const healthChecks = new DnsHealthChecks(this, 'dns-health', {
       controls: names.routingControls.filter((c) => c.scope === 'dns'),
       controlArns: this.routing.arnByName,
     });
@@ -119,5 +120,6 @@ export class GlobalStack extends TerraformStack {
       true,
     );
     out(GLOBAL_OUTPUTS.globalKeyArns, key.arnByRegion);
+    out(GLOBAL_OUTPUTS.dnsHealthCheckIds, healthChecks.idByControl);
   }
 }

@@ -6,6 +6,8 @@ import type { AppName } from '../../../config/apps.js';
 import type { ResourceNames, TsrConfig } from '../../../config/model.js';
 import { Alarms } from '../constructs/alarms.js';
 import { Broker } from '../constructs/broker.js';
+import { EndpointRecords } from '../constructs/endpoint-records.js';
+import { FaultExperiments } from '../constructs/fault-experiments.js';
 import { Network, ZONES } from '../constructs/network.js';
 import { RegionPeering } from '../constructs/region-peering.js';
 import { RegionalDatabases } from '../constructs/regional-databases.js';
@@ -40,6 +42,8 @@ export const REGIONAL_OUTPUTS = {
   repositoryUrl: 'repository_url',
   vpcId: 'vpc_id',
   privateRouteTableIds: 'private_route_table_ids',
+  fisExperimentTemplates: 'fis_experiment_templates',
+  dnsZoneId: 'dns_zone_id',
 } as const;
 
 /**
@@ -181,6 +185,36 @@ export class RegionalStack extends TerraformStack {
       databaseClusters: config.apps.map((app) => aws.regionalCluster(app, region)),
     });
 
+    const endpoints = new EndpointRecords(this, 'endpoint-records', {
+      region,
+      zoneName: aws.dnsZone,
+      vpcId: network.vpcId,
+      zone: isPrimary
+        ? { create: true }
+        : { create: false, id: others.get(primary)?.getString(REGIONAL_OUTPUTS.dnsZoneId) ?? '' },
+      apps: config.apps,
+      brokerEndpoints: broker.mqttsEndpoints,
+      brokerInstances: 2,
+      healthCheckId: (app) => fromGlobalMap(GLOBAL_OUTPUTS.dnsHealthCheckIds, `${app}-dns-${region}`),
+    });
+
+    const experiments = new FaultExperiments(this, 'fault-experiments', {
+      prefix: `tsr-${config.environment}`,
+      region,
+      account: identity.accountId,
+      partition: partition.partition,
+      roleName: aws.fisRole(region),
+      ecsClusterName: aws.ecsCluster,
+      ecsClusterArn: services.clusterArn,
+      coreServices: Object.fromEntries(config.apps.map((app) => [app, aws.service(app, 'core')])),
+      databaseClusters: Object.fromEntries(
+        config.apps.map((app) => {
+          const identifier = aws.regionalCluster(app, region);
+          return [app, { identifier, arn: databases.clusters[identifier].arn }];
+        }),
+      ),
+    });
+
     const out = (name: string, value: unknown) => new TerraformOutput(this, name, { value, staticId: true });
     out(REGIONAL_OUTPUTS.brokerEndpoints, broker.mqttsEndpoints);
     out(
@@ -191,6 +225,8 @@ export class RegionalStack extends TerraformStack {
     out(REGIONAL_OUTPUTS.repositoryUrl, services.repositoryUrl);
     out(REGIONAL_OUTPUTS.vpcId, network.vpcId);
     out(REGIONAL_OUTPUTS.privateRouteTableIds, network.privateRouteTableIds);
+    out(REGIONAL_OUTPUTS.fisExperimentTemplates, experiments.templateIds);
+    out(REGIONAL_OUTPUTS.dnsZoneId, endpoints.zoneId);
   }
 
   /** Peers with every region applied earlier (config order); later regions peer with this one from their stack. */
@@ -253,6 +289,7 @@ export class RegionalStack extends TerraformStack {
           remoteStackState(this, `region-${r}`, aws.regionalStack(r), config, {
             [REGIONAL_OUTPUTS.brokerEndpoints]: pendingBrokerEndpoint(r),
             [REGIONAL_OUTPUTS.vpcId]: `vpc-pending-${r}`,
+            [REGIONAL_OUTPUTS.dnsZoneId]: 'Z-pending-primary-stack',
             [REGIONAL_OUTPUTS.privateRouteTableIds]: Array.from({ length: ZONES }, (_, i) => `rtb-pending-${r}-${i}`),
           }),
         ]),
