@@ -640,8 +640,9 @@ function DrillsPage(props: { sections: Sections; ask: Ask; start: Start }) {
       <section>
         <h2>Game days</h2>
         <button
+          data-testid="gameday-run"
           disabled={!drills?.gamedayAvailable}
-          title={drills?.gamedayAvailable ? '' : 'not connected yet: run `tsr gameday` from a terminal'}
+          title={drills?.gamedayAvailable ? '' : 'game days need the local generator: run `tsr gameday` from a terminal'}
           onClick={() =>
             props.ask({
               title: 'Run a game day (faults, drills, report)?',
