@@ -48,7 +48,7 @@ export const DEFAULT_TIMING: CollectorTiming = {
   fastMs: 500,
   slowMs: 1_000,
   businessMs: 1_000,
-  flowMs: 2_000,
+  flowMs: 5_000,
   idleMs: 5_000,
 };
 
