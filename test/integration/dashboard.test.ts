@@ -275,6 +275,35 @@ describe('dashboard in a real browser', () => {
     });
   }, 180_000);
 
+  it('runs a game day from the page: confirmed with the environment name, its steps live, its report listed', async () => {
+    await withScreenshot(page, 'dashboard-gameday', async () => {
+      await page.getByTestId('tab-drills').click();
+      await page.getByTestId('gameday-run').click();
+      await page.getByTestId('confirm-input').fill('dev');
+      await page.getByTestId('confirm-go').click();
+      const action = page.getByTestId('action').filter({ hasText: 'gameday' });
+      await action.getByTestId('action-status').filter({ hasText: 'RUNNING' }).waitFor({ timeout: 30_000 });
+      // What tsr gameday runs: the scenario compiled to a runbook, its steps appearing as they run.
+      const run = page.locator('[data-testid^="run-"]').filter({ hasText: 'gameday-quick' }).first();
+      await run.getByTestId('run-status').filter({ hasText: 'RUNNING' }).waitFor({ timeout: 60_000 });
+      await run
+        .locator('[data-testid^="step-"]')
+        .filter({ hasText: 'COMPLETED' })
+        .first()
+        .waitFor({ timeout: 180_000 });
+      const status = action.getByTestId('action-status');
+      await status.filter({ hasText: /SUCCEEDED|FAILED/ }).waitFor({ timeout: 1_500_000 });
+      // Its report opens from here, whatever the verdict (a missed objective fails the run, not the report).
+      const report = page.getByTestId('gamedays').getByRole('link', { name: 'report' }).first();
+      await report.waitFor({ timeout: 30_000 });
+      const href = (await report.getAttribute('href')) as string;
+      const response = await page.request.get(new URL(href, url).toString());
+      expect(response.status()).toBe(200);
+      expect(await response.text()).toContain('quick');
+      await page.getByTestId('tab-flow').click();
+    });
+  }, 1_800_000);
+
   it('serves the page from the bundle npm run build made (no CDN)', () => {
     expect(readFileSync(path.join(ROOT, 'dist', 'dashboard', 'page', 'app.js')).length).toBeGreaterThan(1000);
   });
