@@ -91,7 +91,7 @@ export default class Dashboard extends TsrCommand<typeof Dashboard> {
       token: randomBytes(32).toString('base64url'),
       port: this.flags.port ?? 0,
       // Every refresh is AWS API calls (ARC, CloudWatch): slower than locally.
-      timing: { fastMs: 2_000, slowMs: 10_000, businessMs: 60_000, idleMs: 60_000 },
+      timing: { fastMs: 2_000, slowMs: 10_000, businessMs: 60_000, flowMs: 20_000, idleMs: 60_000 },
     });
     const opened = this.flags.open ? await openBrowser(dashboard.url) : false;
     if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify({ url: dashboard.url, foreground: true })}\n`);

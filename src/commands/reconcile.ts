@@ -90,6 +90,7 @@ export default class Reconcile extends TsrCommand<typeof Reconcile> {
         replay: flags.replay || flags['dry-run'],
         dryRun: flags['dry-run'],
         verifyTimeoutMs: flags['verify-timeout'] * 1000,
+        by: 'tsr reconcile',
         onProgress: this.jsonEnabled() || !process.stderr.isTTY ? undefined : (m) => process.stderr.write(`${m}\n`),
       });
       const final = window.clampedTo

@@ -6,12 +6,12 @@ import { describeError, ExitCode, UserError } from '../errors.js';
 import { drillParams } from '../lib/drill-flags.js';
 import { configureGenerator, startGenerator, stopGenerator } from '../platform/generator-control.js';
 import { openLocalPlatform, openPlatform } from '../platform/open.js';
-import { reconcile, reconcileExitCode, resolveWindow, type ReconcileReport } from '../reconcile/index.js';
+import { reconcile, reconcileExitCode, resolveWindow } from '../reconcile/index.js';
 import { runExitCode } from '../runbooks/engine.js';
 import { executeRunbook, type ExecuteResult } from '../runbooks/execute.js';
 import { failoverInOrder } from '../runbooks/failover-order.js';
 import { waitUntilCaughtUp } from '../runbooks/steps/wait-replicated.js';
-import type { ActionName, ActionRequests, ActionView, ReconcileView } from './view-model.js';
+import type { ActionName, ActionRequests, ActionView } from './view-model.js';
 
 /** What an action can report while it runs. */
 export interface ActionContext {
@@ -63,28 +63,6 @@ function confirmTyped(given: unknown, expected: string, what: string): void {
     throw new UserError(`not confirmed: ${what}`, `type "${expected}" to confirm`, ExitCode.refused);
 }
 
-/** Summary of a reconcile report for the Reconcile view. */
-export function reconcileSummary(report: ReconcileReport, since: string, replayed: boolean): ReconcileView {
-  return {
-    last: {
-      at: new Date().toISOString(),
-      window: `last ${since} (${report.window.from} → ${report.window.to})`,
-      replayed,
-      hops: report.hops.map((h) => ({
-        name: h.name,
-        upstream: h.upstream.count,
-        downstream: h.downstream.count,
-        missing: h.missing.length,
-        held: h.held?.length ?? 0,
-        extra: h.extra.length,
-        checked: h.checked,
-      })),
-      totals: { compared: report.totals.compared, missing: report.totals.missing, extra: report.totals.extra },
-      notes: [...report.notes, ...report.unchecked.map((u) => `${u.scope} ${u.name} not checked: ${u.reason}`)],
-    },
-  };
-}
-
 /** A runbook action's outcome, as the CLI would exit. */
 function runOutcome(result: ExecuteResult): { exitCode: number; error?: string } {
   if (result.dryRun) return { exitCode: ExitCode.ok };
@@ -120,7 +98,6 @@ export class Actions {
   constructor(
     private readonly config: TsrConfig,
     private readonly changed: (views: readonly ActionView[]) => void,
-    private readonly onReconcile: (view: ReconcileView) => void,
     private readonly mark: (label: string) => void,
     private readonly gameday: GameDayRunner = NO_GAMEDAY,
   ) {}
@@ -323,8 +300,13 @@ export class Actions {
           run: async (ctx) => {
             const platform = await openPlatform(config);
             try {
-              const report = await reconcile(platform, { window, replay, onProgress: (m) => ctx.progress(m) });
-              this.onReconcile(reconcileSummary(report, since, replay));
+              // Saved in the workspace like every reconcile's report: the Reconcile view shows it from there.
+              const report = await reconcile(platform, {
+                window,
+                replay,
+                by: 'dashboard',
+                onProgress: (m) => ctx.progress(m),
+              });
               const code = reconcileExitCode(report);
               if (code === ExitCode.gapsFound)
                 ctx.progress(`${report.totals.missing} record(s) missing${replay ? ' after the replay' : ''}`);

@@ -3,22 +3,18 @@ import path from 'node:path';
 import pg from 'pg';
 import type { AppName } from '../config/apps.js';
 import type { LocalState } from '../infra/local/state.js';
+import { readStatusCounts } from '../services/core-db/status-counts.js';
 
 /** Per app: the table whose rows carry the business status, and the statuses it can hold. */
-const STATUS_SQL: Record<AppName, { sql: string; statuses: readonly string[] }> = {
-  trade: {
-    sql: 'SELECT status, count(*) AS n FROM trade_sides GROUP BY status',
-    statuses: ['UNMATCHED', 'MATCHED', 'MISMATCHED', 'SETTLED'],
-  },
-  settlement: {
-    sql: 'SELECT status, count(*) AS n FROM settlements GROUP BY status',
-    statuses: ['UNMATCHED', 'MISMATCHED', 'SETTLED'],
-  },
+const STATUS_TABLES: Record<AppName, { table: string; statuses: readonly string[] }> = {
+  trade: { table: 'trade_sides', statuses: ['UNMATCHED', 'MATCHED', 'MISMATCHED', 'SETTLED'] },
+  settlement: { table: 'settlements', statuses: ['UNMATCHED', 'MISMATCHED', 'SETTLED'] },
 };
 
 /**
- * Business records per status in each app's core database, read on the writer. One GROUP BY per app, run on its
- * own slow schedule (every few seconds, not per page refresh), through one small pool per database.
+ * Business records per status in each app's core database, read on the writer from the counts the database keeps
+ * itself (`status_counts`, maintained by a trigger: one primary-key range read, never a scan of the table), on its
+ * own schedule (every few seconds, not per page refresh), through one small pool per database.
  */
 export class BusinessCounts {
   private readonly pools = new Map<string, pg.Pool>();
@@ -59,11 +55,8 @@ export class BusinessCounts {
     const entries = await Promise.all(
       apps.map(async (app) => {
         try {
-          const { sql, statuses } = STATUS_SQL[app];
-          const { rows } = await this.pool(state, app).query<{ status: string; n: string }>(sql);
-          const counts: Record<string, number> = Object.fromEntries(statuses.map((s) => [s, 0]));
-          for (const row of rows) counts[row.status] = Number(row.n);
-          return [app, counts] as const;
+          const { table, statuses } = STATUS_TABLES[app];
+          return [app, await readStatusCounts(this.pool(state, app), table, statuses)] as const;
         } catch (error) {
           return [app, { error: `core database of ${app} in ${state.writers[app]}: ${(error as Error).message}` }];
         }

@@ -3,16 +3,20 @@ import { deriveNames, type TsrConfig } from '../config/model.js';
 import { dnsRegion } from '../clients/types.js';
 import { portAnswers } from '../infra/local/ports.js';
 import { readStateIfValid, type LocalState } from '../infra/local/state.js';
-import { generatorStatus } from '../platform/generator-control.js';
+import { FlowHistory, sampleFlow, withDrills } from '../platform/flow-sampler.js';
+import { generatorStatus, type GeneratorStatus } from '../platform/generator-control.js';
 import { LocalPlatform } from '../platform/local-platform.js';
 import { openPlatform } from '../platform/open.js';
 import type { Platform, PlatformStatus, RoutingControlState } from '../platform/platform.js';
+import { lastReconcile, lastReconcileName } from '../reconcile/index.js';
 import { BusinessCounts } from './business-counts.js';
-import { assessFlow, flowSample, type FlowSample } from './flow-health.js';
+import { flowHealthSection } from './flow-section.js';
 import { listGameDays } from './gamedays.js';
 import { History } from './history.js';
 import { JournalWatch } from './journals.js';
+import { reconcileView } from './reconcile-view.js';
 import type {
+  FlowHealthView,
   AppControls,
   DashboardSections,
   FlowView,
@@ -26,21 +30,27 @@ import type {
 
 /** Lag above this reads DELAYED (below: HEALTHY), like the rotation's preflight default. */
 export const DELAYED_MS = 1_000;
-/** Offered vs confirmed is judged over this window. */
-const FLOW_WINDOW_MS = 10_000;
 
 export interface CollectorTiming {
   /** Routing controls, the generator, runs: what a drill changes. */
   readonly fastMs: number;
   /** Engines, services, replication lag. */
   readonly slowMs: number;
-  /** Business counts (a GROUP BY on each core database). */
+  /** Business counts (a primary-key read of the counts each core database keeps). */
   readonly businessMs: number;
+  /** A look at every backlog for the falling-behind judgement (flow-sampler.ts: a few dozen small requests). */
+  readonly flowMs: number;
   /** With no page open: one slow refresh this often, so the charts keep their history. */
   readonly idleMs: number;
 }
 
-export const DEFAULT_TIMING: CollectorTiming = { fastMs: 500, slowMs: 1_000, businessMs: 5_000, idleMs: 5_000 };
+export const DEFAULT_TIMING: CollectorTiming = {
+  fastMs: 500,
+  slowMs: 1_000,
+  businessMs: 1_000,
+  flowMs: 5_000,
+  idleMs: 5_000,
+};
 
 type Publish = <K extends SectionName>(name: K, value: DashboardSections[K]) => void;
 
@@ -92,11 +102,19 @@ export class Collector {
   private controlsError?: string;
   private status?: PlatformStatus;
   private generator?: GeneratorView | { error: string };
+  /** The generator's status as read (its flow figures feed the judgement and the chart). */
+  private generatorRaw?: GeneratorStatus;
   private businessCounts: FlowView['business'] = {};
   private businessAt?: number;
   private lastStages = new Map<string, { out: number; t: number }>();
   private stageFlows: StageFlow[] = [];
-  private flowWindow: FlowSample[] = [];
+  /** Recent looks at the flow, in memory (`tsr status` keeps its own in the workspace). */
+  private readonly flowHistory = new FlowHistory();
+  private flowHealth?: FlowHealthView;
+  private lastFlow = 0;
+  private reconcileName?: string;
+  /** The game-day button is wired (the server knows its runner). */
+  gamedayAvailable = false;
   private downRegions: readonly string[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly wakers: (() => void)[] = [];
@@ -120,6 +138,7 @@ export class Collector {
   }
 
   start(): void {
+    this.publishReconcile();
     this.loop(
       () => this.fast(),
       () => this.timing.fastMs,
@@ -229,11 +248,7 @@ export class Collector {
         .list()
         .then((c) => ({ c }))
         .catch((error: Error) => ({ error: error.message })),
-      platform instanceof LocalPlatform
-        ? generatorStatus(platform)
-            .then((g) => this.generatorView(g))
-            .catch((error: Error) => ({ error: error.message }))
-        : Promise.resolve(undefined),
+      platform instanceof LocalPlatform ? this.readGenerator(platform) : Promise.resolve(undefined),
     ]);
     if ('c' in controls) {
       this.controls = controls.c;
@@ -253,9 +268,45 @@ export class Collector {
       running: runs.running,
       recent: runs.recent,
       gamedays: listGameDays(this.config.workspace),
-      gamedayAvailable: false,
+      gamedayAvailable: this.gamedayAvailable,
     });
     this.publish('markers', this.history.allMarkers());
+    this.publishReconcile();
+  }
+
+  /** The last reconcile saved in the workspace, whoever ran it; read again only when a newer one appears. */
+  publishReconcile(): void {
+    const name = lastReconcileName(this.config.workspace);
+    if (name === this.reconcileName && name !== undefined) return;
+    this.reconcileName = name;
+    this.publish('reconcile', reconcileView(name ? lastReconcile(this.config.workspace) : undefined));
+  }
+
+  private async readGenerator(platform: LocalPlatform): Promise<GeneratorView | { error: string }> {
+    try {
+      this.generatorRaw = await generatorStatus(platform);
+      return this.generatorView(this.generatorRaw);
+    } catch (error) {
+      this.generatorRaw = undefined;
+      return { error: (error as Error).message };
+    }
+  }
+
+  /**
+   * One look at every backlog, judged with the looks before it by the shared falling-behind judgement. Reuses what
+   * this refresh already read (controls, replication lag, the generator); only the live regions are looked at.
+   */
+  private async lookAtFlow(platform: Platform, status: PlatformStatus): Promise<void> {
+    const capable = withDrills(platform);
+    if (!capable) return;
+    const down = this.state?.downRegions ?? [];
+    const sample = await sampleFlow(capable, {
+      routingControls: this.controlsError || !this.controls.length ? undefined : this.controls,
+      replication: status.replication,
+      generator: this.generatorRaw,
+      regions: this.config.regions.filter((r) => !down.includes(r)),
+    });
+    this.flowHealth = flowHealthSection(this.flowHistory.add(sample));
   }
 
   /** Engines, services and lag; at idle only every `idleMs`, so the charts keep 15 minutes of history. */
@@ -269,12 +320,7 @@ export class Collector {
     }
     if (this.idle()) {
       // Nobody looks: the fast loop is paused, so read the generator here for the chart.
-      this.generator =
-        platform instanceof LocalPlatform
-          ? await generatorStatus(platform)
-              .then((g) => this.generatorView(g))
-              .catch((error: Error) => ({ error: error.message }))
-          : undefined;
+      this.generator = platform instanceof LocalPlatform ? await this.readGenerator(platform) : undefined;
     }
     let depths: Map<string, number>;
     [this.status, this.arc, depths] = await Promise.all([
@@ -309,22 +355,27 @@ export class Collector {
         };
       this.businessAt = now;
     }
+    if (now - this.lastFlow >= this.timing.flowMs) {
+      this.lastFlow = now;
+      await this.lookAtFlow(platform, this.status).catch((error: Error) => {
+        console.error(JSON.stringify({ level: 40, msg: 'dashboard flow look failed', err: error.message }));
+      });
+    }
     const generator = this.generator && 'enabled' in this.generator ? this.generator : undefined;
-    this.flowWindow.push(flowSample(now, generator?.messagesSent, this.stageFlows));
-    while (this.flowWindow.length > 2 && now - this.flowWindow[0].t > FLOW_WINDOW_MS) this.flowWindow.shift();
-    const flow = this.publishFlow();
+    this.publishFlow();
     this.publish('health', this.health());
     const lags = this.status.replication.map((r) => r.lagMs).filter((l): l is number => l !== undefined);
-    const shortWindow = this.flowWindow.slice(-2);
-    const instant = assessFlow(shortWindow);
+    const backlog = this.stageFlows.length ? this.stageFlows.reduce((sum, s) => sum + (s.backlog ?? 0), 0) : null;
+    // Pairs per second offered and confirmed, as the generator measures them (what the judgement shows too).
+    const rates = this.generatorRaw?.flow;
     this.history.add({
       t: now,
-      offered: generator ? instant.offeredPerSec : null,
-      confirmed: this.stageFlows.length ? instant.confirmedPerSec : null,
+      offered: generator && rates ? rates.offeredPerSecond : null,
+      confirmed: generator && rates ? rates.confirmedPerSecond : null,
       p50: generator?.latency?.p50 ?? null,
       p99: generator?.latency?.p99 ?? null,
       lagMs: lags.length ? Math.max(...lags) : null,
-      backlog: this.stageFlows.length ? flow.health.backlogTotal : null,
+      backlog,
     });
   }
 
@@ -351,7 +402,7 @@ export class Collector {
     };
   }
 
-  private publishFlow(): FlowView {
+  private publishFlow(): void {
     const writers = this.status?.writers ?? this.state?.writers ?? {};
     const flow: FlowView = {
       apps: appControls(this.controls, this.config.regions, writers),
@@ -363,10 +414,9 @@ export class Collector {
       business: this.businessCounts,
       businessAt: this.businessAt,
       generator: this.generator,
-      health: assessFlow(this.flowWindow),
+      health: this.flowHealth,
     };
     this.publish('flow', flow);
-    return flow;
   }
 
   private health(): HealthView {

@@ -112,12 +112,11 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
   const actions = new Actions(
     config,
     (views) => publish('actions', views),
-    (view) => publish('reconcile', view),
     (label) => collector.mark(label),
     options.gameday ?? NO_GAMEDAY,
   );
+  collector.gamedayAvailable = actions.gamedayAvailable;
   publish('actions', []);
-  publish('reconcile', {});
 
   // New chart points go out as they are taken.
   const history = collector.history;

@@ -3,6 +3,7 @@
  * only (no code), so server and page agree on the shapes at compile time.
  */
 
+import type { FlowHealth } from '../platform/flow-health.js';
 import type { StageStatus } from '../platform/platform.js';
 
 export type OnOff = 'On' | 'Off';
@@ -49,15 +50,12 @@ export interface GeneratorView {
   readonly latency?: { readonly p50: number; readonly p99: number; readonly samples: number };
 }
 
-/** Offered vs confirmed rate and where the flow is limited (see flow-health.ts). */
-export interface FlowHealthView {
-  readonly offeredPerSec: number;
-  readonly confirmedPerSec: number;
-  readonly behind: boolean;
-  /** "app/stage@region" holding the largest growing backlog, when behind. */
-  readonly limitingStage?: string;
+/**
+ * Offered vs confirmed, falling behind or not and the stage that limits: the shared judgement
+ * (src/platform/flow-health.ts), plus the records waiting in the services' inputs in total.
+ */
+export interface FlowHealthView extends FlowHealth {
   readonly backlogTotal: number;
-  readonly detail: string;
 }
 
 export interface FlowView {
@@ -69,7 +67,8 @@ export interface FlowView {
   readonly business: Readonly<Record<string, Readonly<Record<string, number>> | { readonly error: string }>>;
   readonly businessAt?: number;
   readonly generator?: GeneratorView | { readonly error: string };
-  readonly health: FlowHealthView;
+  /** Absent until the first look at the flow. */
+  readonly health?: FlowHealthView;
 }
 
 export interface HealthView {
@@ -140,8 +139,11 @@ export interface DrillsView {
 }
 
 export interface ReconcileView {
+  /** The last reconcile saved in the workspace, whoever ran it. */
   readonly last?: {
     readonly at: string;
+    /** What ran it: "tsr reconcile", "dashboard", "runbook run …", "game day …". */
+    readonly by: string;
     readonly window: string;
     readonly replayed: boolean;
     readonly hops: readonly {

@@ -445,6 +445,7 @@ const reconcilePhase = defineStepType({
         region,
         replay: true,
         onProgress: (m: string) => ctx.detail(`${app}: ${m}`),
+        by: `game day ${ctx.runId}`,
       });
       const after = report.replay?.after ?? report;
       lines.push(`${app}: ${report.totals.missing} missing, ${after.totals.missing} after replay`);

@@ -50,6 +50,8 @@ export interface ReconcileOptions {
   readonly live?: { readonly region: string; readonly sinceMs: number };
   /** Who asked (audit); default the OS user. */
   readonly who?: string;
+  /** What ran it, saved with its report (saved.ts): "tsr reconcile", "dashboard", a runbook's run; default "reconcile". */
+  readonly by?: string;
   readonly onProgress?: (message: string) => void;
 }
 

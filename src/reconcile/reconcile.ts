@@ -15,6 +15,7 @@ import { compareWindow, type ReconcileOptions, type ReconcilePlan } from './comp
 import { hopsFor } from './hops.js';
 import type { ReconcileReport } from './report.js';
 import { replayGaps } from './replay.js';
+import { saveReconcile } from './saved.js';
 
 export { compareWindow, type ReconcileOptions, type ReconcilePlan } from './compare-window.js';
 
@@ -67,19 +68,25 @@ export async function planReconcile(
 
 /**
  * Reconciles a window: per hop and per store across regions, counts, missing, extra and status differences, with
- * ids; with `replay`, re-injects what is missing (or says what it would, with `dryRun`) and re-checks.
+ * ids; with `replay`, re-injects what is missing (or says what it would, with `dryRun`) and re-checks. The report is
+ * saved in the workspace (saved.ts), whoever asked, so the dashboard shows the last one.
  */
 export async function reconcile(platform: Platform, options: ReconcileOptions): Promise<ReconcileReport> {
   const plan = await planReconcile(platform, options);
   const clients = new Map<string, DynamoDBClient>();
+  let report: ReconcileReport;
   try {
-    const report = await compareWindow(platform, plan, options.window, options, clients);
-    if (!options.replay) return report;
-    const replay = await replayGaps(platform, plan, report, options, clients);
-    return { ...report, replay };
+    report = await compareWindow(platform, plan, options.window, options, clients);
+    if (options.replay) report = { ...report, replay: await replayGaps(platform, plan, report, options, clients) };
   } finally {
     for (const c of clients.values()) c.destroy();
   }
+  try {
+    saveReconcile(platform.config.workspace, report, options.by ?? 'reconcile');
+  } catch (error) {
+    report = { ...report, notes: [...report.notes, `the report could not be saved: ${describeError(error)}`] };
+  }
+  return report;
 }
 
 /**

@@ -77,6 +77,7 @@ describe('migrations', () => {
     expect(keys).toEqual([
       { relname: 'schema_migrations', contype: 'p' },
       { relname: 'settlements', contype: 'p' },
+      { relname: 'status_counts', contype: 'p' },
     ]);
   });
 });

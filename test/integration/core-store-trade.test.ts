@@ -101,7 +101,12 @@ describe('migrations', () => {
     const { rows: tables } = await pool.query(
       "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename",
     );
-    expect(tables.map((t) => t.tablename)).toEqual(['schema_migrations', 'trade_allocations', 'trade_sides']);
+    expect(tables.map((t) => t.tablename)).toEqual([
+      'schema_migrations',
+      'status_counts',
+      'trade_allocations',
+      'trade_sides',
+    ]);
   });
 
   it('a second run applies nothing', async () => {
@@ -125,7 +130,7 @@ describe('migrations under logical replication', () => {
         const p = target.pool(database, 2);
         pools.push(p);
         const client = await p.connect();
-        expect((await runMigrations(client, 'trade')).applied).toEqual([1]);
+        expect((await runMigrations(client, 'trade')).applied).toEqual([1, 2]);
         client.release();
       }
       await setupReplicatedDatabase(

@@ -1,8 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import path from 'node:path';
+import pg from 'pg';
 import type { Browser, Page } from 'playwright-core';
 import type Dashboard from '../../src/commands/dashboard.js';
+import { loadConfig } from '../../src/config/load.js';
+import { deriveNames } from '../../src/config/model.js';
+import type { LocalState } from '../../src/infra/local/state.js';
+import type { ReconcileReport } from '../../src/reconcile/index.js';
+import { readStatusCounts } from '../../src/services/core-db/status-counts.js';
 import { launchChromium, withScreenshot } from '../helpers/browser.js';
 import { ROOT, runJson, runTsr, tempWorkspace, type ResultOf } from '../helpers/cli.js';
 import { eventually } from '../helpers/eventually.js';
@@ -172,6 +178,131 @@ describe('dashboard in a real browser', () => {
       await page.getByTestId('generator-state').filter({ hasText: 'STOPPED' }).waitFor({ timeout: 30_000 });
     });
   }, 900_000);
+
+  it('business counts on the page equal a COUNT of the core databases; the replica keeps the same counts', async () => {
+    await withScreenshot(page, 'dashboard-business-counts', async () => {
+      await runTsr(['generator', 'stop', ...flags]); // already stopped, unless the rotation test failed early
+      const names = deriveNames(loadConfig({ workspace }, {}));
+      const password = readFileSync(path.join(workspace, 'secrets', 'postgres-password'), 'utf8').trim();
+      const tables = {
+        trade: { table: 'trade_sides', statuses: ['UNMATCHED', 'MATCHED', 'MISMATCHED', 'SETTLED'] },
+        settlement: { table: 'settlements', statuses: ['UNMATCHED', 'MISMATCHED', 'SETTLED'] },
+      } as const;
+      const pools: pg.Pool[] = [];
+      const pool = (region: string, database: string) => {
+        const state = JSON.parse(readFileSync(path.join(workspace, 'state.json'), 'utf8')) as LocalState;
+        const created = new pg.Pool({
+          host: '127.0.0.1',
+          port: state.endpoints.regions[region].postgres?.port,
+          user: 'postgres',
+          password,
+          database,
+          max: 1,
+        });
+        pools.push(created);
+        return created;
+      };
+      /** The truth, counted here row by row. */
+      const count = async (db: pg.Pool, table: string, statuses: readonly string[]) => {
+        const { rows } = await db.query<{ status: string; n: string }>(
+          `SELECT status, count(*) AS n FROM ${table} GROUP BY status`,
+        );
+        return Object.fromEntries(statuses.map((s) => [s, Number(rows.find((r) => r.status === s)?.n ?? 0)]));
+      };
+      try {
+        for (const app of ['trade', 'settlement'] as const) {
+          const { table, statuses } = tables[app];
+          const state = JSON.parse(readFileSync(path.join(workspace, 'state.json'), 'utf8')) as LocalState;
+          const writer = pool(state.writers[app], names.databases[app]);
+          const replica = pool(state.regions.find((r) => r !== state.writers[app]) as string, names.databases[app]);
+          let seen: unknown;
+          await eventually(
+            async () => {
+              const truth = await count(writer, table, statuses);
+              const shown = Object.fromEntries(
+                await Promise.all(
+                  statuses.map(async (s) => [s, number(await page.getByTestId(`count-${app}-${s}`).textContent())]),
+                ),
+              );
+              const [replicaTruth, replicaKept] = await Promise.all([
+                count(replica, table, statuses),
+                readStatusCounts(replica, table, statuses),
+              ]);
+              seen = { truth, shown, replicaTruth, replicaKept };
+              return (
+                JSON.stringify(shown) === JSON.stringify(truth) &&
+                JSON.stringify(replicaTruth) === JSON.stringify(truth) &&
+                JSON.stringify(replicaKept) === JSON.stringify(truth)
+              );
+            },
+            { timeoutMs: 120_000, intervalMs: 500, what: `${app} counts on the page equal to a COUNT` },
+          ).catch(() => undefined);
+          const { truth, shown, replicaTruth, replicaKept } = seen as Record<string, Record<string, number>>;
+          expect({ app, shown, replicaTruth, replicaKept }).toEqual({
+            app,
+            shown: truth,
+            replicaTruth: truth,
+            replicaKept: truth,
+          });
+          if (app === 'trade') expect(truth.MATCHED + truth.SETTLED).toBeGreaterThan(0);
+        }
+      } finally {
+        await Promise.all(pools.map((p) => p.end()));
+      }
+    });
+  }, 240_000);
+
+  it('the Reconcile view shows the last reconcile whoever ran it: one run from the CLI', async () => {
+    await withScreenshot(page, 'dashboard-reconcile', async () => {
+      const { result, json } = await runJson<ReconcileReport>(['reconcile', '--since', '30m', ...flags]);
+      expect([0, 6]).toContain(result.code); // nothing missing, or gaps (a rotation may have left some to replay)
+      expect(json.hops.length).toBeGreaterThan(0);
+      await page.getByTestId('tab-reconcile').click();
+      await page
+        .getByTestId('reconcile-last')
+        .filter({ hasText: `by tsr reconcile · ${json.window.from} → ${json.window.to}` })
+        .waitFor({ timeout: 15_000 });
+      for (const hop of json.hops) {
+        const row = page.getByTestId(`hop-${hop.name}`);
+        expect({
+          hop: hop.name,
+          upstream: number(await row.getByTestId('hop-upstream').textContent()),
+          downstream: number(await row.getByTestId('hop-downstream').textContent()),
+        }).toEqual({ hop: hop.name, upstream: hop.upstream.count, downstream: hop.downstream.count });
+      }
+      expect(json.hops.some((h) => h.upstream.count > 0)).toBe(true);
+      await page.getByTestId('tab-flow').click();
+    });
+  }, 180_000);
+
+  it('runs a game day from the page: confirmed with the environment name, its steps live, its report listed', async () => {
+    await withScreenshot(page, 'dashboard-gameday', async () => {
+      await page.getByTestId('tab-drills').click();
+      await page.getByTestId('gameday-run').click();
+      await page.getByTestId('confirm-input').fill('dev');
+      await page.getByTestId('confirm-go').click();
+      const action = page.getByTestId('action').filter({ hasText: 'gameday' });
+      await action.getByTestId('action-status').filter({ hasText: 'RUNNING' }).waitFor({ timeout: 30_000 });
+      // What tsr gameday runs: the scenario compiled to a runbook, its steps appearing as they run.
+      const run = page.locator('[data-testid^="run-"]').filter({ hasText: 'gameday-quick' }).first();
+      await run.getByTestId('run-status').filter({ hasText: 'RUNNING' }).waitFor({ timeout: 60_000 });
+      await run
+        .locator('[data-testid^="step-"]')
+        .filter({ hasText: 'COMPLETED' })
+        .first()
+        .waitFor({ timeout: 180_000 });
+      const status = action.getByTestId('action-status');
+      await status.filter({ hasText: /SUCCEEDED|FAILED/ }).waitFor({ timeout: 1_500_000 });
+      // Its report opens from here, whatever the verdict (a missed objective fails the run, not the report).
+      const report = page.getByTestId('gamedays').getByRole('link', { name: 'report' }).first();
+      await report.waitFor({ timeout: 30_000 });
+      const href = (await report.getAttribute('href')) as string;
+      const response = await page.request.get(new URL(href, url).toString());
+      expect(response.status()).toBe(200);
+      expect(await response.text()).toContain('quick');
+      await page.getByTestId('tab-flow').click();
+    });
+  }, 1_800_000);
 
   it('serves the page from the bundle npm run build made (no CDN)', () => {
     expect(readFileSync(path.join(ROOT, 'dist', 'dashboard', 'page', 'app.js')).length).toBeGreaterThan(1000);

@@ -1,9 +1,15 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
-import { assessFlow, type FlowSample } from '../../src/dashboard/flow-health.js';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { flowHealthSection } from '../../src/dashboard/flow-section.js';
+import type { FlowHealthView } from '../../src/dashboard/view-model.js';
+import { assessFlow, type FlowSample, type GeneratorReading } from '../../src/platform/flow-health.js';
 import { History } from '../../src/dashboard/history.js';
 import { checkRequest, TOKEN_HEADER } from '../../src/dashboard/security.js';
 
 const TOKEN = 'a'.repeat(43);
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 function req(url: string, headers: Record<string, string> = {}, method = 'GET'): IncomingMessage {
   return { url, method, headers: { host: '127.0.0.1:4500', ...headers } } as unknown as IncomingMessage;
@@ -48,45 +54,70 @@ describe('dashboard request checks', () => {
   });
 });
 
-const sample = (t: number, offered: number, confirmed: number, backlog = {}, lagMs = {}): FlowSample => ({
-  t,
-  offered,
-  confirmed,
-  backlog,
-  lagMs,
-});
+const T0 = 1_800_000_000_000;
 
-describe('falling behind', () => {
-  it('keeps up when what is offered gets through', () => {
-    const flow = assessFlow([sample(0, 0, 0), sample(10_000, 100, 98)]);
-    expect(flow).toMatchObject({ behind: false, offeredPerSec: 10 });
-    expect(flow.confirmedPerSec).toBeCloseTo(9.8);
-    expect(flow.detail).toContain('keeping up');
+/** Looks every 2 s at a core backlog that grows by `perLook` records, beside a quiet ingestion stage. */
+function looks(count: number, perLook: number, generator?: GeneratorReading): FlowSample[] {
+  return Array.from({ length: count }, (_, i) => ({
+    at: T0 + i * 2_000,
+    stages: [
+      { id: 'trade/core@us-east-1', kind: 'stage' as const, backlog: 20 + i * perLook, oldestAgeMs: 100 + i * 50 },
+      { id: 'trade/ingestion@us-east-1', kind: 'stage' as const, backlog: 3, oldestAgeMs: 100 },
+      { id: 'tables us-east-1→us-west-2', kind: 'replication' as const, backlog: 7, oldestAgeMs: 300 },
+    ],
+    ...(generator && i === count - 1 ? { generator } : {}),
+  }));
+}
+
+const generator: GeneratorReading = {
+  enabled: true,
+  rate: 80,
+  offeredPerSecond: 80,
+  confirmedPerSecond: 41,
+  backlog: 900,
+  oldestAgeMs: 12_000,
+  history: [],
+};
+
+describe('falling behind on the dashboard', () => {
+  it('is the shared judgement (src/platform/flow-health.ts) over the same samples, nothing of its own', () => {
+    for (const samples of [looks(40, 15, generator), looks(40, 0, generator), looks(8, 15), looks(1, 0)]) {
+      const section = flowHealthSection(samples);
+      const { backlogTotal, ...judgement } = section as FlowHealthView;
+      expect(judgement).toEqual(assessFlow(samples));
+      // Waiting in the services' inputs (replication is shown on its own).
+      expect(backlogTotal).toBe(
+        (samples.at(-1)?.stages ?? []).filter((s) => s.kind === 'stage').reduce((a, s) => a + (s.backlog ?? 0), 0),
+      );
+    }
+    expect(flowHealthSection([])).toBeUndefined();
   });
 
-  it('is behind when less gets through, and names the stage whose backlog grows', () => {
-    const flow = assessFlow([
-      sample(0, 0, 0, { 'trade/inbound-gateway@us-east-1': 5, 'trade/core@us-east-1': 0 }),
-      sample(10_000, 100, 40, { 'trade/inbound-gateway@us-east-1': 65, 'trade/core@us-east-1': 3 }),
-    ]);
-    expect(flow).toMatchObject({ behind: true, limitingStage: 'trade/inbound-gateway@us-east-1', backlogTotal: 68 });
-    expect(flow.detail).toContain('FALLING BEHIND');
-  });
-
-  it('names the stage whose records wait longest when no backlog is counted', () => {
-    const flow = assessFlow([
-      sample(0, 0, 0, {}, { 'trade/core@us-east-1': 200 }),
-      sample(10_000, 100, 100, {}, { 'trade/core@us-east-1': 9_000, 'trade/egress@us-east-1': 300 }),
-    ]);
-    expect(flow).toMatchObject({ behind: true, limitingStage: 'trade/core@us-east-1' });
-  });
-
-  it('is not behind with no load and says it is still measuring with one sample', () => {
-    expect(assessFlow([sample(0, 0, 0), sample(5_000, 0, 0)])).toMatchObject({
-      behind: false,
-      detail: 'no load offered',
+  it('shows behind with the limiting stage, and keeping up, as flow-health decides it', () => {
+    expect(flowHealthSection(looks(40, 15, generator))).toMatchObject({
+      fallingBehind: true,
+      limitingStage: 'trade/core@us-east-1',
+      offeredPerSecond: 80,
+      confirmedPerSecond: 41,
     });
-    expect(assessFlow([sample(0, 0, 0)]).detail).toBe('measuring…');
+    expect(flowHealthSection(looks(40, 0, generator))).toMatchObject({ fallingBehind: false });
+    // A threshold is honoured the way `tsr status --behind-after` honours it.
+    expect(flowHealthSection(looks(8, 15), { thresholdMs: 5_000 })?.fallingBehind).toBe(
+      assessFlow(looks(8, 15), { thresholdMs: 5_000 }).fallingBehind,
+    );
+  });
+
+  it('no second judgement lives in the dashboard: it imports the shared one', () => {
+    const dir = path.join(ROOT, 'src', 'dashboard');
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
+      const text = readFileSync(path.join(dir, file), 'utf8');
+      expect({ file, defines: /function assessFlow|BEHIND_RATIO|BACKLOG_GROWTH/.test(text) }).toEqual({
+        file,
+        defines: false,
+      });
+    }
+    expect(readFileSync(path.join(dir, 'flow-section.ts'), 'utf8')).toContain("from '../platform/flow-health.js'");
+    expect(readFileSync(path.join(dir, 'collector.ts'), 'utf8')).toContain("from './flow-section.js'");
   });
 });
 

@@ -330,19 +330,20 @@ function GeneratorPanel(props: { flow?: FlowView; start: Start }) {
           </button>
         </div>
       </div>
-      <div class={`card ${health?.behind ? 'alarm' : ''}`} data-testid="flow-health">
+      <div class={`card ${health?.fallingBehind ? 'alarm' : ''}`} data-testid="flow-health">
         <h3>Flow</h3>
         <Badge
-          tone={health?.behind ? 'bad' : 'ok'}
-          text={health?.behind ? 'FALLING BEHIND' : 'KEEPING UP'}
+          tone={!health ? 'idle' : health.fallingBehind ? 'bad' : 'ok'}
+          text={!health ? 'MEASURING' : health.fallingBehind ? 'FALLING BEHIND' : 'KEEPING UP'}
           testid="flow-verdict"
         />
         <span>
-          offered {health?.offeredPerSec.toFixed(1) ?? '–'}/s · confirmed {health?.confirmedPerSec.toFixed(1) ?? '–'}/s
+          offered {health?.offeredPerSecond?.toFixed(1) ?? '–'} pairs/s · confirmed{' '}
+          {health?.confirmedPerSecond?.toFixed(1) ?? '–'} pairs/s
         </span>
         <span>backlog {n(health?.backlogTotal)}</span>
-        {health?.limitingStage && <span>limiting: {health.limitingStage}</span>}
-        <small>{health?.detail}</small>
+        {health?.limitingStage && <span data-testid="limiting-stage">limiting: {health.limitingStage}</span>}
+        <small data-testid="flow-summary">{health?.summary}</small>
       </div>
       <div class="card" data-testid="business">
         <h3>Business</h3>
@@ -639,8 +640,9 @@ function DrillsPage(props: { sections: Sections; ask: Ask; start: Start }) {
       <section>
         <h2>Game days</h2>
         <button
+          data-testid="gameday-run"
           disabled={!drills?.gamedayAvailable}
-          title={drills?.gamedayAvailable ? '' : 'not connected yet: run `tsr gameday` from a terminal'}
+          title={drills?.gamedayAvailable ? '' : 'game days need the local generator: run `tsr gameday` from a terminal'}
           onClick={() =>
             props.ask({
               title: 'Run a game day (faults, drills, report)?',
@@ -701,11 +703,11 @@ function ReconcilePage(props: { sections: Sections; ask: Ask; start: Start }) {
         </button>
       </div>
       {!last ? (
-        <p>No reconcile has run from this dashboard yet.</p>
+        <p>No reconcile has run in this workspace yet.</p>
       ) : (
         <>
-          <p>
-            {last.window} · compared {n(last.totals.compared)} ·{' '}
+          <p data-testid="reconcile-last">
+            {new Date(last.at).toLocaleTimeString()} by {last.by} · {last.window} · compared {n(last.totals.compared)} ·{' '}
             <Badge
               tone={last.totals.missing ? 'bad' : 'ok'}
               text={last.totals.missing ? `${last.totals.missing} MISSING` : 'NO GAPS'}
@@ -726,10 +728,14 @@ function ReconcilePage(props: { sections: Sections; ask: Ask; start: Start }) {
             </thead>
             <tbody>
               {last.hops.map((h) => (
-                <tr key={h.name}>
+                <tr key={h.name} data-testid={`hop-${h.name}`}>
                   <td>{h.name}</td>
-                  <td class="num">{n(h.upstream)}</td>
-                  <td class="num">{n(h.downstream)}</td>
+                  <td class="num" data-testid="hop-upstream">
+                    {n(h.upstream)}
+                  </td>
+                  <td class="num" data-testid="hop-downstream">
+                    {n(h.downstream)}
+                  </td>
                   <td class={`num ${h.missing ? 'bad-text' : ''}`}>{n(h.missing)}</td>
                   <td class="num">{n(h.held)}</td>
                   <td class="num">{n(h.extra)}</td>

@@ -11,7 +11,7 @@ export interface ChartSpec {
 
 export const CHARTS: readonly ChartSpec[] = [
   {
-    title: 'Offered vs confirmed (trade sides/s)',
+    title: 'Offered vs confirmed (pairs/s)',
     unit: '/s',
     series: [
       { key: 'offered', label: 'offered', colour: '#4ea1ff' },

@@ -255,6 +255,7 @@ export const reconcileStep = defineStepType({
       graceMs: p.grace,
       live: liveFrom(ctx, p.liveSince, p.region),
       onProgress: (m: string) => ctx.detail(m),
+      by: `runbook run ${ctx.runId}`,
     };
     // Measure first; replay only when something is missing beyond what is merely delayed: what the broker holds for
     // the app's inbound session (behind a closed queue, or not yet consumed by a busy gateway), and (while the queue

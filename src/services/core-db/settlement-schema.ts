@@ -1,4 +1,5 @@
 import type { Migration } from './migration.js';
+import { statusCountsMigration } from './status-counts.js';
 
 /**
  * The settlement core's schema. Natural keys only (logical replication carries no sequences) and a primary key on
@@ -38,4 +39,6 @@ CREATE INDEX IF NOT EXISTS settlements_unmatched_idx ON settlements (pair_key, r
   WHERE status = 'UNMATCHED';
 `,
   },
+  // Counts per status kept by a trigger (status-counts.ts): the dashboard reads them without scanning settlements.
+  statusCountsMigration(2, 'settlements'),
 ];

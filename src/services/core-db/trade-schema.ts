@@ -1,4 +1,5 @@
 import type { Migration } from './migration.js';
+import { statusCountsMigration } from './status-counts.js';
 
 /**
  * The trade-matching core's schema. Natural keys only (logical replication carries no sequences) and a primary
@@ -48,4 +49,6 @@ CREATE TABLE IF NOT EXISTS trade_allocations (
 );
 `,
   },
+  // Counts per status kept by a trigger (status-counts.ts): the dashboard reads them without scanning trade_sides.
+  statusCountsMigration(2, 'trade_sides'),
 ];
