@@ -122,17 +122,17 @@ async function benchFailBack(flags: string[], rate: number): Promise<void> {
       );
     }
     await sleep(10_000); // the platform runs in the secondary for a while: the primary falls behind
+    // Ready to fail back = the fail-back rotation's preflight passes (replication into the region within the lag it
+    // allows): region-up returns once its services run, and the rotation's preflight waits for the rest.
     const upStarted = Date.now();
-    const up = tsr(['chaos', 'region-up', 'us-east-1', '--yes', ...flags]) as {
-      caughtUp?: boolean;
-      catchUpMs?: number;
-    };
+    tsr(['chaos', 'region-up', 'us-east-1', '--yes', '--no-wait', ...flags]);
     const upMs = Date.now() - upStarted;
-    const { code, report } = await rotate('trade', 'primary', flags);
-    const readyMs = Date.now() - upStarted - (report?.durationMs ?? 0) + (report?.steps[0]?.durationMs ?? 0);
+    const { code, report } = await rotate('trade', 'primary', [...flags, '--wait-replication', '2m']);
+    const preflight = report?.steps[0];
+    const readyMs = upMs + (preflight?.durationMs ?? NaN);
     console.log(
-      `  region-up: ${up.caughtUp ? 'caught up' : 'NOT caught up'} in ${s(up.catchUpMs)} (command ${s(upMs)}); ` +
-        `rotate trade back: exit ${code}, preflight ${report?.steps[0]?.status ?? '?'}`,
+      `  region-up: engines and services up in ${s(upMs)}; rotate trade back: exit ${code}, preflight ` +
+        `${preflight?.status ?? '?'} after ${s(preflight?.durationMs)} (${preflight?.detail ?? ''})`,
     );
     console.log(`  region-up → ready to fail back (preflight passed): ${s(readyMs)}; goal ≤ 15.0 s`);
     await rotate('settlement', 'primary', flags);

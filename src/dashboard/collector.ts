@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { APPS, type AppName } from '../config/apps.js';
 import { deriveNames, type TsrConfig } from '../config/model.js';
 import { dnsRegion } from '../clients/types.js';
@@ -11,6 +12,7 @@ import type { Platform, PlatformStatus, RoutingControlState } from '../platform/
 import { lastReconcile, lastReconcileName } from '../reconcile/index.js';
 import { BusinessCounts } from './business-counts.js';
 import { flowHealthSection } from './flow-section.js';
+import { listScenarioFiles, scenarioDirectories } from '../gameday/load.js';
 import { listGameDays } from './gamedays.js';
 import { History } from './history.js';
 import { JournalWatch } from './journals.js';
@@ -269,6 +271,10 @@ export class Collector {
       recent: runs.recent,
       gamedays: listGameDays(this.config.workspace),
       gamedayAvailable: this.gamedayAvailable,
+      // Names only (a directory listing): the scenario is validated when it runs, as `tsr gameday` does.
+      scenarios: listScenarioFiles(scenarioDirectories(this.config.workspace)).map((file) =>
+        path.basename(file).replace(/\.ya?ml$/, ''),
+      ),
     });
     this.publish('markers', this.history.allMarkers());
     this.publishReconcile();

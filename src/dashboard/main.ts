@@ -25,7 +25,11 @@ try {
   const gameday: GameDayRunner = {
     available: true,
     async run(request, context) {
-      const result = await runGameDay(config, String(request.scenario ?? 'quick'), {
+      // A scenario by name only (the page lists them): never a path to some file on this machine.
+      const scenario = String(request.scenario ?? 'quick');
+      if (!/^[\w.-]+$/.test(scenario) || /\.ya?ml$/.test(scenario))
+        throw new Error(`a scenario is named as the page lists it, not "${scenario}"`);
+      const result = await runGameDay(config, scenario, {
         yes: true,
         write: (text) => context.progress(text),
         onStart: (runId) => context.run(runId),

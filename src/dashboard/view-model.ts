@@ -136,6 +136,8 @@ export interface DrillsView {
   readonly gamedays: readonly GameDayView[];
   /** The game day action is wired (false until the game day library is connected). */
   readonly gamedayAvailable: boolean;
+  /** Scenarios a game day can run, by name: the workspace's own, ./runbooks/gamedays, the built-ins. */
+  readonly scenarios: readonly string[];
 }
 
 export interface ReconcileView {

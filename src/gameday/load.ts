@@ -22,9 +22,18 @@ import {
 /** The scenarios shipped with tsr. */
 export const PACKAGED_SCENARIOS = fileURLToPath(new URL('../../runbooks/gamedays/', import.meta.url));
 
-/** Where scenarios are looked up by name: ./runbooks/gamedays of the working directory, then the packaged ones. */
-export function scenarioDirectories(): string[] {
-  return [...new Set([path.resolve('runbooks', 'gamedays'), path.resolve(PACKAGED_SCENARIOS)])];
+/** Where a workspace keeps its own scenarios (the dashboard offers them too). */
+export function workspaceScenarios(workspace: string): string {
+  return path.join(workspace, 'gamedays', 'scenarios');
+}
+
+/**
+ * Where scenarios are looked up by name, first match wins: the workspace's own (`<workspace>/gamedays/scenarios`),
+ * ./runbooks/gamedays of the working directory, then the packaged ones.
+ */
+export function scenarioDirectories(workspace?: string): string[] {
+  const own = workspace ? [path.resolve(workspaceScenarios(workspace))] : [];
+  return [...new Set([...own, path.resolve('runbooks', 'gamedays'), path.resolve(PACKAGED_SCENARIOS)])];
 }
 
 export interface LoadedScenario {
@@ -61,6 +70,8 @@ export class ScenarioValidationError extends UserError {
 export interface ScenarioEnv {
   readonly target: Target;
   readonly regions: readonly string[];
+  /** Whose own scenarios to look up by name as well (scenarioDirectories). */
+  readonly workspace?: string;
 }
 
 const REGION_ALIASES = ['primary', 'secondary', 'active', 'standby'];
@@ -232,7 +243,7 @@ export function parseScenario(text: string, file: string, env: ScenarioEnv): Loa
   return { file, source: text, definition: { ...data, phases }, locate };
 }
 
-/** A scenario file for a name (built-in or ./runbooks/gamedays) or a path. */
+/** A scenario file for a name (the workspace's, ./runbooks/gamedays or built-in) or a path. */
 export function resolveScenarioFile(nameOrPath: string, dirs = scenarioDirectories()): string {
   if (/[/\\]|\.ya?ml$/.test(nameOrPath)) {
     if (fs.existsSync(nameOrPath)) return path.resolve(nameOrPath);
@@ -272,7 +283,7 @@ export function listScenarioFiles(dirs = scenarioDirectories()): string[] {
 }
 
 export function loadScenario(nameOrPath: string, env: ScenarioEnv): LoadedScenario {
-  const file = resolveScenarioFile(nameOrPath);
+  const file = resolveScenarioFile(nameOrPath, scenarioDirectories(env.workspace));
   return parseScenario(fs.readFileSync(file, 'utf8'), file, env);
 }
 
@@ -287,7 +298,7 @@ export interface ScenarioSummary {
   readonly problems: readonly string[];
 }
 
-export function listScenarios(env: ScenarioEnv, dirs = scenarioDirectories()): ScenarioSummary[] {
+export function listScenarios(env: ScenarioEnv, dirs = scenarioDirectories(env.workspace)): ScenarioSummary[] {
   return listScenarioFiles(dirs).map((file) => {
     const name = path.basename(file).replace(/\.ya?ml$/, '');
     try {

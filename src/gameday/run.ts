@@ -52,7 +52,11 @@ export type GameDayResult =
 
 /** Reads and checks a scenario for the configured target, and compiles it to the runbook it runs as. */
 export function prepareScenario(config: TsrConfig, nameOrFile: string): { scenario: LoadedScenario; source: string } {
-  const scenario = loadScenario(nameOrFile, { target: config.target, regions: config.regions });
+  const scenario = loadScenario(nameOrFile, {
+    target: config.target,
+    regions: config.regions,
+    workspace: config.workspace,
+  });
   return { scenario, source: compiledSource(compileScenario(scenario.definition, config.regions), scenario.file) };
 }
 

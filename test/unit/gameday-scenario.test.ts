@@ -1,5 +1,15 @@
 import { compileScenario } from '../../src/gameday/compile.js';
-import { listScenarios, parseScenario, ScenarioValidationError } from '../../src/gameday/load.js';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  listScenarios,
+  parseScenario,
+  resolveScenarioFile,
+  ScenarioValidationError,
+  scenarioDirectories,
+  workspaceScenarios,
+} from '../../src/gameday/load.js';
 import { judgeObjectives } from '../../src/gameday/objectives.js';
 import { buildGameDayReport, compareReports, renderJunit } from '../../src/gameday/report.js';
 import { renderHtmlReport } from '../../src/gameday/report-html.js';
@@ -304,5 +314,26 @@ describe('loss windows of a game day', () => {
     expect(inLossWindow({ region: 'us-east-1', submittedAt: injectedAt + 1_000 }, [window])).toBe(true);
     expect(inLossWindow({ region: 'us-west-2', submittedAt: injectedAt + 1_000 }, [window])).toBe(false);
     expect(inLossWindow({ region: 'us-east-1', submittedAt: injectedAt + 1_600 }, [window])).toBe(false);
+  });
+});
+
+describe('where scenarios are found by name', () => {
+  test("the workspace's own scenarios come first, then the built-ins", () => {
+    const workspace = mkdtempSync(path.join(os.tmpdir(), 'tsr-scenarios-'));
+    try {
+      mkdirSync(workspaceScenarios(workspace), { recursive: true });
+      const own = path.join(workspaceScenarios(workspace), 'mine.yaml');
+      writeFileSync(
+        own,
+        stringify({ name: 'mine', description: 'mine', hypothesis: 'holds', phases: [{ hold: '1s' }] }),
+      );
+      const env = { target: 'local' as const, regions: ['us-east-1', 'us-west-2'], workspace };
+      expect(scenarioDirectories(workspace)[0]).toBe(path.resolve(workspaceScenarios(workspace)));
+      expect(resolveScenarioFile('mine', scenarioDirectories(workspace))).toBe(own);
+      expect(listScenarios(env).map((s) => s.name)).toEqual(expect.arrayContaining(['mine', 'quick']));
+      expect(() => resolveScenarioFile('mine')).toThrow(/no game-day scenario named mine/);
+    } finally {
+      rmSync(workspace, { recursive: true, force: true });
+    }
   });
 });

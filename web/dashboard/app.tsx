@@ -581,6 +581,7 @@ function HealthPage(props: { sections: Sections }) {
 function DrillsPage(props: { sections: Sections; ask: Ask; start: Start }) {
   const drills = props.sections.drills;
   const environment = props.sections.meta?.environment ?? '';
+  const [scenario, setScenario] = useState('quick');
   return (
     <>
       <section>
@@ -639,15 +640,29 @@ function DrillsPage(props: { sections: Sections; ask: Ask; start: Start }) {
       </section>
       <section>
         <h2>Game days</h2>
+        <select
+          data-testid="gameday-scenario"
+          aria-label="scenario"
+          value={scenario}
+          onChange={(e) => setScenario((e.target as HTMLSelectElement).value)}
+        >
+          {(drills?.scenarios ?? ['quick']).map((name) => (
+            <option key={name} value={name}>
+              {name}
+            </option>
+          ))}
+        </select>{' '}
         <button
           data-testid="gameday-run"
           disabled={!drills?.gamedayAvailable}
-          title={drills?.gamedayAvailable ? '' : 'game days need the local generator: run `tsr gameday` from a terminal'}
+          title={
+            drills?.gamedayAvailable ? '' : 'game days need the local generator: run `tsr gameday` from a terminal'
+          }
           onClick={() =>
             props.ask({
-              title: 'Run a game day (faults, drills, report)?',
+              title: `Run the game day ${scenario} (faults, drills, report)?`,
               expected: environment,
-              go: (confirm) => props.start('gameday', { confirm }),
+              go: (confirm) => props.start('gameday', { scenario, confirm }),
             })
           }
         >

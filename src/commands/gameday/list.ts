@@ -9,7 +9,11 @@ export default class GameDayList extends TsrCommand<typeof GameDayList> {
 
   async run(): Promise<{ scenarios: ScenarioSummary[] }> {
     const config = this.loadConfig();
-    const scenarios = listScenarios({ target: config.target, regions: config.regions });
+    const scenarios = listScenarios({
+      target: config.target,
+      regions: config.regions,
+      workspace: config.workspace,
+    });
     if (!this.jsonEnabled()) {
       this.log(
         table(
