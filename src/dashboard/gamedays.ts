@@ -14,7 +14,10 @@ export function listGameDays(workspace: string, limit = 20): GameDayView[] {
   const dir = gamedaysDir(workspace);
   let ids: string[];
   try {
-    ids = readdirSync(dir).filter((id) => RUN_ID.test(id));
+    // Run directories only (a run writes its timeline first): not the workspace's scenarios beside them.
+    ids = readdirSync(dir).filter(
+      (id) => RUN_ID.test(id) && ['timeline.jsonl', 'report.json'].some((f) => existsSync(path.join(dir, id, f))),
+    );
   } catch {
     return [];
   }

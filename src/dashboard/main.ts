@@ -34,7 +34,11 @@ try {
         write: (text) => context.progress(text),
         onStart: (runId) => context.run(runId),
       });
-      return result.dryRun ? {} : { runId: result.report.runId, report: result.files.html };
+      if (result.dryRun) return {};
+      // A game day that did not pass is a failed action (its report is listed all the same).
+      if (!result.report.passed)
+        throw new Error(`game day ${scenario} did not pass (${result.report.status}): see ${result.files.html}`);
+      return { runId: result.report.runId, report: result.files.html };
     },
   };
   const dashboard = await startDashboard({

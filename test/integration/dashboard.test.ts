@@ -285,11 +285,13 @@ describe('dashboard in a real browser', () => {
       stringify({
         name: 'page-drill',
         description: 'a short drill started from the dashboard',
-        hypothesis: 'a paused table replication is undone and nothing is lost',
+        hypothesis: 'a paused table replication is undone, the tables catch up, and no trade is lost',
         objectives: { lost: 0 },
+        load: { rate: 2, warmup: '2s' },
         phases: [
           { id: 'pause', fault: 'pause-table-replication', for: '2s' },
           { wait: 'replication', max: '1s', timeout: '60s' },
+          { hold: '10s' }, // long enough to watch its steps live
         ],
         settle: '30s',
       }),
@@ -297,7 +299,7 @@ describe('dashboard in a real browser', () => {
     await withScreenshot(page, 'dashboard-gameday', async () => {
       await page.getByTestId('tab-drills').click();
       const picker = page.getByTestId('gameday-scenario');
-      await picker.locator('option[value="page-drill"]').waitFor({ state: 'attached', timeout: 30_000 });
+      await picker.locator('option', { hasText: 'page-drill' }).waitFor({ state: 'attached', timeout: 30_000 });
       expect(await picker.locator('option').allTextContents()).toEqual(expect.arrayContaining(['page-drill', 'quick']));
       await picker.selectOption('page-drill');
       await page.getByTestId('gameday-run').click();
