@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { isAppName, type AppName } from '../config/apps.js';
+import { isAppName, STAGES, type AppName, type StageName } from '../config/apps.js';
 import type { TsrConfig } from '../config/model.js';
 import { requireConfiguredRegion } from '../config/regions.js';
 import { describeError, ExitCode, UserError } from '../errors.js';
 import { drillParams } from '../lib/drill-flags.js';
+import { injectFaultNow, undoFault, type FaultRequest } from '../gameday/steps.js';
+import { ActiveFaults, describeFault, FAULT_SHAPES, TARGET_FAULTS, type FaultKind } from '../platform/faults.js';
 import { configureGenerator, startGenerator, stopGenerator } from '../platform/generator-control.js';
 import { openLocalPlatform, openPlatform } from '../platform/open.js';
 import { reconcile, reconcileExitCode, resolveWindow } from '../reconcile/index.js';
@@ -43,6 +45,9 @@ export const NO_GAMEDAY: GameDayRunner = {
 
 const MAX_RATE = 5_000;
 
+/** The run id the dashboard's faults are recorded under (a game day's are under its own). */
+export const DASHBOARD_FAULTS = 'dashboard';
+
 function rate(value: unknown, required: boolean): number | undefined {
   if (value === undefined && !required) return undefined;
   const n = Number(value);
@@ -55,6 +60,33 @@ function app(value: unknown, allowAll = false): AppName | 'all' {
   const text = String(value ?? '');
   if (isAppName(text) || (allowAll && text === 'all')) return text as AppName | 'all';
   throw new UserError(`"${text}" is not an app`, `use trade or settlement${allowAll ? ' or all' : ''}`);
+}
+
+const MAX_FAULT_DELAY_MS = 10 * 60_000;
+
+/** A fault from the page's form: the kind the target can inject, and only what that kind needs, each checked. */
+function faultRequest(config: TsrConfig, request: ActionRequests['fault.inject']): FaultRequest {
+  const kind = String(request.kind ?? '') as FaultKind;
+  const offered = TARGET_FAULTS[config.target];
+  if (!offered.includes(kind))
+    throw new UserError(`the ${config.target} target cannot inject "${kind}"`, `choose one of: ${offered.join(', ')}`);
+  const needs = FAULT_SHAPES[kind].needs;
+  const stage = String(request.stage ?? '');
+  if (needs.includes('stage') && !(STAGES as readonly string[]).includes(stage))
+    throw new UserError(`"${stage}" is not a stage`, `use one of: ${STAGES.join(', ')}`);
+  const delayMs = Number(request.delayMs);
+  if (needs.includes('delay') && (!Number.isInteger(delayMs) || delayMs < 1 || delayMs > MAX_FAULT_DELAY_MS))
+    throw new UserError(`delay "${String(request.delayMs)}" ms is not from 1 to ${MAX_FAULT_DELAY_MS}`);
+  const endpoints = request.endpoints === 'all' ? 'all' : 'all-but-one';
+  if (needs.includes('region')) requireConfiguredRegion(config, String(request.region ?? ''));
+  return {
+    kind,
+    app: needs.includes('app') ? (app(request.app) as AppName) : undefined,
+    stage: needs.includes('stage') ? (stage as StageName) : undefined,
+    region: needs.includes('region') ? String(request.region) : undefined,
+    delayMs: needs.includes('delay') ? delayMs : undefined,
+    endpoints: needs.includes('endpoints') ? endpoints : undefined,
+  };
 }
 
 /** The page's typed confirmation: like the CLI's, the name of what is at stake, typed exactly. */
@@ -311,6 +343,48 @@ export class Actions {
               if (code === ExitCode.gapsFound)
                 ctx.progress(`${report.totals.missing} record(s) missing${replay ? ' after the replay' : ''}`);
               else if (code !== ExitCode.ok) throw new ActionFailed('part of it could not be checked', code);
+            } finally {
+              await platform.close();
+            }
+          },
+        };
+      }
+      case 'fault.inject': {
+        const fault = faultRequest(config, request as ActionRequests['fault.inject']);
+        confirmTyped(request.confirm, config.environment, `inject ${fault.kind}`);
+        return {
+          label: `fault ${describeFault(fault)}`,
+          marks: true,
+          run: async (ctx) => {
+            const platform = await openPlatform(config);
+            try {
+              // What a game day's fault phase runs, held until undone from the page (or `tsr gameday recover`).
+              const injected = await injectFaultNow(platform, config.workspace, {
+                id: `${fault.kind}-${Date.now().toString(36)}`,
+                runId: DASHBOARD_FAULTS,
+                request: fault,
+                hold: true,
+                onDetail: (text) => ctx.progress(text),
+              });
+              ctx.progress(`injected ${injected.summary}: undo it under Active faults`);
+            } finally {
+              await platform.close();
+            }
+          },
+        };
+      }
+      case 'fault.undo': {
+        const { id, runId } = request as ActionRequests['fault.undo'];
+        const fault = new ActiveFaults(config.workspace).list().find((f) => f.id === id && f.runId === runId);
+        if (!fault) throw new UserError(`no active fault ${String(id)}`, 'reload the page: it may be undone already');
+        return {
+          label: `undo ${fault.summary}`,
+          marks: true,
+          run: async (ctx) => {
+            const platform = await openPlatform(config);
+            try {
+              await undoFault(platform, config.workspace, fault);
+              ctx.progress(`undone: ${fault.summary}`);
             } finally {
               await platform.close();
             }

@@ -13,6 +13,7 @@ import { lastReconcile, lastReconcileName } from '../reconcile/index.js';
 import { BusinessCounts } from './business-counts.js';
 import { flowHealthSection } from './flow-section.js';
 import { listScenarioFiles, scenarioDirectories } from '../gameday/load.js';
+import { ActiveFaults, FAULT_SHAPES, TARGET_FAULTS } from '../platform/faults.js';
 import { listGameDays } from './gamedays.js';
 import { History } from './history.js';
 import { JournalWatch } from './journals.js';
@@ -275,6 +276,10 @@ export class Collector {
       scenarios: listScenarioFiles(scenarioDirectories(this.config.workspace)).map((file) =>
         path.basename(file).replace(/\.ya?ml$/, ''),
       ),
+      faultKinds: TARGET_FAULTS[this.config.target].map((kind) => ({ kind, ...FAULT_SHAPES[kind] })),
+      activeFaults: new ActiveFaults(this.config.workspace)
+        .list()
+        .map(({ id, runId, summary, injectedAt }) => ({ id, runId, summary, injectedAt })),
     });
     this.publish('markers', this.history.allMarkers());
     this.publishReconcile();

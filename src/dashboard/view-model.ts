@@ -138,6 +138,15 @@ export interface DrillsView {
   readonly gamedayAvailable: boolean;
   /** Scenarios a game day can run, by name: the workspace's own, ./runbooks/gamedays, the built-ins. */
   readonly scenarios: readonly string[];
+  /** Fault kinds this target can inject, with what each needs. */
+  readonly faultKinds: readonly { readonly kind: string; readonly needs: readonly string[]; readonly does: string }[];
+  /** Faults injected and not yet undone (by the page, a game day, or a crashed one). */
+  readonly activeFaults: readonly {
+    readonly id: string;
+    readonly runId: string;
+    readonly summary: string;
+    readonly injectedAt: string;
+  }[];
 }
 
 export interface ReconcileView {
@@ -221,6 +230,17 @@ export interface ActionRequests {
   reconcile: { since: string };
   replay: { since: string; confirm: string };
   gameday: { scenario?: string; confirm: string };
+  /** A fault of the game-day library, held until undone; what it needs besides its kind (FAULT_SHAPES). */
+  'fault.inject': {
+    kind: string;
+    app?: string;
+    stage?: string;
+    region?: string;
+    delayMs?: number;
+    endpoints?: 'all-but-one' | 'all';
+    confirm: string;
+  };
+  'fault.undo': { id: string; runId: string };
 }
 
 export type ActionName = keyof ActionRequests;

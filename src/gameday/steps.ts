@@ -314,6 +314,74 @@ async function prepareAwsFault(platform: Platform, spec: FaultSpec, writerRegion
   }
 }
 
+/** A fault as asked for: regions may be aliases (primary, active, …), resolved when it is injected. */
+export interface FaultRequest {
+  readonly kind: FaultSpec['kind'];
+  readonly region?: string;
+  readonly app?: AppName;
+  readonly stage?: FaultSpec['stage'];
+  readonly delayMs?: number;
+  readonly endpoints?: FaultSpec['endpoints'];
+}
+
+/**
+ * Injects one fault now, its undo recorded in the workspace first (so `tsr gameday recover` can always put it back):
+ * what a game day's fault phase does, and what the dashboard's fault buttons run.
+ */
+export async function injectFaultNow(
+  platform: Platform,
+  workspace: string,
+  options: {
+    readonly id: string;
+    readonly runId: string;
+    readonly request: FaultRequest;
+    /** Held down until undone (kill-service keeps the service down instead of letting it restart). */
+    readonly hold: boolean;
+    readonly onDetail?: (text: string) => void;
+  },
+): Promise<InjectedFault> {
+  const p = options.request;
+  if (platform.target !== 'aws') localTarget(platform);
+  const region = p.region ? await resolveRegion(platform, p.region, p.app) : undefined;
+  const spec: FaultSpec = {
+    kind: p.kind,
+    region,
+    app: p.app,
+    stage: p.stage,
+    delayMs: p.delayMs,
+    endpoints: p.endpoints,
+  };
+  // Only a writer crash needs to know where the writer is (a region that is down may not answer).
+  const writerRegion =
+    p.app && p.kind === 'db-writer-crash'
+      ? await (platform as Platform & DrillCapabilities).databaseWriter(p.app)
+      : undefined;
+  let prepared: PreparedFault;
+  if (platform.target === 'aws') {
+    prepared = await prepareAwsFault(platform, { ...spec, region: region ?? writerRegion }, writerRegion, options.hold);
+  } else {
+    const local = localTarget(platform);
+    const requests = localFaultRequests(spec, {
+      writerRegion,
+      arcEndpoints: local.state.endpoints.arc.length,
+      hold: options.hold,
+    });
+    prepared = { undo: requests.undo, inject: () => sendAll(local, requests.inject) };
+  }
+  const fault: InjectedFault = {
+    id: options.id,
+    runId: options.runId,
+    spec,
+    summary: describeFault(spec) + (writerRegion && p.kind === 'db-writer-crash' ? ` (writer in ${writerRegion})` : ''),
+    injectedAt: new Date().toISOString(),
+    undo: prepared.undo,
+  };
+  new ActiveFaults(workspace).add(fault); // before injecting: a crash right after still leaves the undo on record
+  options.onDetail?.(`injecting ${fault.summary}`);
+  await prepared.inject();
+  return fault;
+}
+
 const injectFault = defineStepType({
   type: 'gameday.fault',
   summary: 'Inject a fault (recorded with its undo first); with a hold time, undo it at the end of the step',
@@ -323,46 +391,13 @@ const injectFault = defineStepType({
     `${describeFault({ ...p, stage: p.stage as FaultSpec['stage'] })}${p.holdMs ? ` for ${formatDuration(p.holdMs)}` : ''}`,
   async run(ctx, p) {
     const platform = ctx.platform;
-    if (platform.target !== 'aws') localTarget(platform);
-    const region = p.region ? await resolveRegion(platform, p.region, p.app) : undefined;
-    const spec: FaultSpec = {
-      kind: p.kind,
-      region,
-      app: p.app,
-      stage: p.stage as FaultSpec['stage'],
-      delayMs: p.delayMs,
-      endpoints: p.endpoints,
-    };
-    // Only a writer crash needs to know where the writer is (a region that is down may not answer).
-    const writerRegion =
-      p.app && p.kind === 'db-writer-crash'
-        ? await (platform as Platform & DrillCapabilities).databaseWriter(p.app)
-        : undefined;
-    let prepared: PreparedFault;
-    if (platform.target === 'aws') {
-      prepared = await prepareAwsFault(platform, { ...spec, region: region ?? writerRegion }, writerRegion, !!p.holdMs);
-    } else {
-      const local = localTarget(platform);
-      const requests = localFaultRequests(spec, {
-        writerRegion,
-        arcEndpoints: local.state.endpoints.arc.length,
-        hold: p.holdMs !== undefined,
-      });
-      prepared = { undo: requests.undo, inject: () => sendAll(local, requests.inject) };
-    }
-    const fault: InjectedFault = {
+    const fault = await injectFaultNow(platform, ctx.workspace, {
       id: p.fault,
       runId: ctx.runId,
-      spec,
-      summary:
-        describeFault(spec) + (writerRegion && p.kind === 'db-writer-crash' ? ` (writer in ${writerRegion})` : ''),
-      injectedAt: new Date().toISOString(),
-      undo: prepared.undo,
-    };
-    const active = new ActiveFaults(ctx.workspace);
-    active.add(fault); // before injecting: a crash right after still leaves the undo on record
-    ctx.detail(`injecting ${fault.summary}`);
-    await prepared.inject();
+      request: { ...p, stage: p.stage as FaultSpec['stage'] },
+      hold: p.holdMs !== undefined,
+      onDetail: (text) => ctx.detail(text),
+    });
     ctx.mark(`fault-${p.fault}`);
     if (!p.holdMs) return { detail: `injected ${fault.summary}`, result: fault };
     ctx.detail(`${fault.summary}: holding for ${formatDuration(p.holdMs)}`);

@@ -276,6 +276,26 @@ describe('dashboard in a real browser', () => {
     });
   }, 180_000);
 
+  it('injects a fault of the game-day library from the page, held until undone from the page', async () => {
+    const state = JSON.parse(readFileSync(path.join(workspace, 'state.json'), 'utf8')) as LocalState;
+    const linkPaused = async () =>
+      ((await (await fetch(`${state.endpoints.replicationLink}/health`)).json()) as { paused: boolean }).paused;
+    await withScreenshot(page, 'dashboard-fault', async () => {
+      await page.getByTestId('tab-drills').click();
+      await page.getByTestId('fault-kind').selectOption('pause-table-replication');
+      await page.getByTestId('fault-inject').click();
+      await page.getByTestId('confirm-input').fill('dev');
+      await page.getByTestId('confirm-go').click();
+      const active = page.getByTestId('active-fault').filter({ hasText: 'pause-table-replication' });
+      await active.waitFor({ timeout: 30_000 });
+      expect(await linkPaused()).toBe(true);
+      await active.getByTestId('fault-undo').click();
+      await active.waitFor({ state: 'detached', timeout: 30_000 });
+      expect(await linkPaused()).toBe(false);
+      await page.getByTestId('tab-flow').click();
+    });
+  }, 120_000);
+
   it('runs a game day from the page: a scenario of the workspace picked, confirmed with the environment name, its steps live, its report listed', async () => {
     // A short scenario of the workspace's own: the page lists it beside the built-ins.
     const own = path.join(workspace, 'gamedays', 'scenarios');

@@ -687,6 +687,7 @@ function DrillsPage(props: { sections: Sections; ask: Ask; start: Start }) {
           {!drills?.gamedays.length && <li>No game day has run in this workspace.</li>}
         </ul>
       </section>
+      <FaultsSection sections={props.sections} ask={props.ask} start={props.start} />
     </>
   );
 }
@@ -863,3 +864,89 @@ function App() {
 const root = document.getElementById('app') as HTMLElement;
 root.textContent = ''; // the "connecting" line of the page shell
 render(<App />, root);
+
+/** The game-day fault library by hand: inject one (held until undone), and undo what is active. */
+function FaultsSection(props: { sections: Sections; ask: Ask; start: Start }) {
+  const drills = props.sections.drills;
+  const environment = props.sections.meta?.environment ?? '';
+  const regions = props.sections.meta?.regions ?? [];
+  const kinds = drills?.faultKinds ?? [];
+  const [kind, setKind] = useState('');
+  const [fields, setFields] = useState<Record<string, string>>({});
+  const chosen = kinds.find((k) => k.kind === kind) ?? kinds[0];
+  const value = (name: string, fallback: string) => fields[name] ?? fallback;
+  const set = (name: string) => (e: Event) => setFields({ ...fields, [name]: (e.target as HTMLSelectElement).value });
+  const needs = new Set(chosen?.needs ?? []);
+  const picker = (name: string, options: readonly string[]) => (
+    <label>
+      {name}{' '}
+      <select data-testid={`fault-${name}`} value={value(name, options[0] ?? '')} onChange={set(name)}>
+        {options.map((o) => (
+          <option key={o} value={o}>
+            {o}
+          </option>
+        ))}
+      </select>{' '}
+    </label>
+  );
+  return (
+    <section>
+      <h2>Faults</h2>
+      <p class="detail">{chosen?.does}</p>
+      <label>
+        fault{' '}
+        <select
+          data-testid="fault-kind"
+          value={chosen?.kind ?? ''}
+          onChange={(e) => setKind((e.target as HTMLSelectElement).value)}
+        >
+          {kinds.map((k) => (
+            <option key={k.kind} value={k.kind}>
+              {k.kind}
+            </option>
+          ))}
+        </select>{' '}
+      </label>
+      {needs.has('app') && picker('app', ['trade', 'settlement'])}
+      {needs.has('stage') && picker('stage', ['inbound-gateway', 'ingestion', 'core', 'egress', 'outbound-gateway'])}
+      {needs.has('region') && picker('region', regions)}
+      {needs.has('endpoints') && picker('endpoints', ['all-but-one', 'all'])}
+      {needs.has('delay') && picker('delay', ['1000', '2000', '5000', '10000'])}
+      <button
+        data-testid="fault-inject"
+        disabled={!chosen}
+        onClick={() =>
+          chosen &&
+          props.ask({
+            title: `Inject ${chosen.kind}? It stays until you undo it.`,
+            expected: environment,
+            go: (confirm) =>
+              props.start('fault.inject', {
+                kind: chosen.kind,
+                app: value('app', 'trade'),
+                stage: value('stage', 'inbound-gateway'),
+                region: value('region', regions[0] ?? ''),
+                endpoints: value('endpoints', 'all-but-one') === 'all' ? 'all' : 'all-but-one',
+                delayMs: Number(value('delay', '1000')),
+                confirm,
+              }),
+          })
+        }
+      >
+        Inject
+      </button>
+      <h3>Active faults</h3>
+      <ul data-testid="active-faults">
+        {(drills?.activeFaults ?? []).map((f) => (
+          <li key={`${f.runId}/${f.id}`} data-testid="active-fault">
+            {f.summary} <span class="detail">({f.runId === 'dashboard' ? 'from this page' : `run ${f.runId}`})</span>{' '}
+            <button data-testid="fault-undo" onClick={() => props.start('fault.undo', { id: f.id, runId: f.runId })}>
+              Undo
+            </button>
+          </li>
+        ))}
+        {!drills?.activeFaults.length && <li>None.</li>}
+      </ul>
+    </section>
+  );
+}
