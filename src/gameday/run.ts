@@ -5,8 +5,8 @@ import type { InjectedFault } from '../platform/faults.js';
 import { openPlatform } from '../platform/open.js';
 import type { Platform } from '../platform/platform.js';
 import { formatDuration, parseDuration } from '../runbooks/duration.js';
-import { runPlan } from '../runbooks/engine.js';
-import type { RunJournal } from '../runbooks/journal.js';
+import { resumeRun, runPlan, type RunOptions, type RunResult } from '../runbooks/engine.js';
+import { findRun, type RunJournal } from '../runbooks/journal.js';
 import { parseRunbook } from '../runbooks/load.js';
 import { planRunbook, planSummary, renderPlan, type RunPlan } from '../runbooks/plan.js';
 import { stepRegistry } from '../runbooks/steps/index.js';
@@ -213,9 +213,7 @@ export async function runGameDay(
   nameOrFile: string,
   options: GameDayOptions,
 ): Promise<GameDayResult> {
-  const say = (text: string) => {
-    if (!options.json) (options.write ?? ((t: string) => process.stdout.write(`${t}\n`)))(text);
-  };
+  const say = sayer(options);
   if (options.dryRun) {
     const platform = await openPlatform(config).catch((error: unknown) => {
       if (error instanceof UserError) return undefined;
@@ -233,54 +231,113 @@ export async function runGameDay(
   try {
     const { scenario, plan } = await planScenario(config, nameOrFile, platform);
     say(header(scenario));
-    const monitor = new GameDayMonitor(platform, scenario.definition.stopWhen);
-    let live: RunJournal | undefined;
-    const signals = [monitor.signal, ...(options.signal ? [options.signal] : [])];
-    const result = await runPlan(plan, {
-      platform,
-      workspace: config.workspace,
-      yes: options.yes,
-      json: options.json,
-      signal: AbortSignal.any(signals),
-      registry: gamedayRegistry(),
-      write: options.write,
-      onJournal: (journal) => {
-        live = journal;
-        monitor.start(journal, gamedayRunDir(config.workspace, journal.runId));
-        options.onStart?.(journal.runId);
-      },
-    }).finally(() => monitor.stop());
-    const journal = live ?? result.journal;
-    say('\nVerdict on every trade:');
-    const settleMs = parseDuration(scenario.definition.settle ?? DEFAULT_SETTLE) ?? 120_000;
-    const verdict = scenario.definition.load
-      ? await judge(platform, journal, monitor.samples, settleMs, options, say)
-      : undefined;
-    const recoveries = recoveriesOf(journal);
-    const objectives = judgeObjectives(scenario.definition.objectives, {
-      recoveries,
-      counts: verdict?.error ? undefined : verdict?.counts,
-      steadyP99Ms: steadyP99(journal),
-    });
-    const report = buildGameDayReport({
-      journal,
-      scenario: {
-        name: scenario.definition.name,
-        file: scenario.file,
-        description: scenario.definition.description,
-        hypothesis: scenario.definition.hypothesis,
-      },
-      objectives,
-      recoveries,
-      verdict,
-      stoppedBy: monitor.stopped,
-      timeline: monitor.samples,
-    });
-    const files = saveBundle(config.workspace, report);
-    say(renderSummary(report, files));
-    if (report.durationMs !== undefined) say(`Took ${formatDuration(report.durationMs)}.`);
-    return { dryRun: false, report, files };
+    return await conduct(config, platform, scenario, options, (runOptions) => runPlan(plan, runOptions));
   } finally {
     await platform.close();
   }
+}
+
+/**
+ * `tsr gameday resume [run]`: continues a game day that stopped before its end (tsr killed, Ctrl-C, a failed phase)
+ * after its last completed phase, sampling and watching as the run does, then judges every pair it sent and writes
+ * its bundle. The scenario's objectives come from its file; the phases from the run's own journal.
+ */
+export async function resumeGameDay(
+  config: TsrConfig,
+  runId: string | undefined,
+  options: GameDayOptions,
+): Promise<GameDayResult> {
+  const isGameDay = (j: RunJournal) => j.runbook.name.startsWith('gameday-');
+  const journal = findRun(
+    config.workspace,
+    runId,
+    (j) => isGameDay(j) && RESUMABLE_GAMEDAY.includes(j.status),
+    'game day to resume',
+  );
+  if (!isGameDay(journal))
+    throw new UserError(
+      `run ${journal.runId} is not a game day (${journal.runbook.name})`,
+      '`tsr runbook resume` continues other runs',
+      ExitCode.usage,
+    );
+  const say = sayer(options);
+  const scenario = loadScenario(journal.runbook.file.replace(/ \(compiled\)$/, ''), {
+    target: config.target,
+    regions: config.regions,
+    workspace: config.workspace,
+  });
+  const platform = await openPlatform(config);
+  try {
+    say(header(scenario));
+    return await conduct(config, platform, scenario, options, (runOptions) => resumeRun(journal.runId, runOptions));
+  } finally {
+    await platform.close();
+  }
+}
+
+const RESUMABLE_GAMEDAY: readonly RunJournal['status'][] = ['running', 'failed', 'interrupted'];
+
+/** Where a game day's progress goes: the command's output, or nowhere with --json. */
+function sayer(options: GameDayOptions): (text: string) => void {
+  return (text) => {
+    if (!options.json) (options.write ?? ((t: string) => process.stdout.write(`${t}\n`)))(text);
+  };
+}
+
+/** Runs (or resumes) the compiled scenario while sampling and watching, then judges it and writes the bundle. */
+async function conduct(
+  config: TsrConfig,
+  platform: Platform,
+  scenario: LoadedScenario,
+  options: GameDayOptions,
+  start: (runOptions: RunOptions) => Promise<RunResult>,
+): Promise<GameDayResult> {
+  const say = sayer(options);
+  const monitor = new GameDayMonitor(platform, scenario.definition.stopWhen);
+  let live: RunJournal | undefined;
+  const signals = [monitor.signal, ...(options.signal ? [options.signal] : [])];
+  const result = await start({
+    platform,
+    workspace: config.workspace,
+    yes: options.yes,
+    json: options.json,
+    signal: AbortSignal.any(signals),
+    registry: gamedayRegistry(),
+    write: options.write,
+    onJournal: (journal) => {
+      live = journal;
+      monitor.start(journal, gamedayRunDir(config.workspace, journal.runId));
+      options.onStart?.(journal.runId);
+    },
+  }).finally(() => monitor.stop());
+  const journal = live ?? result.journal;
+  say('\nVerdict on every trade:');
+  const settleMs = parseDuration(scenario.definition.settle ?? DEFAULT_SETTLE) ?? 120_000;
+  const verdict = scenario.definition.load
+    ? await judge(platform, journal, monitor.samples, settleMs, options, say)
+    : undefined;
+  const recoveries = recoveriesOf(journal);
+  const objectives = judgeObjectives(scenario.definition.objectives, {
+    recoveries,
+    counts: verdict?.error ? undefined : verdict?.counts,
+    steadyP99Ms: steadyP99(journal),
+  });
+  const report = buildGameDayReport({
+    journal,
+    scenario: {
+      name: scenario.definition.name,
+      file: scenario.file,
+      description: scenario.definition.description,
+      hypothesis: scenario.definition.hypothesis,
+    },
+    objectives,
+    recoveries,
+    verdict,
+    stoppedBy: monitor.stopped,
+    timeline: monitor.samples,
+  });
+  const files = saveBundle(config.workspace, report);
+  say(renderSummary(report, files));
+  if (report.durationMs !== undefined) say(`Took ${formatDuration(report.durationMs)}.`);
+  return { dryRun: false, report, files };
 }

@@ -95,7 +95,7 @@ describe('game days on the local platform', () => {
   }, 180_000);
 
   afterAll(async () => {
-    if (finished < 3) keepForDebugging(workspace, ['runbooks', 'gamedays', 'logs'], 'game-day test');
+    if (finished < 4) keepForDebugging(workspace, ['runbooks', 'gamedays', 'logs'], 'game-day test');
     await runTsr(['destroy', '--purge', '--confirm', 'dev', ...flags]);
   }, 60_000);
 
@@ -147,6 +147,34 @@ describe('game days on the local platform', () => {
     )?.pid as number;
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     expect(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)).not.toBe('T'); // not stopped any more
+    finished++;
+  }, 300_000);
+
+  it('resumes a game day tsr was killed in: the cut-short phase runs again, then the verdict and the bundle', async () => {
+    const file = scenario('resumes', {
+      load: { rate: 2, warmup: '2s' },
+      objectives: { lost: 0 },
+      phases: [{ id: 'slow', fault: 'pause-table-replication', for: '8s' }],
+      settle: '60s',
+    });
+    const killed = background(file);
+    await eventually(async () => (await linkPaused()) && activeFaults().length === 1, {
+      timeoutMs: 60_000,
+      what: 'the fault injected',
+    });
+    const runId = activeFaults()[0].runId;
+    killed.child.kill('SIGKILL');
+    await killed.exited;
+    const resumed = await runJson<GameDayRun>(['gameday', 'resume', '--yes', '--confirm', 'dev', ...flags]);
+    const summary = resumed.json.report.phases.map((p) => `${p.id} ${p.status} ${p.error ?? ''}`).join('\n');
+    expect({ code: resumed.result.code, summary }).toEqual({ code: 0, summary });
+    expect(resumed.json.report.runId).toBe(runId);
+    expect(resumed.json.report.status).toBe('completed');
+    expect(resumed.json.report.verdict?.pairs).toBeGreaterThan(0);
+    expect(resumed.json.report.verdict?.counts.lost).toBe(0);
+    expect(existsSync(resumed.json.files.html)).toBe(true);
+    expect(await linkPaused()).toBe(false);
+    expect(activeFaults()).toEqual([]);
     finished++;
   }, 300_000);
 

@@ -303,8 +303,9 @@ test('two workers split the shards; when one dies the other takes over its shard
   expect(sinks.a.total + sinks.b.total).toBe(1000);
   const aShard = a.metrics().shardsOwned[0];
 
-  await a.crash(); // no release: its lease must expire
+  // From before the crash: a renewed at most one renewal interval before this moment, never after it.
   const crashedAt = Date.now();
+  await a.crash(); // no release: its lease must expire
   await producer.put(messages(40, 25, 25)); // 1,000 more
   await eventually(() => b.metrics().shardsOwned.length === 2, { timeoutMs: 6000, what: 'b owning both shards' });
   const takeoverMs = Date.now() - crashedAt;

@@ -6,6 +6,24 @@ import { typedConfirmFlag } from '../../lib/drill-flags.js';
 import { onInterrupt } from '../../lib/interrupt.js';
 import { gameDayExitCode, prepareScenario, runGameDay, type GameDayResult } from '../../gameday/run.js';
 
+/** How a game day ends, as an exit code (gameDayExitCode); `tsr gameday resume` ends the same way. */
+export const GAMEDAY_EXIT_CODES = [
+  ExitCode.ok,
+  ExitCode.failure,
+  ExitCode.usage,
+  ExitCode.notDeployed,
+  ExitCode.refused,
+  ExitCode.gapsFound,
+  ExitCode.interrupted,
+];
+
+/** What running a game day asks (shared with `tsr gameday resume`). */
+export const gamedayRunFlags = {
+  yes: Flags.boolean({ char: 'y', description: 'do not ask for confirmation' }),
+  confirm: typedConfirmFlag,
+  ids: Flags.boolean({ description: 'list the ids of pairs that are not ok in report.json' }),
+};
+
 export default class GameDay extends TsrCommand<typeof GameDay> {
   static override summary = 'Run a game day: scenario → load → faults → recovery → a verdict on every trade → a report';
   static override description = `Runs a game-day scenario (a built-in name — \`tsr gameday list\` — or a YAML file) as one journaled run: the generator's load and warm-up, steady-state probes, then each phase in order (rotations, failovers, faults held for a time or undone later, probes, waits on conditions, reconciles), every fault undone, steady state again, the load stopped. Stop conditions (e.g. no confirmation for 20 s outside a planned window) abort the run; on every way a run ends — completed, failed, Ctrl-C, a stop condition — the faults it injected are undone and the load stopped. If tsr itself dies mid-fault, \`tsr gameday recover\` undoes what is still injected.
@@ -21,15 +39,7 @@ The scenario is validated before anything runs (errors name file:line and the fi
     },
     { description: 'Your own scenario', command: '<%= config.bin %> gameday ./my-drill.yaml --yes --confirm dev' },
   ];
-  static exitCodes = [
-    ExitCode.ok,
-    ExitCode.failure,
-    ExitCode.usage,
-    ExitCode.notDeployed,
-    ExitCode.refused,
-    ExitCode.gapsFound,
-    ExitCode.interrupted,
-  ];
+  static exitCodes = GAMEDAY_EXIT_CODES;
   static override args = {
     scenario: Args.string({
       description: 'a built-in scenario name (`tsr gameday list`) or a scenario YAML file',
@@ -38,9 +48,7 @@ The scenario is validated before anything runs (errors name file:line and the fi
   };
   static override flags = {
     'dry-run': Flags.boolean({ description: 'validate and print the plan with every name resolved; change nothing' }),
-    yes: Flags.boolean({ char: 'y', description: 'do not ask for confirmation' }),
-    confirm: typedConfirmFlag,
-    ids: Flags.boolean({ description: 'list the ids of pairs that are not ok in report.json' }),
+    ...gamedayRunFlags,
   };
 
   async run(): Promise<GameDayResult> {
