@@ -21,12 +21,15 @@ export function reconcileDir(workspace: string): string {
   return path.join(workspace, 'reconcile');
 }
 
+/** The names saveReconcile gives (time, counter, pid): pruning never touches another file put in the folder. */
+const SAVED_NAME = /^\d{4}-\d\d-\d\dT[\d-]+Z-\d{15}-\d+\.json$/;
+
 /** Newest first: names start with the time they were saved, so they sort by it. */
 function savedFiles(workspace: string): string[] {
   const dir = reconcileDir(workspace);
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
-    .filter((f) => f.endsWith('.json'))
+    .filter((f) => SAVED_NAME.test(f))
     .sort()
     .reverse();
 }

@@ -4,7 +4,13 @@ import { TsrCommand } from '../../lib/base-command.js';
 import { confirmDestructive } from '../../lib/confirm.js';
 import { typedConfirmFlag } from '../../lib/drill-flags.js';
 import { onInterrupt } from '../../lib/interrupt.js';
-import { gameDayExitCode, prepareScenario, runGameDay, type GameDayResult } from '../../gameday/run.js';
+import {
+  gameDayExitCode,
+  prepareScenario,
+  runGameDay,
+  type GameDayOptions,
+  type GameDayResult,
+} from '../../gameday/run.js';
 
 /** How a game day ends, as an exit code (gameDayExitCode); `tsr gameday resume` ends the same way. */
 export const GAMEDAY_EXIT_CODES = [
@@ -23,6 +29,28 @@ export const gamedayRunFlags = {
   confirm: typedConfirmFlag,
   ids: Flags.boolean({ description: 'list the ids of pairs that are not ok in report.json' }),
 };
+
+/**
+ * Runs or resumes a game day for a command: Ctrl-C interrupts it (its faults undone), progress goes to the command's
+ * output, and the exit code says how it ended.
+ */
+export async function conductFromCommand(
+  command: { jsonEnabled(): boolean; log(text: string): void },
+  ids: boolean | undefined,
+  conduct: (options: GameDayOptions) => Promise<GameDayResult>,
+): Promise<GameDayResult> {
+  const result = await onInterrupt((signal) =>
+    conduct({
+      yes: true,
+      json: command.jsonEnabled(),
+      ids,
+      signal,
+      write: (text) => command.log(text),
+    }),
+  );
+  if (!result.dryRun) process.exitCode = gameDayExitCode(result.report);
+  return result;
+}
 
 export default class GameDay extends TsrCommand<typeof GameDay> {
   static override summary = 'Run a game day: scenario → load → faults → recovery → a verdict on every trade → a report';
@@ -62,17 +90,8 @@ The scenario is validated before anything runs (errors name file:line and the fi
         what: `run game day ${scenario.definition.name} (it injects faults and forces failovers in ${config.environment})`,
       });
     }
-    const result = await onInterrupt((signal) =>
-      runGameDay(config, this.args.scenario, {
-        dryRun: this.flags['dry-run'],
-        yes: true,
-        json: this.jsonEnabled(),
-        ids: this.flags.ids,
-        signal,
-        write: (text) => this.log(text),
-      }),
+    return conductFromCommand(this, this.flags.ids, (options) =>
+      runGameDay(config, this.args.scenario, { ...options, dryRun: this.flags['dry-run'] }),
     );
-    if (!result.dryRun) process.exitCode = gameDayExitCode(result.report);
-    return result;
   }
 }

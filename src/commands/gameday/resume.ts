@@ -1,9 +1,8 @@
 import { Args } from '@oclif/core';
 import { TsrCommand } from '../../lib/base-command.js';
 import { confirmDestructive } from '../../lib/confirm.js';
-import { onInterrupt } from '../../lib/interrupt.js';
-import { gameDayExitCode, resumeGameDay, type GameDayResult } from '../../gameday/run.js';
-import { GAMEDAY_EXIT_CODES, gamedayRunFlags } from './index.js';
+import { resumeGameDay, type GameDayResult } from '../../gameday/run.js';
+import { conductFromCommand, GAMEDAY_EXIT_CODES, gamedayRunFlags } from './index.js';
 
 export default class GameDayResume extends TsrCommand<typeof GameDayResume> {
   static override summary = 'Continue a game day that stopped before its end, then judge it and write its report';
@@ -30,16 +29,6 @@ export default class GameDayResume extends TsrCommand<typeof GameDayResume> {
       yes: this.flags.yes,
       what: `resume a game day (it injects faults and forces failovers in ${config.environment})`,
     });
-    const result = await onInterrupt((signal) =>
-      resumeGameDay(config, this.args.run, {
-        yes: true,
-        json: this.jsonEnabled(),
-        ids: this.flags.ids,
-        signal,
-        write: (text) => this.log(text),
-      }),
-    );
-    if (!result.dryRun) process.exitCode = gameDayExitCode(result.report);
-    return result;
+    return conductFromCommand(this, this.flags.ids, (options) => resumeGameDay(config, this.args.run, options));
   }
 }
