@@ -1,4 +1,5 @@
 import { formatDuration, parseDuration } from '../runbooks/duration.js';
+import { accountLoss } from './loss-accounting.js';
 import type { Objectives } from './scenario.js';
 import type { RecoveryResult } from './steps.js';
 
@@ -115,6 +116,20 @@ export function judgeObjectives(objectives: Objectives, figures: RunFigures): Ob
             value: p99,
             passed: p99 <= limitMs,
             detail: 'submit → MATCHED p99 in steady state',
+          },
+    );
+  }
+  if (objectives.lossAgrees) {
+    const loss = accountLoss(recoveries, figures.counts);
+    results.push(
+      loss === undefined
+        ? { name: 'lossAgrees', target: 'reports = verdict', detail: 'no region was failed over: not applicable' }
+        : {
+            name: 'lossAgrees',
+            target: 'reports = verdict',
+            actual: `${loss.lostWithRegionPairs ?? '?'} / ${loss.atRisk ?? '?'} at risk`,
+            passed: loss.agrees === true,
+            detail: loss.detail,
           },
     );
   }

@@ -79,6 +79,17 @@ for (const chart of charts) {
 `;
 
 /** The report as one self-contained HTML page: objectives, verdict, recoveries, phases and the timeline charts. */
+/** After a regional failover: the loss its reports count against what the verdict finds at risk. */
+function lossTable(report: GameDayReport): string {
+  const loss = report.lossAccounting;
+  if (!loss) return '';
+  const known = (n: number | undefined) => (n === undefined ? 'unknown' : String(n));
+  return `<h3>Loss a failover accepts: the reports against the verdict</h3>
+<table><tr><th>lost with the region (pairs, ledger)</th><th>missing after replay (records)</th><th>at risk (pairs, verdict)</th><th>agree</th></tr>
+<tr><td>${known(loss.lostWithRegionPairs)}</td><td>${known(loss.missingAfterReplay)}</td><td>${known(loss.atRisk)}</td><td>${result(loss.agrees)}</td></tr></table>
+<p>${html(loss.detail)}</p>`;
+}
+
 export function renderHtmlReport(report: GameDayReport): string {
   const { script, style } = charting();
   const verdict = report.verdict;
@@ -107,10 +118,11 @@ ${rows(report.objectives.map((o) => [html(o.name), html(o.target), html(o.actual
 ${verdict?.error ? `<p>${result(false)} no verdict: ${html(verdict.error)}</p>` : ''}
 <table><tr><th>pairs</th><th>ok</th><th>lost</th><th>duplicated</th><th>wrong</th><th>late</th><th>at risk</th><th>result</th></tr>
 <tr><td>${verdict?.pairs ?? '—'}</td>${['ok', 'lost', 'duplicated', 'wrong', 'late', 'atRisk'].map((k) => `<td>${counts[k] ?? '—'}</td>`).join('')}<td>${result(verdict?.passed ?? false)}</td></tr></table>
+${lossTable(report)}
 <h2>Timeline</h2>
 <div id="rates"></div><div id="latency"></div><div id="lag"></div><div id="backlog"></div><div id="footprint"></div>
 <h2>Recoveries</h2>
-<table><tr><th>runbook</th><th>app</th><th>to</th><th>status</th><th>controls moved</th><th>first accepted</th><th>first confirmed</th><th>RTO</th><th>unavailable</th><th>RPO before/after replay</th></tr>
+<table><tr><th>runbook</th><th>app</th><th>to</th><th>status</th><th>controls moved</th><th>first accepted</th><th>first confirmed</th><th>RTO</th><th>unavailable</th><th>RPO before/after replay</th><th>lost with the region</th></tr>
 ${rows(
   report.recoveries.map((r) => [
     html(r.runbook),
@@ -123,6 +135,9 @@ ${rows(
     r.rtoMs !== undefined ? formatDuration(r.rtoMs) : '—',
     r.unavailabilityMs !== undefined ? formatDuration(r.unavailabilityMs) : '—',
     `${r.rpoBeforeReplay ?? '—'}/${r.rpoAfterReplay ?? '—'}`,
+    r.lostInRegion === undefined
+      ? '—'
+      : `${r.lostInRegion} side(s)${r.lostPairsInRegion !== undefined ? `, ${r.lostPairsInRegion} pair(s)` : ''}`,
   ]),
 )}
 </table>

@@ -1,3 +1,4 @@
+import type { LossAccounting } from './loss-accounting.js';
 import type { StopEvent, TimelineSample } from './monitor.js';
 import type { ObjectiveResult } from './objectives.js';
 import type { RecoveryResult } from './steps.js';
@@ -33,6 +34,8 @@ export interface GameDayReport {
   readonly objectives: readonly ObjectiveResult[];
   readonly recoveries: readonly RecoveryResult[];
   readonly verdict?: ReportVerdict;
+  /** After a regional failover: the loss its reports count against what the verdict finds at risk, in pairs. */
+  readonly lossAccounting?: LossAccounting;
   readonly phases: readonly {
     readonly id: string;
     readonly title: string;

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { ExitCode, UserError } from '../errors.js';
 import { formatDuration } from '../runbooks/duration.js';
 import type { RunJournal } from '../runbooks/journal.js';
+import { accountLoss } from './loss-accounting.js';
 import type { StopEvent, TimelineSample } from './monitor.js';
 import type { GameDayReport, ReportVerdict } from './report-model.js';
 import type { ObjectiveResult } from './objectives.js';
@@ -45,6 +46,7 @@ export function buildGameDayReport(input: {
     objectives: input.objectives,
     recoveries: input.recoveries,
     verdict: input.verdict,
+    lossAccounting: accountLoss(input.recoveries, input.verdict?.error ? undefined : input.verdict?.counts),
     phases: [...journal.steps, ...(journal.finally ?? [])].map((s) => ({
       id: s.id,
       title: s.title,
@@ -98,6 +100,18 @@ export function renderGameDayMarkdown(report: GameDayReport): string {
     '',
     renderVerdictLine(report.verdict),
     '',
+    ...(report.lossAccounting
+      ? [
+          '## Loss a failover accepts: the reports against the verdict',
+          '',
+          '| lost with the region (pairs, ledger) | missing after replay (records) | at risk (pairs, verdict) | agree |',
+          '|---|---|---|---|',
+          `| ${report.lossAccounting.lostWithRegionPairs ?? 'unknown'} | ${report.lossAccounting.missingAfterReplay ?? 'unknown'} | ${report.lossAccounting.atRisk ?? 'unknown'} | ${report.lossAccounting.agrees === undefined ? 'n/a' : report.lossAccounting.agrees ? 'yes' : 'NO'} |`,
+          '',
+          report.lossAccounting.detail,
+          '',
+        ]
+      : []),
     '## Recoveries',
     '',
     ...(report.recoveries.length

@@ -34,6 +34,11 @@ export const objectivesSchema = z
     late: count.optional(),
     /** submit → MATCHED p99 in steady state (before the first fault). */
     p99ToMatched: duration.optional(),
+    /**
+     * After a regional failover, the pairs the failover reports count as lost with the region (the RPO a failover
+     * accepts) equal the pairs the verdict finds at risk.
+     */
+    lossAgrees: z.literal(true).optional(),
   })
   .strict();
 export type Objectives = z.infer<typeof objectivesSchema>;

@@ -49,6 +49,8 @@ export interface RecoveryResult {
   readonly rpoBeforeReplay?: number;
   readonly rpoAfterReplay?: number;
   readonly lostInRegion?: number;
+  /** The trade pairs those sides belong to (the verdict's unit); undefined when not counted. */
+  readonly lostPairsInRegion?: number;
   /** Per recovery, from the start of its run: controls moved, first record accepted in the target, first trade
    * confirmed end to end through the target (the canary). */
   readonly clocks: {
@@ -208,6 +210,7 @@ const nestedRunbook = defineStepType({
         rpoBeforeReplay: report.rpo.beforeReplay?.count,
         rpoAfterReplay: report.rpo.afterReplay?.count,
         lostInRegion: report.rpo.lostInRegion?.unknown ? undefined : report.rpo.lostInRegion?.count,
+        lostPairsInRegion: report.rpo.lostInRegion?.unknown ? undefined : report.rpo.lostInRegion?.pairs,
         clocks: {
           controlsMovedMs: since(report.startedAt, report.markers[MARKERS.dnsSwapped]),
           firstAcceptedMs: since(report.startedAt, report.markers[MARKERS.targetConsuming]),

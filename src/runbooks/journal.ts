@@ -43,6 +43,8 @@ export interface RpoSample {
   /** lost-in-region: what only a lost region held, which no replay can bring back (from the generator's ledger). */
   readonly phase: 'before-replay' | 'after-replay' | 'lost-in-region';
   readonly count: number;
+  /** lost-in-region: the trade pairs those sides belong to (the verdict's unit). */
+  readonly pairs?: number;
   /** The count could not be measured (lost-in-region without a ledger). */
   readonly unknown?: boolean;
   /** What was compared (e.g. "trade inbound→ingestion"); samples of one phase and scope replace each other. */

@@ -73,6 +73,8 @@ export interface StepTiming {
 /** Records at risk: accepted before the switch, missing after it. */
 export interface RpoFigure {
   readonly count: number;
+  /** lost-in-region: the pairs those records belong to, where the step counted them. */
+  readonly pairs?: number;
   readonly oldest?: string;
   readonly newest?: string;
   /** newest − oldest acceptance time. */
@@ -156,6 +158,9 @@ function rpoFigure(journal: RunJournal, phase: RunJournal['rpo'][number]['phase'
   const last = newest.length ? Math.max(...newest) : undefined;
   return {
     count: samples.reduce((sum, s) => sum + s.count, 0),
+    ...(samples.some((s) => s.pairs !== undefined)
+      ? { pairs: samples.reduce((sum, s) => sum + (s.pairs ?? 0), 0) }
+      : {}),
     oldest: first === undefined ? undefined : new Date(first).toISOString(),
     newest: last === undefined ? undefined : new Date(last).toISOString(),
     spanMs: first !== undefined && last !== undefined ? last - first : undefined,

@@ -10,8 +10,9 @@ import {
   scenarioDirectories,
   workspaceScenarios,
 } from '../../src/gameday/load.js';
+import { accountLoss } from '../../src/gameday/loss-accounting.js';
 import { judgeObjectives } from '../../src/gameday/objectives.js';
-import { buildGameDayReport, compareReports, renderJunit } from '../../src/gameday/report.js';
+import { buildGameDayReport, compareReports, renderGameDayMarkdown, renderJunit } from '../../src/gameday/report.js';
 import { renderHtmlReport } from '../../src/gameday/report-html.js';
 import { gamedayRegistry, lossWindows } from '../../src/gameday/run.js';
 import { inLossWindow } from '../../src/verdict/index.js';
@@ -265,6 +266,51 @@ describe('game-day objectives and report', () => {
     expect(html).toContain('uPlot');
     expect(html).toContain('h &amp; &lt;b&gt;');
     expect(html).toContain('"offered":5');
+  });
+
+  test('after a regional failover the loss the reports count is set against the verdict, in pairs', () => {
+    const failovers = (tradePairs: number | undefined, missing = 0) => [
+      recovery({
+        runbook: 'failover',
+        app: 'trade',
+        lostInRegion: 7,
+        lostPairsInRegion: tradePairs,
+        rpoAfterReplay: missing,
+      }),
+      recovery({ runbook: 'failover', app: 'settlement', lostInRegion: 0, lostPairsInRegion: 0, rpoAfterReplay: 0 }),
+    ];
+    expect(accountLoss(failovers(4), { ok: 90, atRisk: 4 })).toMatchObject({
+      lostWithRegionPairs: 4,
+      atRisk: 4,
+      agrees: true,
+    });
+    // The verdict finds a pair at risk that no report counted: the two measures disagree.
+    expect(accountLoss(failovers(4), { ok: 90, atRisk: 5 })).toMatchObject({ agrees: false });
+    // A record replay could not bring back may stop one more pair.
+    expect(accountLoss(failovers(4, 1), { atRisk: 5 })).toMatchObject({ agrees: true });
+    const unknown = accountLoss(failovers(undefined), { atRisk: 5 });
+    expect(unknown?.agrees).toBeUndefined();
+    expect(unknown?.detail).toMatch(/no generator ledger/);
+    expect(accountLoss([recovery({})], { atRisk: 0 })).toBeUndefined(); // a rotation loses nothing to account for
+    const objective = (pairs: number | undefined, atRisk: number) =>
+      judgeObjectives({ lossAgrees: true }, { recoveries: failovers(pairs), counts: { atRisk } })[0];
+    expect(objective(3, 3)).toMatchObject({ name: 'lossAgrees', passed: true, actual: '3 / 3 at risk' });
+    expect(objective(3, 2).passed).toBe(false);
+    expect(objective(undefined, 2).passed).toBe(false);
+    expect(judgeObjectives({ lossAgrees: true }, { recoveries: [] })[0].passed).toBeUndefined();
+    const bundle = buildGameDayReport({
+      journal: journal('completed'),
+      scenario: { name: 'x', file: 'x.yaml', description: 'd', hypothesis: 'h' },
+      objectives: [],
+      recoveries: failovers(2),
+      verdict: { pairs: 10, counts: { ok: 8, atRisk: 2 }, passed: true },
+      timeline: [],
+    });
+    expect(bundle.lossAccounting).toMatchObject({ lostWithRegionPairs: 2, atRisk: 2, agrees: true });
+    expect(renderGameDayMarkdown(bundle)).toContain('| 2 | 0 | 2 | yes |');
+    expect(renderHtmlReport(bundle)).toContain(
+      'the failover reports and the verdict agree: 2 pairs lost with the region',
+    );
   });
 
   test('compare shows each figure in both runs and the change', () => {

@@ -39,7 +39,7 @@ export const observeLostInRegion = defineStepType({
       const detail =
         `none of its own: ${p.app}'s inputs come from trade's replicated safe stores, which reconcile reads and ` +
         "replays; what never left the lost region is counted on trade's failover report";
-      ctx.recordRpo({ phase: PHASE, count: 0, detail });
+      ctx.recordRpo({ phase: PHASE, count: 0, pairs: 0, detail });
       return { detail };
     }
     const files = ledgerFiles(ctx.workspace);
@@ -62,7 +62,7 @@ export const observeLostInRegion = defineStepType({
         `${loss.lostPairs === 1 ? '' : 's'}) acknowledged by ${p.source} never reached ${p.target}: lost with the ` +
         `region, not recoverable by replay (of ${loss.checkedSides} sides the ledger shows sent to ${p.source}` +
         `${loss.sample.length ? `; e.g. ${loss.sample.join(', ')}` : ''})`;
-      ctx.recordRpo({ phase: PHASE, count: loss.lostSides, oldest: loss.oldest, newest: loss.newest, detail });
+      ctx.recordRpo({ phase: PHASE, count: loss.lostSides, pairs: loss.lostPairs, oldest: loss.oldest, newest: loss.newest, detail });
       return { detail, result: loss };
     } finally {
       client.destroy();
