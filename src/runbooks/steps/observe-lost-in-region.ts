@@ -62,7 +62,14 @@ export const observeLostInRegion = defineStepType({
         `${loss.lostPairs === 1 ? '' : 's'}) acknowledged by ${p.source} never reached ${p.target}: lost with the ` +
         `region, not recoverable by replay (of ${loss.checkedSides} sides the ledger shows sent to ${p.source}` +
         `${loss.sample.length ? `; e.g. ${loss.sample.join(', ')}` : ''})`;
-      ctx.recordRpo({ phase: PHASE, count: loss.lostSides, pairs: loss.lostPairs, oldest: loss.oldest, newest: loss.newest, detail });
+      ctx.recordRpo({
+        phase: PHASE,
+        count: loss.lostSides,
+        pairs: loss.lostPairs,
+        oldest: loss.oldest,
+        newest: loss.newest,
+        detail,
+      });
       return { detail, result: loss };
     } finally {
       client.destroy();
