@@ -98,6 +98,11 @@ export class HeartbeatLag {
   private client?: pg.Client;
   private lastError?: string;
   private stopped = false;
+  /**
+   * One open connection per reader, kept between measures: status is asked every second or two (dashboard, game-day
+   * monitor, waits), and a connection each time cost a PostgreSQL backend and a SCRAM exchange per reader per look.
+   */
+  private readonly readers = new Map<number, Promise<pg.Client>>();
 
   constructor(
     private readonly writer: PgServer,
@@ -138,10 +143,9 @@ export class HeartbeatLag {
     if (this.stopped) return { healthy: false, detail: `the writer in ${this.writer.region} is not beating (stopped)` };
     if (this.lastError) return { healthy: false, detail: `writer heartbeat failing: ${this.lastError}` };
     try {
-      const readerSeq = await withClient(reader, this.password, this.database, async (client) => {
-        const { rows } = await client.query('SELECT seq FROM tsr_heartbeat WHERE id = 1');
-        return rows.length ? Number(rows[0].seq) : 0;
-      });
+      const client = await this.readerClient(reader);
+      const { rows } = await client.query('SELECT seq FROM tsr_heartbeat WHERE id = 1');
+      const readerSeq = rows.length ? Number(rows[0].seq) : 0;
       const latest = this.seq;
       if (readerSeq >= latest) return { lagMs: 0, pending: 0, healthy: true };
       const oldestMissing = this.writtenAt.get(readerSeq + 1);
@@ -153,13 +157,42 @@ export class HeartbeatLag {
         detail: lagMs === undefined ? 'reader is more than ten minutes behind' : undefined,
       };
     } catch (error) {
+      this.dropReader(reader.port);
       return { healthy: false, detail: `reader does not answer: ${(error as Error).message}` };
     }
+  }
+
+  /** The open connection to a reader, connecting it first if needed; a broken one is dropped (next look reconnects). */
+  private readerClient(reader: PgServer): Promise<pg.Client> {
+    let connected = this.readers.get(reader.port);
+    if (!connected) {
+      const client = pgClient(reader, this.password, this.database);
+      client.on('error', () => {
+        this.forgetReader(reader.port, connected);
+        void client.end().catch(() => undefined);
+      });
+      client.on('end', () => this.forgetReader(reader.port, connected));
+      connected = client.connect().then(() => client);
+      this.readers.set(reader.port, connected);
+    }
+    return connected;
+  }
+
+  /** A connection that ended or broke (the reader restarted): forgotten, if it is still the one kept. */
+  private forgetReader(port: number, ended: Promise<pg.Client> | undefined): void {
+    if (this.readers.get(port) === ended) this.readers.delete(port);
+  }
+
+  private dropReader(port: number): void {
+    const connected = this.readers.get(port);
+    this.readers.delete(port);
+    void connected?.then((client) => client.end()).catch(() => undefined);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    for (const port of [...this.readers.keys()]) this.dropReader(port);
     await this.client?.end().catch(() => undefined);
   }
 }
