@@ -11,11 +11,13 @@ import {
   type BatchWriteItemCommandOutput,
   CreateTableCommand,
   DeleteItemCommand,
+  DeleteTableCommand,
   DescribeTableCommand,
   DynamoDBClient,
   GetItemCommand,
   ListTablesCommand,
   PutItemCommand,
+  QueryCommand,
   ScanCommand,
   UpdateItemCommand,
   type AttributeValue,
@@ -54,10 +56,19 @@ async function createTables(db: DynamoDBClient): Promise<void> {
       AttributeDefinitions: [
         { AttributeName: 'pk', AttributeType: 'S' },
         { AttributeName: 'sk', AttributeType: 'N' },
+        { AttributeName: 'bucket', AttributeType: 'S' },
       ],
       KeySchema: [
         { AttributeName: 'pk', KeyType: 'HASH' },
         { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      // Like the safe stores' time index (sparse: only items with a bucket are in it).
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'by-bucket',
+          KeySchema: [{ AttributeName: 'bucket', KeyType: 'HASH' }],
+          Projection: { ProjectionType: 'ALL' },
+        },
       ],
       BillingMode: 'PAY_PER_REQUEST',
     }),
@@ -322,6 +333,80 @@ describe('DynamoDB global tables on the local target: two regions', () => {
     expect(await getItem(dbA, { id: { S: 'lease-1' } }, REGIONAL)).toBeDefined();
     const rows = await fetchReplicationLag(link.endpoint);
     expect(rows.some((r) => r.resource === REGIONAL)).toBe(false);
+  });
+
+  it("keeps the replica's secondary index: replicated puts, moves and deletes show in B's index", async () => {
+    const inBucket = async (db: DynamoDBClient, bucket: string) =>
+      (
+        await db.send(
+          new QueryCommand({
+            TableName: GLOBAL,
+            IndexName: 'by-bucket',
+            KeyConditionExpression: '#b = :b',
+            ExpressionAttributeNames: { '#b': 'bucket' },
+            ExpressionAttributeValues: { ':b': { S: bucket } },
+          }),
+        )
+      ).Items?.map((item) => item.pk.S)
+        .sort()
+        .join(',');
+    for (const pk of ['ix-1', 'ix-2', 'ix-3'])
+      await dbA.send(new PutItemCommand({ TableName: GLOBAL, Item: { ...key(pk), bucket: { S: 'm1' } } }));
+    await dbA.send(
+      new UpdateItemCommand({
+        TableName: GLOBAL,
+        Key: key('ix-2'),
+        UpdateExpression: 'SET #b = :b',
+        ExpressionAttributeNames: { '#b': 'bucket' },
+        ExpressionAttributeValues: { ':b': { S: 'm2' } },
+      }),
+    );
+    await dbA.send(new DeleteItemCommand({ TableName: GLOBAL, Key: key('ix-3') }));
+    await eventually(() => caughtUp(link), { what: 'caught up' });
+    expect(await inBucket(dbB, 'm1')).toBe('ix-1');
+    expect(await inBucket(dbB, 'm2')).toBe('ix-2');
+    expect([await inBucket(dbA, 'm1'), await inBucket(dbA, 'm2')]).toEqual(['ix-1', 'ix-2']);
+  });
+
+  it('a table deleted and created again with another key is written by its new description, not a kept one', async () => {
+    const table = 'tsr-test-recreated';
+    const activeOrGone = async (want: 'ACTIVE' | 'gone') =>
+      eventually(
+        async () => {
+          try {
+            const status = (await dbA.send(new DescribeTableCommand({ TableName: table }))).Table?.TableStatus;
+            return status === want ? true : undefined;
+          } catch (error) {
+            return want === 'gone' && (error as Error).name === 'ResourceNotFoundException' ? true : undefined;
+          }
+        },
+        { what: `${table} ${want}` },
+      );
+    await dbA.send(
+      new CreateTableCommand({
+        TableName: table,
+        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+    await activeOrGone('ACTIVE');
+    await dbA.send(new PutItemCommand({ TableName: table, Item: { id: { S: 'old' } } }));
+    await dbA.send(new DeleteTableCommand({ TableName: table }));
+    await activeOrGone('gone');
+    await dbA.send(
+      new CreateTableCommand({
+        TableName: table,
+        AttributeDefinitions: [{ AttributeName: 'code', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'code', KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+    await activeOrGone('ACTIVE');
+    await dbA.send(new PutItemCommand({ TableName: table, Item: { code: { S: 'new' } } }));
+    const got = await dbA.send(new GetItemCommand({ TableName: table, Key: { code: { S: 'new' } } }));
+    expect(got.Item?.code.S).toBe('new');
+    await expect(dbA.send(new PutItemCommand({ TableName: table, Item: { id: { S: 'x' } } }))).rejects.toThrow(/key/i);
   });
 
   it('replicates a write in B to A without bouncing it back', async () => {

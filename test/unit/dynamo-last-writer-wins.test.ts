@@ -1,6 +1,5 @@
 import { ItemLocks } from '../../src/infra/local/engines/dynamo/item-locks.js';
 import { isNewer, LastWriteClock, newestPerItem } from '../../src/infra/local/engines/dynamo/last-writer-wins.js';
-import { writeBatches } from '../../src/infra/local/engines/dynamo/replicated-apply.js';
 import { itemId, type ReplicatedChange } from '../../src/infra/local/engines/dynamo/wire.js';
 
 const put = (id: string, ts: number, origin: string, table = 't'): ReplicatedChange => ({
@@ -76,20 +75,6 @@ describe('DynamoDB engine last-writer-wins', () => {
     clock.noteDelivered('us-west-2', 1e12);
     expect(clock.forgetSettled()).toBe(0);
     expect(clock.size).toBe(10);
-  });
-
-  it('writes winners per table in BatchWriteItem-sized batches, deletes by key', () => {
-    const changes = [
-      ...Array.from({ length: 27 }, (_, i) => put(`k${i}`, i, 'r', 'orders')),
-      { ...put('gone', 1, 'r', 'trades'), op: 'delete' as const, image: undefined },
-    ];
-    const batches = writeBatches(changes);
-    expect(batches.map((b) => [b.table, b.requests.length])).toEqual([
-      ['orders', 25],
-      ['orders', 2],
-      ['trades', 1],
-    ]);
-    expect(batches[2].requests[0]).toEqual({ DeleteRequest: { Key: { id: { S: 'gone' } } } });
   });
 
   it('identifies an item by table and key, whatever the order of its key attributes', () => {

@@ -13,8 +13,9 @@ import {
 import dynalite from 'dynalite';
 import { closeServer, listen } from '../../http-server.js';
 import { API_VERSION, type BufferedResponse, forwardableHeaders, responseHeaders, sendAwsError } from './aws-http.js';
+import { cacheTableDescriptions, captureStore, type DynaliteStore, writeChange } from './dynalite-store.js';
 import { closeLevelIteratorsOnReturn } from './level-iterators.js';
-import { DynamoCallError } from './wire.js';
+import { DynamoCallError, type ReplicatedChange } from './wire.js';
 
 export class Dynalite {
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 64, timeout: 10_000 });
@@ -22,6 +23,7 @@ export class Dynalite {
 
   private constructor(
     private readonly server: Server,
+    private readonly store: DynaliteStore,
     private readonly port: number,
     private readonly region: string,
   ) {}
@@ -33,15 +35,24 @@ export class Dynalite {
     const savedRegion = process.env.AWS_REGION;
     process.env.AWS_REGION = region;
     let server: Server;
+    let store: DynaliteStore;
     try {
-      server = dynalite({ path: dir, createTableMs: 5, deleteTableMs: 5, updateTableMs: 5 });
+      ({ server, store } = captureStore(() =>
+        dynalite({ path: dir, createTableMs: 5, deleteTableMs: 5, updateTableMs: 5 }),
+      ));
     } finally {
       if (savedRegion === undefined) delete process.env.AWS_REGION;
       else process.env.AWS_REGION = savedRegion;
     }
     guardAgainstAbortedRequests(server);
+    cacheTableDescriptions(store);
     server.keepAliveTimeout = 30_000;
-    return new Dynalite(server, await listen(server, 0), region);
+    return new Dynalite(server, store, await listen(server, 0), region);
+  }
+
+  /** A change replicated from another region, written in-process through dynalite's own item actions. */
+  writeReplicated(change: ReplicatedChange): Promise<void> {
+    return writeChange(this.store, change);
   }
 
   async close(): Promise<void> {
