@@ -12,6 +12,13 @@ export const TIME_INDEX = {
   sortKey: 'acceptedAt',
 } as const;
 
+/**
+ * What the time index carries besides the keys: the attributes reconciliation and the observe steps read, never the
+ * payload. Every write of a record also writes its index entry, so a whole-item copy (ProjectionType ALL) doubled
+ * what each write stores and costs; a reader that needs whole records gets them from the table by id.
+ */
+export const TIME_INDEX_ATTRIBUTES = ['kind', 'status', 'origin', 'forwarded', 'forwardedAt', 'region', 'stage'];
+
 export interface TableSchema {
   readonly partitionKey: string;
   readonly timeIndex: boolean;

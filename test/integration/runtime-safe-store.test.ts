@@ -100,6 +100,9 @@ test('queryWindow returns exactly the items of a window spanning several minutes
     expect(item.acceptedAt).toBeLessThan(to);
     expect(item.acceptedAt).toBeGreaterThanOrEqual(previous);
     previous = item.acceptedAt;
+    // The index carries what reconciliation reads, not a second copy of the payload.
+    expect(item.payload).toBeUndefined();
+    expect(typeof item.status).toBe('string');
     ids.push(item.id);
   }
   const expected = Array.from({ length: 750 }, (_, k) => `t-${300 + k}`);

@@ -111,7 +111,16 @@ describe.each([
           name: 'by-time',
           hash_key: 'timeBucket',
           range_key: 'acceptedAt',
-          projection_type: 'ALL',
+          projection_type: 'INCLUDE',
+          // What reconciliation reads from the index; never the payload (a second copy of every record).
+          non_key_attributes: expect.arrayContaining([
+            'kind',
+            'status',
+            'origin',
+            'forwarded',
+            'forwardedAt',
+            'region',
+          ]),
         }),
       ]);
     }

@@ -10,7 +10,7 @@ import {
   ResourceInUseException as StreamInUse,
 } from '@aws-sdk/client-kinesis';
 import type { ResourceNames } from '../../config/model.js';
-import { TIME_INDEX, tableSchema } from '../../config/table-schema.js';
+import { TIME_INDEX, TIME_INDEX_ATTRIBUTES, tableSchema } from '../../config/table-schema.js';
 import { dynamoClient, kinesisClient } from '../../clients/aws-clients.js';
 
 const SHARDS_PER_STREAM = 2;
@@ -75,7 +75,7 @@ export function createTableInput(table: ResourceNames['tables'][number]): Create
           { AttributeName: TIME_INDEX.partitionKey, KeyType: 'HASH' },
           { AttributeName: TIME_INDEX.sortKey, KeyType: 'RANGE' },
         ],
-        Projection: { ProjectionType: 'ALL' },
+        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: TIME_INDEX_ATTRIBUTES },
       },
     ],
   };

@@ -167,12 +167,18 @@ export interface HeldStore {
   readonly table: string;
 }
 
-/** The markers of records this region's gateway still holds (one Query on the index partition HELD_BUCKET). */
+/**
+ * The markers of records this region's gateway still holds: one Query on the index partition HELD_BUCKET (which
+ * carries no payload), then each of this region's markers read whole from the table.
+ */
 export async function readHeld(store: HeldStore, region: string): Promise<SafeStoreItem[]> {
+  const safeStore = new SafeStore(store.dynamo, store.table);
   const markers: SafeStoreItem[] = [];
-  for await (const marker of new SafeStore(store.dynamo, store.table).queryBucket(HELD_BUCKET)) {
+  for await (const entry of safeStore.queryBucket(HELD_BUCKET)) {
     // Replicated markers of another region's gateway are that gateway's (or reconciliation's) to deliver.
-    if (marker.region === region) markers.push(marker);
+    if (entry.region !== region) continue;
+    const marker = await safeStore.get(entry.id);
+    if (marker) markers.push(marker); // delivered and taken out meanwhile: nothing to do
   }
   return markers;
 }

@@ -273,6 +273,7 @@ export class SafeStore {
   /**
    * Every item accepted in [fromMs, toMs), oldest first, through the `by-time` index: one Query per minute bucket,
    * paged with LastEvaluatedKey. The index is eventually consistent on AWS (replicated items appear with the lag).
+   * Items come as the index holds them: keys and TIME_INDEX_ATTRIBUTES, no payload (`get` reads one whole).
    */
   async *queryWindow(fromMs: number, toMs: number, opts: { pageSize?: number } = {}): AsyncGenerator<StoredItem> {
     if (!(toMs > fromMs)) return;
@@ -285,7 +286,8 @@ export class SafeStore {
 
   /**
    * Every item of one `by-time` index partition (a minute bucket, or another partition such as held records), oldest
-   * first, optionally only those accepted within `range` (inclusive); paged with LastEvaluatedKey.
+   * first, optionally only those accepted within `range` (inclusive); paged with LastEvaluatedKey. As the index holds
+   * them: keys and TIME_INDEX_ATTRIBUTES, no payload.
    */
   async *queryBucket(
     bucket: string,

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table/index.js';
 import type { TableName } from '../../../config/model.js';
-import { TIME_INDEX, tableSchema } from '../../../config/table-schema.js';
+import { TIME_INDEX, TIME_INDEX_ATTRIBUTES, tableSchema } from '../../../config/table-schema.js';
 
 export interface GlobalTablesProps {
   /** The global tables from deriveNames() (safe stores and audit). */
@@ -53,7 +53,8 @@ export class GlobalTables extends Construct {
                 name: TIME_INDEX.name,
                 hashKey: TIME_INDEX.partitionKey,
                 rangeKey: TIME_INDEX.sortKey,
-                projectionType: 'ALL',
+                projectionType: 'INCLUDE',
+                nonKeyAttributes: TIME_INDEX_ATTRIBUTES,
               },
             ]
           : undefined,
