@@ -13,7 +13,7 @@ import {
 import dynalite from 'dynalite';
 import { closeServer, listen } from '../../http-server.js';
 import { API_VERSION, type BufferedResponse, forwardableHeaders, responseHeaders, sendAwsError } from './aws-http.js';
-import { cacheTableDescriptions, captureStore, type DynaliteStore, writeChange } from './dynalite-store.js';
+import { cacheTableDescriptions, captureStore, type DynaliteStore, writeChanges } from './dynalite-store.js';
 import { closeLevelIteratorsOnReturn } from './level-iterators.js';
 import { DynamoCallError, type ReplicatedChange } from './wire.js';
 
@@ -50,9 +50,9 @@ export class Dynalite {
     return new Dynalite(server, store, await listen(server, 0), region);
   }
 
-  /** A change replicated from another region, written in-process through dynalite's own item actions. */
-  writeReplicated(change: ReplicatedChange): Promise<void> {
-    return writeChange(this.store, change);
+  /** Changes replicated from another region (one per item, under the caller's item locks), written in-process. */
+  writeReplicated(changes: readonly ReplicatedChange[]): Promise<void> {
+    return writeChanges(this.store, changes);
   }
 
   async close(): Promise<void> {

@@ -7,9 +7,6 @@ import type { ItemLocks } from './item-locks.js';
 import { type LastWriteClock, newestPerItem } from './last-writer-wins.js';
 import type { ApplyResult, ReplicatedChange } from './wire.js';
 
-/** Replicated writes in flight at once: dynalite's item locks serialize one item, different items overlap. */
-const APPLY_CONCURRENCY = 16;
-
 export async function applyReplicatedChanges(
   changes: readonly ReplicatedChange[],
   { dynalite, locks, clock }: { dynalite: Dynalite; locks: ItemLocks; clock: LastWriteClock },
@@ -20,11 +17,7 @@ export async function applyReplicatedChanges(
   const release = await locks.acquire([...newest.keys()]);
   try {
     const winners = clock.winners(newest);
-    let next = 0;
-    const worker = async () => {
-      while (next < winners.length) await dynalite.writeReplicated(winners[next++][1]);
-    };
-    await Promise.all(Array.from({ length: Math.min(APPLY_CONCURRENCY, winners.length) }, worker));
+    await dynalite.writeReplicated(winners.map(([, change]) => change));
     for (const [origin, ts] of Object.entries(delivered)) clock.noteDelivered(origin, ts);
     clock.commit(winners, changes);
     return { applied: winners.length, skipped: changes.length - winners.length };
