@@ -128,8 +128,9 @@ export class ServiceFleet {
     await Promise.all(this.services.filter((s) => s.spec.id.endsWith(`@${region}`)).map((s) => s.stop(2_000)));
   }
 
-  async startRegion(region: string, timeoutMs = 90_000): Promise<void> {
-    const chosen = this.services.filter((s) => s.spec.id.endsWith(`@${region}`));
+  /** Starts a region's services (those `which` accepts, default all) and resolves once each is ready. */
+  async startRegion(region: string, which: (id: string) => boolean = () => true, timeoutMs = 90_000): Promise<void> {
+    const chosen = this.services.filter((s) => s.spec.id.endsWith(`@${region}`) && which(s.spec.id));
     for (const service of chosen) service.resume();
     await Promise.all(chosen.map((s) => s.whenReady(timeoutMs)));
   }

@@ -12,7 +12,7 @@ import { EngineStartError, killQuietly, type RunningEngine, spawnEngine, stopEng
 import { consecutivePorts, dealPorts, type PortMap, type PortNeed, preferredPorts } from './ports.js';
 import { bindPort, closeServer, sendJson } from './http-server.js';
 import { applyCoreSchema } from './core-schema.js';
-import { ServiceFleet } from './service-fleet.js';
+import { parseServiceId, ServiceFleet } from './service-fleet.js';
 import { RegionRelays } from './region-relays.js';
 import { type FaultHost, handleFaultRoute } from './local-faults.js';
 import { SupervisedService } from './service-process.js';
@@ -429,25 +429,31 @@ export class Supervisor {
 
   /**
    * The region comes back: its engines restart on the same ports and data, and its services start. A database that
-   * lost its writer role while the region was down rejoins as a replica of the current writer.
+   * lost its writer role while the region was down rejoins as a replica of the current writer. Everything that does
+   * not wait for another part runs at once (the region is ready to fail back to sooner): the apps' databases side by
+   * side, and the services meanwhile — but each app's core only once its database has rejoined (it migrates at start).
    */
   async regionUp(region: string): Promise<void> {
     this.requireRegion(region);
     await Promise.all(this.regionEngines(region).map((engine) => this.start(engine)));
     this.downRegions.delete(region);
-    for (const app of this.config.apps) {
-      const writer = this.writers[app];
-      if (writer === region) await this.startHeartbeat(app);
-      else if (await this.wasWriter(app, region)) {
-        await rejoinAsReplica({
-          database: this.names.databases[app],
-          server: this.pgServer(region),
-          writer: this.pgServer(writer),
-          password: this.password,
-        });
-      }
-    }
-    await this.fleet?.startRegion(region);
+    const isCore = (id: string) => parseServiceId(id).stage === 'core';
+    await Promise.all([
+      this.fleet?.startRegion(region, (id) => !isCore(id)),
+      ...this.config.apps.map(async (app) => {
+        const writer = this.writers[app];
+        if (writer === region) await this.startHeartbeat(app);
+        else if (await this.wasWriter(app, region)) {
+          await rejoinAsReplica({
+            database: this.names.databases[app],
+            server: this.pgServer(region),
+            writer: this.pgServer(writer),
+            password: this.password,
+          });
+        }
+        await this.fleet?.startRegion(region, (id) => isCore(id) && parseServiceId(id).app === app);
+      }),
+    ]);
     if (this.engines.every((e) => e.up)) this.status = 'ready';
     this.save();
   }
