@@ -312,6 +312,10 @@ async function prepareAwsFault(platform: Platform, spec: FaultSpec, writerRegion
         undo: [],
         inject: async () => void (await faults.dbWriterCrash(spec.app as AppName, writerRegion ?? '')),
       };
+    case 'partition': {
+      const fault = await faults.preparePartition();
+      return { undo: undoOf(fault), inject: () => faults.startExperiments(fault), detail: fault.detail };
+    }
     default:
       throw new UserError(`the aws target cannot inject ${spec.kind}`, undefined, ExitCode.usage);
   }

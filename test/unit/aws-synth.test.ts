@@ -266,8 +266,13 @@ describe.each([
         for (const statement of document.Statement) {
           for (const action of statement.Action) expect(action).not.toMatch(/(^\*$|:\*$|\*)/);
           if (statement.Resource.includes('*')) {
+            // EC2's Describe/Get calls (FIS's partition reads the network) have no resource types either.
             expect(
-              statement.Action.every((a) => ['cloudwatch:PutMetricData', 'ecr:GetAuthorizationToken'].includes(a)),
+              statement.Action.every(
+                (a) =>
+                  ['cloudwatch:PutMetricData', 'ecr:GetAuthorizationToken'].includes(a) ||
+                  /^ec2:(Describe|Get)[A-Za-z]+$/.test(a),
+              ),
             ).toBe(true);
           }
           if (statement.Action.some((a) => /^(kinesis|dynamodb):/.test(a))) {
@@ -279,13 +284,34 @@ describe.each([
     }
   });
 
-  test('FIS experiment templates: stop an app’s core tasks, fail its Aurora writer over; a role that can do only that', () => {
+  test('FIS experiment templates: stop an app’s core tasks, fail its Aurora writer over, cut the region from the others; a role that can do only that', () => {
     for (const { region, stack } of regionalOf(s)) {
       const templates = resources(stack, 'aws_fis_experiment_template');
       const byName = Object.fromEntries(templates.map((t) => [(t.tags as Record<string, string>).Name, t]));
       expect(Object.keys(byName).sort()).toEqual(
-        APPS.flatMap((app) => [`tsr-test-${app}-core-tasks-stop`, `tsr-test-${app}-db-writer-failover`]).sort(),
+        [
+          ...APPS.flatMap((app) => [`tsr-test-${app}-core-tasks-stop`, `tsr-test-${app}-db-writer-failover`]),
+          'tsr-test-partition',
+        ].sort(),
       );
+      const others = regions.filter((r) => r !== region);
+      const partition = byName['tsr-test-partition'];
+      expect(partition).toMatchObject({
+        target: [{ name: 'private-subnets', resource_type: 'aws:ec2:subnet', selection_mode: 'ALL' }],
+        stop_condition: [{ source: 'none' }],
+      });
+      expect(partition.action).toEqual(
+        others.map((other) => ({
+          name: `isolate-from-${other}`,
+          action_id: 'aws:network:route-table-disrupt-cross-region-connectivity',
+          parameter: [
+            { key: 'region', value: other },
+            { key: 'duration', value: 'PT1H' },
+          ],
+          target: { key: 'Subnets', value: 'private-subnets' },
+        })),
+      );
+      expect(JSON.stringify(partition.target)).toContain(`:ec2:${region}:`);
       for (const app of APPS) {
         const short = app === 'trade' ? 'tm' : 'st';
         expect(byName[`tsr-test-${app}-core-tasks-stop`]).toMatchObject({
@@ -316,16 +342,43 @@ describe.each([
           Statement: { Action: string[]; Resource: string[] }[];
         }
       ).Statement;
-      expect(statements.flatMap((st) => st.Action).sort()).toEqual(
+      expect([...new Set(statements.flatMap((st) => st.Action))].sort()).toEqual(
         [
           'ecs:DescribeTasks',
           'ecs:ListTasks',
           'ecs:StopTask',
           'rds:DescribeDBClusters',
           'rds:FailoverDBCluster',
+          // the partition: read the network, swap this VPC's route tables, manage only what FIS tags as its own
+          'ec2:DescribeManagedPrefixLists',
+          'ec2:DescribeNetworkInterfaces',
+          'ec2:DescribeRouteTables',
+          'ec2:DescribeSubnets',
+          'ec2:DescribeVpcPeeringConnections',
+          'ec2:DescribeVpcs',
+          'ec2:GetManagedPrefixListEntries',
+          'ec2:AssociateRouteTable',
+          'ec2:DisassociateRouteTable',
+          'ec2:ReplaceRouteTableAssociation',
+          'ec2:CreateRoute',
+          'ec2:CreateRouteTable',
+          'ec2:CreateManagedPrefixList',
+          'ec2:CreateTags',
+          'ec2:DeleteRouteTable',
+          'ec2:DeleteManagedPrefixList',
+          'ec2:ModifyManagedPrefixList',
         ].sort(),
       );
-      for (const st of statements) expect(st.Resource).not.toContain('*');
+      for (const st of statements) {
+        if (st.Resource.includes('*')) expect(st.Action.every((a) => /^ec2:(Describe|Get)/.test(a))).toBe(true);
+        // Whatever changes the network is held to this VPC, or to what FIS created and tagged.
+        if (st.Action.some((a) => /^ec2:(Associate|Disassociate|Replace|CreateRoute$)/.test(a)))
+          expect(JSON.stringify((st as { Condition?: unknown }).Condition)).toContain('ec2:Vpc');
+        if (st.Action.some((a) => /^ec2:(Delete|Modify)/.test(a)))
+          expect((st as { Condition?: unknown }).Condition).toEqual({
+            StringEquals: { 'aws:ResourceTag/managedByFIS': 'true' },
+          });
+      }
       expect(statements.find((st) => st.Action.includes('ecs:StopTask'))?.Resource).toEqual([
         expect.stringMatching(/:task\/tsr-test\/\*$/),
       ]);

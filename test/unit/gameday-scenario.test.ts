@@ -122,13 +122,17 @@ describe('game-day scenarios', () => {
   });
 
   test('a fault the target cannot do is refused at validation, naming the target', () => {
-    expect(problems({ ...base, phases: [{ fault: 'partition' }] })).toEqual([]);
-    expect(problems({ ...base, phases: [{ fault: 'partition' }] }, 'aws')).toEqual(
-      expect.arrayContaining([expect.stringMatching(/the aws target cannot inject partition/)]),
+    expect(problems({ ...base, phases: [{ fault: 'broker-down', region: 'primary' }] })).toEqual([]);
+    expect(problems({ ...base, phases: [{ fault: 'broker-down', region: 'primary' }] }, 'aws')).toEqual(
+      expect.arrayContaining([expect.stringMatching(/the aws target cannot inject broker-down/)]),
+    );
+    // A partition runs on AWS too (FIS cross-Region connectivity experiments).
+    expect(problems({ ...base, phases: [{ fault: 'partition' }] }, 'aws')).not.toEqual(
+      expect.arrayContaining([expect.stringMatching(/cannot inject partition/)]),
     );
     expect(problems(base, 'aws')).toEqual([
       expect.stringMatching(
-        /the aws target cannot inject replication-delay; it can: region-down, kill-service, kill-stage, db-writer-crash/,
+        /the aws target cannot inject replication-delay; it can: region-down, kill-service, kill-stage, db-writer-crash, partition/,
       ),
       expect.stringMatching(/load: the aws target has no tsr-driven load yet/),
     ]);

@@ -1,5 +1,6 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { FisClient } from '@aws-sdk/client-fis';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import {
@@ -70,6 +71,7 @@ type Clients = {
   cloudwatch: CloudWatchClient;
   dynamodb: DynamoDBClient;
   kinesis: KinesisClient;
+  fis: FisClient;
 };
 
 function regionOfArn(arn: string | undefined): string | undefined {
@@ -134,6 +136,7 @@ export class AwsPlatform implements Platform, DrillCapabilities {
         cloudwatch: new CloudWatchClient(common),
         dynamodb: new DynamoDBClient(common),
         kinesis: new KinesisClient(common),
+        fis: new FisClient(common),
       };
       this.clients.set(region, set);
     }
@@ -475,6 +478,7 @@ export class AwsPlatform implements Platform, DrillCapabilities {
     return new AwsFaults(this.config, {
       ecs: (region) => this.client(region, 'ecs'),
       rds: (region) => this.client(region, 'rds'),
+      fis: (region) => this.client(region, 'fis'),
     });
   }
 
@@ -558,6 +562,7 @@ export class AwsPlatform implements Platform, DrillCapabilities {
       set.cloudwatch.destroy();
       set.dynamodb.destroy();
       set.kinesis.destroy();
+      set.fis.destroy();
     }
     this.clients.clear();
   }

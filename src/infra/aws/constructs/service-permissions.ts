@@ -7,7 +7,7 @@ export interface PolicyStatement {
   readonly Effect: 'Allow';
   readonly Action: readonly string[];
   readonly Resource: readonly string[];
-  readonly Condition?: Record<string, Record<string, string>>;
+  readonly Condition?: Record<string, Record<string, string | readonly string[]>>;
 }
 
 export interface PermissionContext {

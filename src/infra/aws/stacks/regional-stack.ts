@@ -207,6 +207,9 @@ export class RegionalStack extends TerraformStack {
       ecsClusterName: aws.ecsCluster,
       ecsClusterArn: services.clusterArn,
       coreServices: Object.fromEntries(config.apps.map((app) => [app, aws.service(app, 'core')])),
+      vpcId: network.vpcId,
+      privateSubnetIds: network.privateSubnetIds,
+      otherRegions: config.regions.filter((r) => r !== region),
       databaseClusters: Object.fromEntries(
         config.apps.map((app) => {
           const identifier = aws.regionalCluster(app, region);
