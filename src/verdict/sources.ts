@@ -11,6 +11,7 @@ import type { AppName } from '../config/apps.js';
 import { ExitCode, UserError } from '../errors.js';
 import { workspacePaths } from '../infra/local/state.js';
 import { LocalPlatform } from '../platform/local-platform.js';
+import { fileLedger, type LedgerSource } from '../platform/ledger-source.js';
 import type { Platform } from '../platform/platform.js';
 
 /** One PostgreSQL server holding a copy of an app's core database. */
@@ -23,8 +24,10 @@ export interface DatabaseCopy {
 }
 
 export interface VerdictSources {
-  /** Holds `generator/ledger-*.jsonl`. */
+  /** Holds `generator/ledger-*.jsonl` (where the ledger is read when `ledger` is not given). */
   readonly workspace: string;
+  /** Where the generator's ledger and confirmations are (default: the workspace's files). */
+  readonly ledger?: LedgerSource;
   /** Database name per app. */
   readonly databases: Readonly<Record<AppName, string>>;
   /** The copy holding the writer, and the others, per app. */
@@ -86,6 +89,7 @@ export function localSources(platform: LocalPlatform): VerdictSources {
     );
   return {
     workspace,
+    ledger: platform.ledger(),
     databases: platform.names.databases,
     copies(app) {
       const writer = state.writers[app];
@@ -100,6 +104,11 @@ export function localSources(platform: LocalPlatform): VerdictSources {
       client: (region) => platform.safeStoreClient(region),
     },
   };
+}
+
+/** Where the sources' ledger is. */
+export function ledgerOfSources(sources: VerdictSources): LedgerSource {
+  return sources.ledger ?? fileLedger(sources.workspace);
 }
 
 /** The sources of any platform, or the error saying why the verdict cannot read it. */
