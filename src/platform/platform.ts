@@ -89,8 +89,11 @@ export interface Platform {
   replicationLag(): Promise<ReplicationLag[]>;
   /** The load generator (trade pairs), where the target runs one. */
   generator?(): GeneratorDriver;
-  /** Where the generator's ledger and confirmation log are read (local: workspace files; AWS: a global table). */
-  ledger?(): LedgerSource;
+  /**
+   * Where the generator's ledger and confirmation log are read (local: workspace files; AWS: a global table, read
+   * in `region`, e.g. the region that survived, default the primary).
+   */
+  ledger?(region?: string): LedgerSource;
   /** Releases clients and sockets so a command can exit. */
   close(): Promise<void>;
 }

@@ -21,9 +21,12 @@ export interface SentToRegion {
   readonly ids: readonly string[];
 }
 
-/** Where a platform's generator ledger is: its own source (AWS: the ledger table), else the workspace's files. */
-export function ledgerSourceOf(platform: Platform, workspace: string): LedgerSource {
-  return platform.ledger?.() ?? fileLedger(workspace);
+/**
+ * Where a platform's generator ledger is: its own source (AWS: the ledger table, read in `region`), else the
+ * workspace's files.
+ */
+export function ledgerSourceOf(platform: Platform, workspace: string, region?: string): LedgerSource {
+  return platform.ledger?.(region) ?? fileLedger(workspace);
 }
 
 /**

@@ -111,12 +111,21 @@ export function ledgerOfSources(sources: VerdictSources): LedgerSource {
   return sources.ledger ?? fileLedger(sources.workspace);
 }
 
+/**
+ * Why the verdict cannot read a platform, if it cannot: it reads the core databases directly, which only the local
+ * platform lets tsr reach (on AWS they are private to each region's VPC).
+ */
+export function verdictUnreadable(platform: Platform | VerdictSources): string | undefined {
+  if (isSources(platform) || platform instanceof LocalPlatform) return undefined;
+  return `the verdict reads the core databases directly, which the ${platform.target} target does not give tsr access to yet`;
+}
+
 /** The sources of any platform, or the error saying why the verdict cannot read it. */
 export function sourcesOf(platform: Platform | VerdictSources): VerdictSources {
   if (isSources(platform)) return platform;
   if (platform instanceof LocalPlatform) return localSources(platform);
   throw new UserError(
-    `the verdict reads the core databases directly, which the ${platform.target} target does not give tsr access to yet`,
+    verdictUnreadable(platform) ?? `the verdict cannot read the ${platform.target} target`,
     'run game days and `tsr verify` on the local target (--target local)',
     ExitCode.usage,
   );

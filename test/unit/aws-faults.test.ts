@@ -128,16 +128,14 @@ test('db-writer-crash fails the writer cluster over within its region; an unknow
 
 /** Each region holds its partition template (found by its Name tag) on the second page of its templates. */
 function partitionTemplates() {
-  fis
-    .on(ListExperimentTemplatesCommand as never)
-    .callsFake(async (input: { nextToken?: string }) =>
-      input.nextToken
-        ? { experimentTemplates: [{ id: 'EXTpart', tags: { Name: 'tsr-test-partition' } }] }
-        : {
-            experimentTemplates: [{ id: 'EXTstop', tags: { Name: 'tsr-test-trade-core-tasks-stop' } }],
-            nextToken: 'p2',
-          },
-    );
+  fis.on(ListExperimentTemplatesCommand as never).callsFake(async (input: { nextToken?: string }) =>
+    input.nextToken
+      ? { experimentTemplates: [{ id: 'EXTpart', tags: { Name: 'tsr-test-partition' } }] }
+      : {
+          experimentTemplates: [{ id: 'EXTstop', tags: { Name: 'tsr-test-trade-core-tasks-stop' } }],
+          nextToken: 'p2',
+        },
+  );
   fis.on(StartExperimentCommand as never).resolves({ experiment: { id: 'EXP1' } });
   fis.on(StopExperimentCommand as never).resolves({});
 }

@@ -85,7 +85,18 @@ describe.each([
   });
 
   test('every global table has a KMS-encrypted, PITR replica in every other region and the time index', () => {
-    const tables = resources(globalOf(s), 'aws_dynamodb_table');
+    const all = resources(globalOf(s), 'aws_dynamodb_table');
+    // The generator's ledger is replicated like the safe stores, with its own keys (run, seq) and no time index.
+    const ledger = all.find((t) => t.name === 'test-generator-ledger') as Block;
+    expect(ledger).toMatchObject({
+      hash_key: 'run',
+      range_key: 'seq',
+      stream_enabled: true,
+      point_in_time_recovery: { enabled: true },
+      server_side_encryption: { enabled: true },
+    });
+    expect((ledger.replica as Block[]).map((r) => r.region_name).sort()).toEqual(regions.slice(1).sort());
+    const tables = all.filter((t) => t !== ledger);
     expect(tables.map((t) => t.name).sort()).toEqual(
       s.names.tables
         .filter((t) => t.global)
@@ -398,8 +409,9 @@ describe.each([
         expect(service.launch_type).toBe('FARGATE');
         expect(service.network_configuration).toMatchObject({ assign_public_ip: false });
       }
+      // No generator task until `tsr generator start` (which sets the count; Terraform ignores it after).
       const generator = services.find((x) => x.name === 'tsr-test-generator') as Block;
-      expect(generator.desired_count).toBe(region === regions[0] ? 1 : 0);
+      expect(generator.desired_count).toBe(0);
       const images = new Set<string>();
       for (const task of resources(stack, 'aws_ecs_task_definition')) {
         const [container] = JSON.parse(withoutInterpolations(task.container_definitions as string)) as {
@@ -419,6 +431,23 @@ describe.each([
         }
       }
       expect(images.size).toBe(1);
+      // The generator's task role: read the settings item, write its ledger and status, on its table only.
+      const generatorPolicy = resources(stack, 'aws_iam_role_policy').find(
+        (p) => p.name === 'service' && /generator/.test(String(p.role)),
+      );
+      const ledgerStatements = (
+        JSON.parse(withoutInterpolations(String(generatorPolicy?.policy))) as {
+          Statement: { Sid: string; Action: string[]; Resource: string[] }[];
+        }
+      ).Statement.filter((st) => st.Action.some((a) => a.startsWith('dynamodb:')));
+      expect(ledgerStatements).toEqual([
+        {
+          Sid: 'GeneratorLedger',
+          Effect: 'Allow',
+          Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem'],
+          Resource: [expect.stringMatching(/:table\/test-generator-ledger$/)],
+        },
+      ]);
     }
   });
 

@@ -134,36 +134,53 @@ describe('game-day scenarios', () => {
       expect.stringMatching(
         /the aws target cannot inject replication-delay; it can: region-down, kill-service, kill-stage, db-writer-crash, partition/,
       ),
-      expect.stringMatching(/load: the aws target has no tsr-driven load yet/),
     ]);
   });
 
-  test('on AWS: its faults are accepted, and what needs the generator is refused naming the target', () => {
+  test('on AWS: its faults, load and the generator probes are accepted; what the verdict judges is refused naming the target', () => {
     const onAws = {
       name: 'aws-drill',
       description: 'faults on AWS',
       hypothesis: 'trade keeps working',
-      steadyState: [{ probe: 'replication', max: '5s' }, { probe: 'confirming' }],
+      load: { rate: 5, warmup: '10s' },
+      objectives: { rto: '10m', p99ToMatched: '3s' },
+      steadyState: [{ probe: 'replication', max: '5s' }, { probe: 'confirming' }, { probe: 'latency', max: '3s' }],
+      stopWhen: [{ condition: 'no-confirmation', for: '30s' }],
       phases: [
         { id: 'lose-west', fault: 'region-down', region: 'secondary' },
         { undo: 'lose-west' },
         { fault: 'kill-service', app: 'trade', stage: 'core', region: 'active', for: '30s' },
         { fault: 'db-writer-crash', app: 'trade' },
-        { fault: 'hang-service', app: 'trade', stage: 'core', region: 'active' },
+        { fault: 'partition', for: '30s' },
+        { probe: 'confirming', expect: 'hold', within: '30s' },
+        { wait: 'confirming', timeout: '2m' },
         { rotate: 'trade', to: 'secondary' },
+        { fault: 'hang-service', app: 'trade', stage: 'core', region: 'active' },
       ],
     };
+    // Load, the confirming and latency probes, wait confirming and p99ToMatched read the generator, which runs on
+    // AWS as an ECS service; only a fault AWS cannot inject is refused.
     expect(problems(onAws, 'aws')).toEqual([
-      expect.stringMatching(/phases\.4\.fault: the aws target cannot inject hang-service/),
-      expect.stringMatching(/steadyState\.1\.probe: the aws target has no tsr-driven load yet.*probe confirming/),
+      expect.stringMatching(/phases\.8\.fault: the aws target cannot inject hang-service/),
     ]);
-    expect(problems({ ...onAws, steadyState: [], phases: onAws.phases.slice(0, 4) }, 'aws')).toEqual([]);
+    expect(problems({ ...onAws, phases: onAws.phases.slice(0, 8) }, 'aws')).toEqual([]);
+    // What the verdict judges still cannot run there: it reads the core databases, private to each VPC.
     expect(
       problems(
-        { ...onAws, steadyState: [], phases: onAws.phases.slice(5), objectives: { rto: '10m', lost: 0 } },
+        {
+          ...onAws,
+          phases: onAws.phases.slice(0, 8),
+          objectives: { rto: '10m', lost: 0, duplicated: 0, wrong: 0, late: 0, lossAgrees: true },
+        },
         'aws',
       ),
-    ).toEqual([expect.stringMatching(/objectives\.lost: the aws target has no tsr-driven load yet/)]);
+    ).toEqual([
+      expect.stringMatching(/objectives\.lost: the aws target gives the verdict no access to the core databases/),
+      expect.stringMatching(/objectives\.duplicated: /),
+      expect.stringMatching(/objectives\.wrong: /),
+      expect.stringMatching(/objectives\.late: /),
+      expect.stringMatching(/objectives\.lossAgrees: /),
+    ]);
   });
 
   test('an undo of a fault that undoes itself (for) is refused', () => {

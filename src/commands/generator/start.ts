@@ -4,7 +4,7 @@ import { TsrCommand } from '../../lib/base-command.js';
 import { rateText, renderGenerator } from '../../lib/render-generator.js';
 import { statusLine } from '../../lib/status-line.js';
 import { type GeneratorStatus, startGenerator, waitForAutoRate } from '../../platform/generator-control.js';
-import { openLocalPlatform } from '../../platform/open.js';
+import { openPlatform } from '../../platform/open.js';
 
 export type GeneratorStartResult = GeneratorStatus & {
   /** `--rate auto`: the loop settled on a sustainable rate within --timeout (absent with a fixed rate or --no-wait). */
@@ -60,7 +60,7 @@ export default class GeneratorStart extends TsrCommand<typeof GeneratorStart> {
 
   async run(): Promise<GeneratorStartResult> {
     const rate = this.flags.rate === undefined ? undefined : parseRate(this.flags.rate);
-    const platform = await openLocalPlatform(this.loadConfig());
+    const platform = await openPlatform(this.loadConfig());
     try {
       const started = await startGenerator(platform, { rate });
       if (rate !== 'auto' || !this.flags.wait) {

@@ -45,6 +45,9 @@ import type {
 } from '../platform.js';
 import { isCredentialError, toUserError } from './aws-errors.js';
 import { AwsFaults } from './aws-faults.js';
+import { AwsGenerator } from './aws-generator.js';
+import { GeneratorLedgerTable, generatorLedgerTable } from '../../clients/generator-ledger.js';
+import { tableLedger, type LedgerSource } from '../ledger-source.js';
 import { latestDatapoints, latestValues, type MetricQuery } from './metrics.js';
 import { appStreamBacklogs } from '../stream-backlog.js';
 
@@ -480,6 +483,26 @@ export class AwsPlatform implements Platform, DrillCapabilities {
       rds: (region) => this.client(region, 'rds'),
       fis: (region) => this.client(region, 'fis'),
     });
+  }
+
+  /** The generator as an ECS service, driven through its control, its desired count and the ledger table. */
+  generator(): AwsGenerator {
+    return new AwsGenerator({
+      config: this.config,
+      ecs: (region) => this.client(region, 'ecs'),
+      controls: () => this.routingControls(),
+      table: this.ledgerTable(this.config.regions[0]),
+    });
+  }
+
+  private ledgerTable(region: string): GeneratorLedgerTable {
+    this.requireRegion(region);
+    return new GeneratorLedgerTable(this.client(region, 'dynamodb'), generatorLedgerTable(this.config.environment));
+  }
+
+  /** The generator's ledger, read from the global table's replica in `region` (default: the primary). */
+  ledger(region = this.config.regions[0]): LedgerSource {
+    return tableLedger(this.ledgerTable(region));
   }
 
   safeStoreClient(region: string): DynamoDBClient {

@@ -42,7 +42,7 @@ export const observeLostInRegion = defineStepType({
       ctx.recordRpo({ phase: PHASE, count: 0, pairs: 0, detail });
       return { detail };
     }
-    const ledger = ledgerSourceOf(ctx.platform, ctx.workspace);
+    const ledger = ledgerSourceOf(ctx.platform, ctx.workspace, p.target);
     const runs = await ledger.runs();
     if (runs.length === 0) {
       const detail =
