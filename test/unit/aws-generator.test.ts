@@ -7,6 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
+  BatchGetItemCommand,
+  type BatchGetItemCommandInput,
   BatchWriteItemCommand,
   type BatchWriteItemCommandInput,
   DynamoDBClient,
@@ -14,6 +16,8 @@ import {
   type GetItemCommandInput,
   PutItemCommand,
   type PutItemCommandInput,
+  QueryCommand,
+  type QueryCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import { ECSClient, UpdateServiceCommand, type UpdateServiceCommandInput } from '@aws-sdk/client-ecs';
 import {
@@ -32,6 +36,7 @@ import { deriveNames } from '../../src/config/model.js';
 import type { AwsDeploymentRecord } from '../../src/infra/aws/deployment-record.js';
 import { AwsPlatform } from '../../src/platform/aws/aws-platform.js';
 import { configureGenerator, startGenerator, stopGenerator } from '../../src/platform/generator-control.js';
+import { parseRunbook, runRunbook, stepRegistry } from '../../src/runbooks/index.js';
 import { TableLedgerSink } from '../../src/services/generator/ledger-sink.js';
 import { followLedgerTable } from '../../src/services/generator/table-control.js';
 import type { TradeGenerator } from '../../src/services/generator/generator.js';
@@ -223,4 +228,50 @@ describe('the task’s side: its ledger and its rate through the table', () => {
     expect(configured).toEqual([{ rate: 25 }]); // once: the same settings are not applied again
     expect(JSON.parse(items.get('status|0')?.status?.S ?? '{}')).toMatchObject({ runId: 'g2', rate: 25 });
   });
+});
+
+test('observe.lost-in-region on AWS reads the ledger table in the surviving region and counts what never reached it', async () => {
+  const T0 = Date.parse('2026-12-07T00:00:00Z');
+  const pair = (region: string, s: number, ids: string[]) =>
+    JSON.stringify({ seq: s, region, submittedAt: T0 + s * 1000, ids });
+  const queried: string[] = [];
+  dynamo.on(QueryCommand).callsFake(async (input: QueryCommandInput, getClient: Regional) => {
+    const run = String(input.ExpressionAttributeValues?.[':run']?.S);
+    queried.push(`${input.TableName}@${await getClient().config.region()}:${run}`);
+    const lines: Record<string, string[]> = {
+      runs: ['g1'],
+      g1: [
+        `${pair('us-east-1', 1, ['g1-1-a', 'g1-1-b'])}\n${pair('us-west-2', 2, ['g1-2-a'])}`,
+        pair('us-east-1', 3, ['g1-3-a']),
+      ],
+    };
+    return { Items: (lines[run] ?? []).map((l) => ({ lines: { S: l } })) };
+  });
+  // The surviving region's trade inbound safe store holds the first pair's sides, not the third's.
+  dynamo.on(BatchGetItemCommand).callsFake(async (input: BatchGetItemCommandInput) => {
+    const [table, request] = Object.entries(input.RequestItems ?? {})[0];
+    const held = new Set(['g1-1-a', 'g1-1-b']);
+    return {
+      Responses: { [table]: (request.Keys ?? []).filter((k) => held.has(String(k.id?.S))).map((k) => ({ id: k.id })) },
+    };
+  });
+  const yaml =
+    'name: t\ndescription: t\nsteps:\n  - id: lost\n    type: observe.lost-in-region\n' +
+    '    params: { app: trade, source: us-east-1, target: us-west-2 }\n';
+  const result = await runRunbook(
+    parseRunbook(yaml, path.join(dir, 't.yaml'), stepRegistry),
+    {},
+    {
+      platform,
+      workspace: dir,
+      yes: true,
+      progress: 'silent',
+    },
+  );
+  expect(result.journal.status).toBe('completed');
+  expect(queried).toEqual(['test-generator-ledger@us-west-2:runs', 'test-generator-ledger@us-west-2:g1']);
+  expect(result.journal.steps[0].detail).toMatch(
+    /^1 trade side \(1 pair\) acknowledged by us-east-1 never reached us-west-2/,
+  );
+  expect(result.journal.rpo).toEqual([expect.objectContaining({ phase: 'lost-in-region', count: 1, pairs: 1 })]);
 });

@@ -12,7 +12,13 @@ import {
 } from '../../src/gameday/load.js';
 import { accountLoss } from '../../src/gameday/loss-accounting.js';
 import { judgeObjectives } from '../../src/gameday/objectives.js';
-import { buildGameDayReport, compareReports, renderGameDayMarkdown, renderJunit } from '../../src/gameday/report.js';
+import {
+  buildGameDayReport,
+  compareReports,
+  renderGameDayMarkdown,
+  renderJunit,
+  renderVerdictLine,
+} from '../../src/gameday/report.js';
 import { renderHtmlReport } from '../../src/gameday/report-html.js';
 import { gamedayRegistry, lossWindows } from '../../src/gameday/run.js';
 import { inLossWindow } from '../../src/verdict/index.js';
@@ -279,6 +285,26 @@ describe('game-day objectives and report', () => {
     expect(xml).toMatch(
       /<testcase classname="gameday.x" name="objective lost ≤ 0">\s*<failure message="1: pairs lost \(verdict\)"\/>/,
     );
+  });
+
+  test('a verdict the target cannot read (AWS: private core databases) is "not judged": skipped, not a failure', () => {
+    const reason =
+      'the verdict reads the core databases directly, which the aws target does not give tsr access to yet';
+    const unjudged = buildGameDayReport({
+      journal: journal('completed'),
+      scenario: { name: 'x', file: 'x.yaml', description: 'd', hypothesis: 'h' },
+      objectives: judgeObjectives({ rto: '10s' }, { recoveries: [], counts: undefined }),
+      recoveries: [],
+      verdict: { pairs: 0, counts: {}, passed: false, notJudged: reason },
+      timeline: [],
+    });
+    expect(unjudged.passed).toBe(true);
+    expect(renderVerdictLine(unjudged.verdict)).toBe(`not judged: ${reason}`);
+    expect(renderJunit(unjudged)).toMatch(
+      /<testcase classname="gameday.x" name="verdict">\s*<skipped message="not judged: /,
+    );
+    // A verdict that was read and failed still fails the run.
+    expect(report('completed', 1).passed).toBe(false);
   });
 
   test('the HTML report is one file with the charting library inlined and the data escaped', () => {
