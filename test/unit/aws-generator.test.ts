@@ -33,12 +33,12 @@ import pino from 'pino';
 import { GeneratorLedgerTable } from '../../src/clients/generator-ledger.js';
 import { loadConfig } from '../../src/config/load.js';
 import { deriveNames } from '../../src/config/model.js';
-import type { AwsDeploymentRecord } from '../../src/infra/aws/deployment-record.js';
 import { AwsPlatform } from '../../src/platform/aws/aws-platform.js';
 import { configureGenerator, startGenerator, stopGenerator } from '../../src/platform/generator-control.js';
 import { parseRunbook, runRunbook, stepRegistry } from '../../src/runbooks/index.js';
 import { TableLedgerSink } from '../../src/services/generator/ledger-sink.js';
 import { followLedgerTable } from '../../src/services/generator/table-control.js';
+import { awsRecord } from '../helpers/aws-record.js';
 import type { TradeGenerator } from '../../src/services/generator/generator.js';
 
 const REGIONS = ['us-east-1', 'us-west-2'];
@@ -68,20 +68,7 @@ beforeEach(() => {
   );
   items = new Map();
   calls = [];
-  const record: AwsDeploymentRecord = {
-    version: 1,
-    environment: 'test',
-    regions: REGIONS,
-    stacks: {},
-    updatedAt: '2026-01-01T00:00:00.000Z',
-    global: {
-      arcEndpoints: [{ region: 'us-west-2', url: 'https://arc.example' }],
-      controlPanelArn: PANEL,
-      routingControlArns: Object.fromEntries(names.routingControls.map((c) => [c.name, arnOf(c.name)])),
-      safetyRuleArns: {},
-    },
-  };
-  platform = new AwsPlatform(config, { record, env: {} });
+  platform = new AwsPlatform(config, { record: awsRecord(names, REGIONS, PANEL), env: {} });
   arc.reset();
   ecs.reset();
   dynamo.reset();

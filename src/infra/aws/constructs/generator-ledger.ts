@@ -1,12 +1,13 @@
 import { Construct } from 'constructs';
 import { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table/index.js';
+import { globalTableSettings, type GlobalTablesProps } from './global-tables.js';
 
-export interface GeneratorLedgerProps {
+export interface GeneratorLedgerProps extends Pick<
+  GlobalTablesProps,
+  'primaryRegion' | 'regions' | 'kmsKeyArnByRegion'
+> {
   /** `<env>-generator-ledger` (src/clients/generator-ledger.ts holds its key scheme). */
   readonly name: string;
-  readonly primaryRegion: string;
-  readonly regions: readonly string[];
-  readonly kmsKeyArnByRegion: Readonly<Record<string, string>>;
 }
 
 /**
@@ -29,18 +30,7 @@ export class GeneratorLedger extends Construct {
         { name: 'run', type: 'S' },
         { name: 'seq', type: 'N' },
       ],
-      streamEnabled: true,
-      streamViewType: 'NEW_AND_OLD_IMAGES',
-      pointInTimeRecovery: { enabled: true },
-      serverSideEncryption: { enabled: true, kmsKeyArn: props.kmsKeyArnByRegion[props.primaryRegion] },
-      replica: props.regions
-        .filter((region) => region !== props.primaryRegion)
-        .map((region) => ({
-          regionName: region,
-          kmsKeyArn: props.kmsKeyArnByRegion[region],
-          pointInTimeRecovery: true,
-        })),
-      deletionProtectionEnabled: false,
+      ...globalTableSettings(props),
       tags: { 'tsr:purpose': 'generator-ledger' },
     });
     this.arn = table.arn;
