@@ -35,7 +35,10 @@ export default class GeneratorStart extends TsrCommand<typeof GeneratorStart> {
     'the gap to a small backlog in flight (about 6 s of flow), so every stage stays busy and nothing piles up. The ' +
     'command waits (progress on stderr) until the rate has stayed within ±20% for 30 s and says what it found; the ' +
     'generator keeps adjusting after that. Exits 4 if it has not settled within --timeout (the generator keeps ' +
-    'searching). `tsr generator status` shows the rate found; `tsr generator rate <n>` ends auto.';
+    'searching). `tsr generator status` shows the rate found; `tsr generator rate <n>` ends auto.\n\n' +
+    'With --target aws the generator is an ECS service: start runs one task (in the first region where trade is not ' +
+    'active) and may wait a few minutes for it; the rate goes through a settings item the task polls, and its ledger ' +
+    'is the <env>-generator-ledger global table.';
   static override examples = [
     '<%= config.bin %> generator start --rate 50',
     '<%= config.bin %> generator start',
