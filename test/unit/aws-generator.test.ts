@@ -19,7 +19,12 @@ import {
   QueryCommand,
   type QueryCommandInput,
 } from '@aws-sdk/client-dynamodb';
-import { ECSClient, UpdateServiceCommand, type UpdateServiceCommandInput } from '@aws-sdk/client-ecs';
+import {
+  DescribeServicesCommand,
+  ECSClient,
+  UpdateServiceCommand,
+  type UpdateServiceCommandInput,
+} from '@aws-sdk/client-ecs';
 import {
   GetRoutingControlStateCommand,
   ListRoutingControlsCommand,
@@ -57,6 +62,8 @@ let controls: Map<string, string>;
 /** The ledger table: `run|seq` → item. */
 let items: Map<string, Record<string, { S?: string; N?: string }>>;
 let calls: string[];
+/** Desired task count of the generator's service per region. */
+let desired: Map<string, number>;
 
 beforeEach(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'tsr-aws-generator-'));
@@ -98,9 +105,16 @@ beforeEach(() => {
       calls.push(`arc:${nameOf(input.RoutingControlArn)}=${input.RoutingControlState}`);
       return {};
     });
+  desired = new Map();
   ecs.on(UpdateServiceCommand).callsFake(async (input: UpdateServiceCommandInput, getClient: Regional) => {
-    calls.push(`ecs:${input.service}@${await getClient().config.region()}=${input.desiredCount}`);
+    const region = await getClient().config.region();
+    desired.set(region, input.desiredCount ?? 0);
+    calls.push(`ecs:${input.service}@${region}=${input.desiredCount}`);
     return {};
+  });
+  ecs.on(DescribeServicesCommand).callsFake(async (input: { services: string[] }, getClient: Regional) => {
+    const region = await getClient().config.region();
+    return { services: input.services.map((serviceName) => ({ serviceName, desiredCount: desired.get(region) ?? 0 })) };
   });
   dynamo.on(PutItemCommand).callsFake(async (input: PutItemCommandInput) => {
     const item = input.Item as Record<string, { S?: string; N?: string }>;
@@ -144,6 +158,17 @@ test('start: the rate to the settings item, the control ON, one task in the regi
   ]);
   expect(items.get('settings|0')?.rate).toEqual({ S: '7' });
   expect(status).toMatchObject({ enabled: true, runId: 'g1', pairsSent: 42 });
+});
+
+test('a second start keeps the generator where it runs, even after trade moved there: never two generators', async () => {
+  await startGenerator(platform, { rate: 7 });
+  // trade fails over to us-west-2: its dns control is ON there now, OFF in us-east-1.
+  controls.set('trade-dns-us-west-2', 'On');
+  controls.set('trade-dns-us-east-1', 'Off');
+  calls = [];
+  await startGenerator(platform, {});
+  expect(calls).toEqual(['arc:trade-generator=On', 'ecs:tsr-test-generator@us-west-2=1']);
+  expect(desired.get('us-east-1') ?? 0).toBe(0);
 });
 
 test('rate: only the settings item changes (the task polls it: no redeploy, no restart)', async () => {

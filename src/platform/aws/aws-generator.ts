@@ -1,4 +1,4 @@
-import { type ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import { DescribeServicesCommand, type ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import type { GeneratorLedgerTable } from '../../clients/generator-ledger.js';
 import type { RoutingControls } from '../../clients/types.js';
 import type { TsrConfig } from '../../config/model.js';
@@ -74,8 +74,21 @@ export class AwsGenerator implements GeneratorDriver {
     };
   }
 
-  /** The first region (config order) whose trade dns control is Off; the primary when every one is On. */
+  /**
+   * Where the task runs: where it already runs (a second start never adds a second generator elsewhere, even after
+   * trade moved), else the first region (config order) whose trade dns control is Off, else the primary.
+   */
   private async region(): Promise<string> {
+    for (const region of this.deps.config.regions) {
+      try {
+        const answer = await this.deps
+          .ecs(region)
+          .send(new DescribeServicesCommand({ cluster: this.cluster, services: [this.service] }));
+        if ((answer.services?.[0]?.desiredCount ?? 0) > 0) return region;
+      } catch (error) {
+        throw toUserError(error, `reading ${this.service} in ${region}`);
+      }
+    }
     const states = await this.deps.controls().list();
     const off = this.deps.config.regions.find(
       (region) => states.find((c) => c.name === `trade-dns-${region}`)?.state === 'Off',
