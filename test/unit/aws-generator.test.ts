@@ -226,6 +226,28 @@ describe('the task’s side: its ledger and its rate through the table', () => {
     expect(puts.find((i) => i?.run?.S === 'g1#confirmations')?.lines?.S).toContain('"status":"MATCHED"');
   });
 
+  test('a write that fails (the run’s listing too) keeps its lines: the stop’s flush tries again, so no run goes unlisted and nothing buffered is dropped', async () => {
+    let failures = 1;
+    const written: string[] = [];
+    dynamo.on(BatchWriteItemCommand).callsFake(async (input: BatchWriteItemCommandInput) => {
+      if (failures-- > 0)
+        throw Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' });
+      for (const r of input.RequestItems?.['test-generator-ledger'] ?? [])
+        written.push(String(r.PutRequest?.Item?.run?.S));
+      return {};
+    });
+    const errors: string[] = [];
+    const table = new GeneratorLedgerTable(
+      new DynamoDBClient({ region: 'us-west-2', maxAttempts: 1 }),
+      'test-generator-ledger',
+    );
+    const sink = new TableLedgerSink(table, 'g3', { flushMs: 60_000, onError: (e) => errors.push(e.message) });
+    sink.pairs([{ seq: 1, line: '{"seq":1}' }]);
+    await sink.flush();
+    expect(errors).toEqual(['throttled']);
+    expect(written).toEqual(['runs', 'g3']); // the run's item, then the pair, on the second attempt
+  });
+
   test('a changed rate in the settings item is applied live; the status is written for `tsr generator status`', async () => {
     items.set('settings|0', { run: { S: 'settings' }, seq: { N: '0' }, rate: { S: '25' }, at: { N: '1000' } });
     const configured: unknown[] = [];

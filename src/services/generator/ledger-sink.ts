@@ -32,10 +32,11 @@ export function fileLedgerSink(dir: string, run: string, onError: (error: Error)
 }
 
 /**
- * The ledger table: lines are buffered and written in batches (BatchWriteItem) every `flushMs`, LINES_PER_ITEM lines
- * per item — pairs keyed by their first pair's sequence number, confirmations by batch number. A failed write keeps
- * its lines and is tried again at the next flush; what is buffered is bounded (`maxBuffered` lines: beyond that the
- * oldest confirmations are dropped and counted, never pairs).
+ * The ledger table: the run is listed first (readers find runs there), then lines are buffered and written in batches
+ * (BatchWriteItem) every `flushMs`, LINES_PER_ITEM lines per item — pairs keyed by their first pair's sequence number,
+ * confirmations by batch number. A failed write (the run's listing too) keeps its lines and is tried again at the next
+ * flush; what is buffered is bounded (`maxBuffered` confirmation lines: beyond that the oldest are dropped and
+ * counted, never pairs).
  */
 export class TableLedgerSink implements LedgerSink {
   readonly where: string;
@@ -44,7 +45,9 @@ export class TableLedgerSink implements LedgerSink {
   private batch = 0;
   private timer?: NodeJS.Timeout;
   private writing: Promise<void> = Promise.resolve();
-  private started: Promise<void>;
+  private readonly startedAt = Date.now();
+  /** The run is listed among the runs (readers find a run's items through that list). */
+  private registered = false;
   dropped = 0;
 
   constructor(
@@ -53,7 +56,8 @@ export class TableLedgerSink implements LedgerSink {
     private readonly options: { flushMs?: number; maxBuffered?: number; onError: (error: Error) => void },
   ) {
     this.where = `${table.table} run ${run}`;
-    this.started = table.putRun(run, Date.now()).catch((error: Error) => options.onError(error));
+    // List the run at once, even before its first pair.
+    this.schedule();
   }
 
   pairs(batch: readonly { readonly seq: number; readonly line: string }[]): void {
@@ -72,20 +76,32 @@ export class TableLedgerSink implements LedgerSink {
   }
 
   private schedule(): void {
-    this.timer ??= setTimeout(() => void this.flush(), this.options.flushMs ?? 500);
+    this.timer ??= setTimeout(() => void this.writeOnce(), this.options.flushMs ?? 500);
   }
 
-  flush(): Promise<void> {
+  /** Writes what is buffered, trying again (up to `attempts` times) what a failed write kept: the stop's last word. */
+  async flush(attempts = 3): Promise<void> {
+    for (let i = 0; i < attempts; i++) {
+      await this.writeOnce();
+      if (this.registered && !this.pending.length && !this.heard.length) return;
+    }
+  }
+
+  /** One write of what is buffered; what fails stays buffered for the next. */
+  private writeOnce(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
     const pairs = this.pending.splice(0);
     const heard = this.heard.splice(0);
-    if (!pairs.length && !heard.length) return this.writing;
+    if (!pairs.length && !heard.length && this.registered) return this.writing;
     this.writing = this.writing.then(async () => {
-      await this.started;
       const pairItems = chunk(pairs, LINES_PER_ITEM).map((c) => ({ seq: c[0].seq, lines: c.map((p) => p.line) }));
       const heardItems = chunk(heard, LINES_PER_ITEM).map((lines) => ({ seq: this.batch++, lines }));
       try {
+        if (!this.registered) {
+          await this.table.putRun(this.run, this.startedAt);
+          this.registered = true;
+        }
         await this.table.putLines(this.run, pairItems);
       } catch (error) {
         this.pending.unshift(...pairs);
