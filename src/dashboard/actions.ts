@@ -31,7 +31,7 @@ export interface GameDayRunner {
   run(request: ActionRequests['gameday'], context: ActionContext): Promise<{ runId?: string; report?: string }>;
 }
 
-/** Where no game day can run (the aws target's foreground dashboard: the generator is local only). */
+/** Where no game day runs from the page (the aws target's foreground dashboard: run it from a terminal). */
 export const NO_GAMEDAY: GameDayRunner = {
   available: false,
   async run() {

@@ -2,7 +2,6 @@ import { dnsRegion } from '../clients/types.js';
 import type { AppName } from '../config/apps.js';
 import { ExitCode, UserError } from '../errors.js';
 import { generatorStatus, type GeneratorStatus } from '../platform/generator-control.js';
-import type { LocalPlatform } from '../platform/local-platform.js';
 import type { Platform } from '../platform/platform.js';
 import type { ProbeName } from './scenario.js';
 
@@ -12,16 +11,16 @@ export interface ProbeReading {
   readonly detail: string;
 }
 
-/** The local platform, for probes and load that need the generator (the only load source for now). */
-export function withGenerator(platform: Platform): LocalPlatform {
-  if (platform.target !== 'local') {
+/** The platform, for probes and load that need the generator (every target with the trade app has one). */
+export function withGenerator(platform: Platform): Platform {
+  if (!platform.generator) {
     throw new UserError(
-      `game-day load and the confirming/latency probes need the generator, which runs on the local target only`,
-      'run the game day on the local target, or remove load and those probes from the scenario',
+      `game-day load and the confirming/latency probes need the generator, which the ${platform.target} target does not run`,
+      'remove load and those probes from the scenario',
       ExitCode.usage,
     );
   }
-  return platform as LocalPlatform;
+  return platform;
 }
 
 /** Confirmed pairs so far: each pair's two sides are confirmed once they reach a final match state. */

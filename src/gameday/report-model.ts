@@ -12,6 +12,8 @@ export interface ReportVerdict {
   readonly ids?: unknown;
   readonly durationMs?: number;
   readonly error?: string;
+  /** Why the pairs were not judged (the target gives the verdict no access to its databases): not a failure. */
+  readonly notJudged?: string;
 }
 
 export interface GameDayReport {

@@ -31,7 +31,7 @@ export function buildGameDayReport(input: {
   const passed =
     status === 'completed' &&
     input.objectives.every((o) => o.passed !== false) &&
-    (input.verdict ? input.verdict.passed : false);
+    (input.verdict ? input.verdict.passed || input.verdict.notJudged !== undefined : false);
   return {
     version: 1,
     runId: journal.runId,
@@ -77,6 +77,7 @@ export function renderObjectives(objectives: readonly ObjectiveResult[]): string
 export function renderVerdictLine(verdict: ReportVerdict | undefined): string {
   if (!verdict) return 'no verdict';
   if (verdict.error) return `no verdict: ${verdict.error}`;
+  if (verdict.notJudged) return `not judged: ${verdict.notJudged}`;
   const c = verdict.counts;
   return (
     `${verdict.pairs} pairs: ${c.ok ?? 0} ok, ${c.lost ?? 0} lost, ${c.duplicated ?? 0} duplicated, ${c.wrong ?? 0} wrong, ` +
@@ -149,7 +150,11 @@ const xml = (text: string) =>
 export function renderJunit(report: GameDayReport): string {
   const cases = [
     { name: 'run completed', passed: report.status === 'completed', detail: report.message ?? report.status },
-    { name: 'verdict', passed: report.verdict?.passed ?? false, detail: renderVerdictLine(report.verdict) },
+    {
+      name: 'verdict',
+      passed: report.verdict?.notJudged ? undefined : (report.verdict?.passed ?? false),
+      detail: renderVerdictLine(report.verdict),
+    },
     ...report.objectives.map((o) => ({
       name: `objective ${o.name} ${o.target}`,
       passed: o.passed,

@@ -67,12 +67,13 @@ const loadStart = defineStepType({
   summary: 'Start the generator at a rate and let it warm up',
   params: z.object({ rate: z.number().positive(), warmupMs: z.number().int().min(0).default(0) }).strict(),
   requiresTimeout: false,
-  timeoutFor: (p) => p.warmupMs + 60_000,
+  // On AWS its task may take minutes to start (the driver's settleMs); locally it answers within seconds.
+  timeoutFor: (p) => p.warmupMs + 240_000,
   describe: (p) => `generator at ${p.rate} pairs/s, warm-up ${formatDuration(p.warmupMs)}`,
   async run(ctx, p) {
-    const local = withGenerator(ctx.platform);
-    const status = await startGenerator(local, { rate: p.rate });
-    if (!status.enabled) throw new Error('the generator did not start within 5 s; see `tsr services logs generator`');
+    const status = await startGenerator(withGenerator(ctx.platform), { rate: p.rate });
+    if (!status.enabled)
+      throw new Error('the generator did not start in time; see `tsr services logs generator` (AWS: its ECS service)');
     ctx.mark('load-started');
     if (p.warmupMs) {
       ctx.detail(`warming up for ${formatDuration(p.warmupMs)}`);
@@ -312,6 +313,10 @@ async function prepareAwsFault(platform: Platform, spec: FaultSpec, writerRegion
         undo: [],
         inject: async () => void (await faults.dbWriterCrash(spec.app as AppName, writerRegion ?? '')),
       };
+    case 'partition': {
+      const fault = await faults.preparePartition();
+      return { undo: undoOf(fault), inject: () => faults.startExperiments(fault), detail: fault.detail };
+    }
     default:
       throw new UserError(`the aws target cannot inject ${spec.kind}`, undefined, ExitCode.usage);
   }

@@ -67,11 +67,17 @@ export const LOCAL_FAULTS: readonly FaultKind[] = FAULT_KINDS;
 
 /**
  * What AWS can inject through its APIs (src/platform/aws/aws-faults.ts): a region's ECS services to zero tasks, a
- * stage to zero, one task stopped (or one held down for `for`), the writer cluster failed over within its region. Not
- * on AWS: a hung process, paused or delayed replication, broker loss, ARC endpoint loss (its cluster endpoints are
- * AWS's to run), a partition.
+ * stage to zero, one task stopped (or one held down for `for`), the writer cluster failed over within its region, and
+ * a partition (an AWS FIS cross-Region connectivity experiment started in every region). Not on AWS: a hung process,
+ * paused or delayed replication, broker loss, ARC endpoint loss (its cluster endpoints are AWS's to run).
  */
-export const AWS_FAULTS: readonly FaultKind[] = ['region-down', 'kill-service', 'kill-stage', 'db-writer-crash'];
+export const AWS_FAULTS: readonly FaultKind[] = [
+  'region-down',
+  'kill-service',
+  'kill-stage',
+  'db-writer-crash',
+  'partition',
+];
 
 /**
  * Faults a game day can inject on each target — the one list behind both the platform's capabilities and game-day
@@ -89,6 +95,8 @@ export interface AwsFault {
   readonly restore?: readonly { readonly service: string; readonly desiredCount: number }[];
   /** The count each listed service is set to while the fault holds (default 0). */
   readonly scaledTo?: readonly number[];
+  /** FIS experiment templates the fault starts, one per region (undo stops their running experiments). */
+  readonly experiments?: readonly { readonly region: string; readonly templateId: string }[];
 }
 
 /** A fault with every name resolved (regions are names, not aliases). */

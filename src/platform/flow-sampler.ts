@@ -17,7 +17,6 @@ import {
   type StageReading,
 } from './flow-health.js';
 import { generatorStatus, type GeneratorStatus } from './generator-control.js';
-import type { LocalPlatform } from './local-platform.js';
 import type { Platform, ReplicationLag, RoutingControlState } from './platform.js';
 
 const STREAM_COUNT_LIMIT = 100;
@@ -94,7 +93,7 @@ function replicationStages(lags: readonly ReplicationLag[]): StageReading[] {
   });
 }
 
-/** The generator's part, or undefined when there is none (aws target, no generator, not answering). */
+/** The generator's part, or undefined when there is none (no generator, not answering, no task reporting). */
 export function generatorReading(status: GeneratorStatus | undefined): GeneratorReading | undefined {
   if (!status?.flow) return undefined;
   const { flow } = status;
@@ -124,9 +123,7 @@ export async function sampleFlow(
         .catch((error: Error) => ({ error: error.message })),
     options.replication ?? platform.replicationLag(),
     options.generator ??
-      (platform.target === 'local'
-        ? generatorStatus(platform as unknown as LocalPlatform).catch(() => undefined)
-        : Promise.resolve(undefined)),
+      (platform.generator ? generatorStatus(platform).catch(() => undefined) : Promise.resolve(undefined)),
   ]);
   const deployed = (platform as { state?: { regions: string[] } }).state?.regions ?? platform.config.regions;
   const regions = deployed.filter((r) => !options.regions || options.regions.includes(r));

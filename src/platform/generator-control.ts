@@ -1,74 +1,54 @@
-import type { AutoRateState, FlowFigures } from '../clients/generator-types.js';
-import type { LocalPlatform } from './local-platform.js';
-import { generatorRequest } from './local-services.js';
+import { ExitCode, UserError } from '../errors.js';
+import type { GeneratorDriver, GeneratorSettings, GeneratorStatus } from './generator-types.js';
+import type { Platform } from './platform.js';
 
-export interface GeneratorStatus {
-  readonly runId: string;
-  readonly rate: number;
-  /** The generator routing control says generate. */
-  readonly enabled: boolean;
-  /** Region whose trade dns control is ON: where trades are published. */
-  readonly targetRegion?: string;
-  readonly degraded: boolean;
-  readonly pairsSent: number;
-  readonly messagesSent: number;
-  readonly byScenario: Readonly<Record<string, number>>;
-  readonly confirmations: Readonly<Record<string, number>>;
-  readonly latencyToMatchedMs?: { readonly p50: number; readonly p99: number; readonly samples: number };
-  readonly ledger: string;
-  /** With `--rate auto`: the feedback loop's state, the rate it sets now and the sustainable rate it found. */
-  readonly auto?: AutoRateState;
-  /** Offered vs confirmed, end to end. */
-  readonly flow?: FlowFigures;
+export type { GeneratorDriver, GeneratorSettings, GeneratorStatus } from './generator-types.js';
+
+/** The platform's generator, or why it has none. Every function below works on any target that has one. */
+export function generatorOf(platform: Platform): GeneratorDriver {
+  if (!platform.generator) {
+    throw new UserError(
+      `the ${platform.target} target has no generator`,
+      'deploy with the trade app included',
+      ExitCode.usage,
+    );
+  }
+  return platform.generator();
 }
 
-export interface GeneratorSettings {
-  /** Pairs per second, or `auto`: find and hold the rate the platform confirms. */
-  readonly rate?: number | 'auto';
+/** Starts generating: applies the settings (live, no restart), then lets it generate (its control ON). */
+export async function startGenerator(platform: Platform, settings: GeneratorSettings): Promise<GeneratorStatus> {
+  const driver = generatorOf(platform);
+  if (settings.rate !== undefined) await driver.configure(settings);
+  await driver.enable();
+  return waitForGenerator(driver, (s) => s.enabled);
 }
 
-const CONTROL = 'trade-generator';
-
-/** Starts generating: applies the settings (live, no restart), then turns the generator routing control ON. */
-export async function startGenerator(platform: LocalPlatform, settings: GeneratorSettings): Promise<GeneratorStatus> {
-  if (settings.rate !== undefined) await configureGenerator(platform, settings);
-  await platform.routingControls().set([{ control: CONTROL, state: 'On' }]);
-  return waitForGenerator(platform, (s) => s.enabled);
+export async function stopGenerator(platform: Platform): Promise<GeneratorStatus> {
+  const driver = generatorOf(platform);
+  await driver.disable();
+  return waitForGenerator(driver, (s) => !s.enabled);
 }
 
-export async function stopGenerator(platform: LocalPlatform): Promise<GeneratorStatus> {
-  await platform.routingControls().set([{ control: CONTROL, state: 'Off' }]);
-  return waitForGenerator(platform, (s) => !s.enabled);
-}
-
-export function configureGenerator(platform: LocalPlatform, settings: GeneratorSettings): Promise<GeneratorStatus> {
-  return generatorRequest<GeneratorStatus>(platform.state, '/config', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(settings),
-  });
+export function configureGenerator(platform: Platform, settings: GeneratorSettings): Promise<GeneratorStatus> {
+  return generatorOf(platform).configure(settings);
 }
 
 /** @param options.latencySince latency figures of the confirmations received since then (epoch ms) only */
-export function generatorStatus(
-  platform: LocalPlatform,
-  options: { latencySince?: number } = {},
-): Promise<GeneratorStatus> {
-  const query = options.latencySince ? `?latencySince=${Math.round(options.latencySince)}` : '';
-  return generatorRequest<GeneratorStatus>(platform.state, `/status${query}`);
+export function generatorStatus(platform: Platform, options: { latencySince?: number } = {}): Promise<GeneratorStatus> {
+  return generatorOf(platform).status(options);
 }
 
-/** The generator polls its control about every second; wait until it has seen the change. */
+/** The generator polls its control (and on AWS its task may be starting); wait until it has seen the change. */
 async function waitForGenerator(
-  platform: LocalPlatform,
+  driver: GeneratorDriver,
   done: (s: GeneratorStatus) => boolean,
-  timeoutMs = 5_000,
 ): Promise<GeneratorStatus> {
-  const deadline = Date.now() + timeoutMs;
-  let status = await generatorStatus(platform);
+  const deadline = Date.now() + driver.settleMs;
+  let status = await driver.status();
   while (!done(status) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
-    status = await generatorStatus(platform);
+    await new Promise((r) => setTimeout(r, Math.min(1_000, driver.settleMs / 50)));
+    status = await driver.status();
   }
   return status;
 }
@@ -78,7 +58,7 @@ async function waitForGenerator(
  * `onProgress` sees every status read meanwhile.
  */
 export async function waitForAutoRate(
-  platform: LocalPlatform,
+  platform: Platform,
   options: { timeoutMs: number; intervalMs?: number; onProgress?: (status: GeneratorStatus) => void },
 ): Promise<{ settled: boolean; status: GeneratorStatus }> {
   const deadline = Date.now() + options.timeoutMs;

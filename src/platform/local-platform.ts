@@ -16,6 +16,9 @@ import { portAnswers } from '../infra/local/ports.js';
 import { isAlive, type LocalState, type ProcessRecord } from '../infra/local/state.js';
 import { parseServiceId } from '../infra/local/service-fleet.js';
 import { localDashboardUrl } from './dashboard-url.js';
+import type { GeneratorDriver } from './generator-types.js';
+import { fileLedger, type LedgerSource } from './ledger-source.js';
+import { localGenerator } from './local-generator.js';
 import { requestJson } from './json-request.js';
 import { listServices } from './local-services.js';
 import { diskStatus } from './footprint.js';
@@ -80,6 +83,15 @@ export class LocalPlatform implements Platform, DrillCapabilities {
 
   safeStoreClient(region: string): DynamoDBClient {
     return this.drills.safeStoreClient(region);
+  }
+
+  generator(): GeneratorDriver {
+    return localGenerator(this.state, () => this.routingControls());
+  }
+
+  /** The ledger files the generator process writes in the workspace. */
+  ledger(): LedgerSource {
+    return fileLedger(this.config.workspace);
   }
 
   endpoints(region: string): RegionEndpoints {

@@ -11,6 +11,8 @@ export type {
   RoutingState,
 } from '../clients/types.js';
 import type { RegionEndpoints, ReplicationLag, RoutingControls, RoutingControlState } from '../clients/types.js';
+import type { GeneratorDriver } from './generator-types.js';
+import type { LedgerSource } from './ledger-source.js';
 
 export interface ComponentHealth {
   readonly name: string;
@@ -85,6 +87,13 @@ export interface Platform {
   routingControls(): RoutingControls;
   status(): Promise<PlatformStatus>;
   replicationLag(): Promise<ReplicationLag[]>;
+  /** The load generator (trade pairs), where the target runs one. */
+  generator?(): GeneratorDriver;
+  /**
+   * Where the generator's ledger and confirmation log are read (local: workspace files; AWS: a global table, read
+   * in `region`, e.g. the region that survived, default the primary).
+   */
+  ledger?(region?: string): LedgerSource;
   /** Releases clients and sockets so a command can exit. */
   close(): Promise<void>;
 }

@@ -4,9 +4,8 @@
  * gateway and not replicated yet. The ledger lists every pair a broker acknowledged, with the region it was sent to:
  * a trade side sent to the lost region that the surviving region's inbound safe store never received is lost.
  */
-import { createReadStream, existsSync, readdirSync } from 'node:fs';
-import path from 'node:path';
-import { createInterface } from 'node:readline';
+import { fileLedger, type LedgerSource } from '../platform/ledger-source.js';
+import type { Platform } from '../platform/platform.js';
 
 /** One ledger line, as far as loss counting needs it. */
 interface LedgerLine {
@@ -22,30 +21,29 @@ export interface SentToRegion {
   readonly ids: readonly string[];
 }
 
-/** The generator's ledger files in a workspace (`<workspace>/generator/ledger-*.jsonl`); none if it never ran. */
-export function ledgerFiles(workspace: string): string[] {
-  const dir = path.join(workspace, 'generator');
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((f) => f.startsWith('ledger-') && f.endsWith('.jsonl'))
-    .map((f) => path.join(dir, f));
+/**
+ * Where a platform's generator ledger is: its own source (AWS: the ledger table, read in `region`), else the
+ * workspace's files.
+ */
+export function ledgerSourceOf(platform: Platform, workspace: string, region?: string): LedgerSource {
+  return platform.ledger?.(region) ?? fileLedger(workspace);
 }
 
 /**
  * The pairs sent to `region` within `windowMs` before the newest one sent there (the moment closest to its loss).
- * Streams the files line by line and keeps only that window, so hours of ledger cost no more memory than minutes.
+ * Streams the ledger line by line and keeps only that window, so hours of ledger cost no more memory than minutes.
  */
 export async function sentToRegion(
-  files: readonly string[],
+  source: LedgerSource,
+  runs: readonly string[],
   region: string,
   windowMs: number,
 ): Promise<SentToRegion[]> {
   let kept: SentToRegion[] = [];
   let newest = -Infinity;
   const prune = () => (kept = kept.filter((p) => p.submittedAt >= newest - windowMs));
-  for (const file of files) {
-    const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
-    for await (const line of lines) {
+  for (const run of runs) {
+    for await (const line of source.pairLines(run)) {
       if (!line.trim()) continue;
       let entry: LedgerLine;
       try {

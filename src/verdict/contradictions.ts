@@ -4,11 +4,13 @@
  * into buckets of at most `bucketBytes` of log each (on disk when there is more than one), and each bucket is read
  * alone. Only the contradicted sides are kept: as many as there are duplicates, not as many as there are pairs.
  */
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, createReadStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { contradictory } from './classify.js';
-import { confirmationLines } from './ledger.js';
+import { confirmationEntries } from './ledger.js';
+import type { LedgerSource } from '../platform/ledger-source.js';
 import { keyOfTradeId } from './streams.js';
 
 /** FNV-1a: cheap and well spread over ids that differ in their last characters. */
@@ -36,17 +38,39 @@ export interface Contradictions {
   readonly read: number;
 }
 
-export async function findContradictions(
+/** The contradictions in a workspace's confirmation files (one per run: `confirmations-<run>.jsonl`). */
+export function findContradictionsInFiles(
   files: readonly string[],
   runs: ReadonlySet<string>,
   bucketBytes = 2 * 2 ** 20,
 ): Promise<Contradictions> {
   const total = files.reduce((sum, file) => sum + statSync(file).size, 0);
-  const buckets = Math.max(1, Math.ceil(total / bucketBytes));
+  const lines = async function* () {
+    for (const file of files) yield* createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
+  };
+  return findContradictions(lines(), runs, { totalBytes: total, bucketBytes });
+}
+
+/** The contradictions among the confirmation lines of a ledger source's runs. */
+export function findSourceContradictions(source: LedgerSource, runs: readonly string[]): Promise<Contradictions> {
+  return findContradictions(source.confirmationLines(runs), new Set(runs), {});
+}
+
+/**
+ * `totalBytes` (when known) sizes the buckets: one in memory when it fits `bucketBytes`; unknown (a table), 16
+ * buckets on disk, so memory stays bounded whatever the log's size.
+ */
+export async function findContradictions(
+  confirmationLines: AsyncIterable<string>,
+  runs: ReadonlySet<string>,
+  options: { totalBytes?: number; bucketBytes?: number },
+): Promise<Contradictions> {
+  const bucketBytes = options.bucketBytes ?? 2 * 2 ** 20;
+  const buckets = options.totalBytes === undefined ? 16 : Math.max(1, Math.ceil(options.totalBytes / bucketBytes));
   const sides = new Map<string, string[]>();
   let read = 0;
   const relevant = async function* () {
-    for await (const line of confirmationLines(files)) {
+    for await (const line of confirmationEntries(confirmationLines)) {
       const key = keyOfTradeId(line.id);
       if (!key || !runs.has(key.run)) continue;
       read++;

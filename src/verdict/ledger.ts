@@ -1,37 +1,18 @@
 /**
- * The generator's ledger and confirmation log, read as ordered streams (docs/domain.md#the-generator): one file per
- * generator run, `ledger-<run>.jsonl` (every pair a broker acknowledged, in sequence order) and
- * `confirmations-<run>.jsonl` (what senders heard, in arrival order).
+ * The generator's ledger and confirmation log, read as ordered streams (docs/domain.md#the-generator): per generator
+ * run, its ledger (every pair a broker acknowledged, in sequence order) and its confirmations (what senders heard, in
+ * arrival order), from wherever the platform keeps them (src/platform/ledger-source.ts: workspace files, or on AWS
+ * a global table).
  */
-import { createReadStream, existsSync, readdirSync } from 'node:fs';
-import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { ExitCode, UserError } from '../errors.js';
+import type { LedgerSource } from '../platform/ledger-source.js';
 import type { LedgerPair } from './model.js';
 import { compareKeys, type PairKey } from './streams.js';
 
-export interface GeneratorFiles {
-  /** Ledger files, ordered by run (the order the databases are read in). */
-  readonly ledgers: readonly { readonly run: string; readonly file: string }[];
-  readonly confirmations: readonly string[];
-}
-
-/** The generator's files in `<workspace>/generator`. */
-export function generatorFiles(workspace: string): GeneratorFiles {
-  const dir = path.join(workspace, 'generator');
-  const names = existsSync(dir) ? readdirSync(dir) : [];
-  const runOf = (prefix: string) =>
-    names
-      .filter((name) => name.startsWith(prefix) && name.endsWith('.jsonl'))
-      .map((name) => ({ run: name.slice(prefix.length, -'.jsonl'.length), file: path.join(dir, name) }))
-      .sort((a, b) => (a.run < b.run ? -1 : a.run > b.run ? 1 : 0));
-  return { ledgers: runOf('ledger-'), confirmations: runOf('confirmations-').map((c) => c.file) };
-}
-
 /** No ledger: the verdict has nothing to judge, and says how to get one. */
-export function noLedger(workspace: string): UserError {
+export function noLedger(where: string): UserError {
   return new UserError(
-    `no generator ledger in ${path.join(workspace, 'generator')}: the verdict judges the pairs the generator sent`,
+    `no generator ledger in ${where}: the verdict judges the pairs the generator sent`,
     'run load first (`tsr generator start --rate 10`, then `tsr generator stop`), or point --workspace at the ' +
       'workspace of the platform that ran it',
     ExitCode.usage,
@@ -50,19 +31,19 @@ interface RawLedgerLine {
 const SUBMITTED_AT = /"submittedAt":(\d+)/;
 
 /**
- * The pairs of every ledger file, in (run, seq) order, sent in [sinceMs, untilMs). A line outside the window is
+ * The pairs of every run's ledger, in (run, seq) order, sent in [sinceMs, untilMs). A line outside the window is
  * recognised without parsing it. A line cut short (a crash mid-write) is skipped and counted.
  */
 export async function* ledgerPairs(
-  files: GeneratorFiles['ledgers'],
+  source: LedgerSource,
+  runs: readonly string[],
   window: { sinceMs?: number; untilMs?: number },
   counters: { unreadable: number },
 ): AsyncGenerator<LedgerPair & { key: PairKey }> {
   let previous: PairKey | undefined;
-  for (const { run, file } of files) {
-    const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
+  for (const run of runs) {
     let number = 0;
-    for await (const line of lines) {
+    for await (const line of source.pairLines(run)) {
       number++;
       if (!line.trim()) continue;
       const at = Number(SUBMITTED_AT.exec(line)?.[1] ?? NaN);
@@ -84,7 +65,7 @@ export async function* ledgerPairs(
       const key = { run, seq: raw.seq };
       if (previous && compareKeys(previous, key) >= 0) {
         throw new UserError(
-          `${file}:${number}: pair ${raw.seq} comes after pair ${previous.seq}: the ledger is not in sending order`,
+          `${source.locate(run)}:${number}: pair ${raw.seq} comes after pair ${previous.seq}: the ledger is not in sending order`,
           'the verdict needs the ledger as the generator wrote it; restore the file, or move it out of the workspace',
           ExitCode.failure,
         );
@@ -103,22 +84,19 @@ export async function* ledgerPairs(
   }
 }
 
-/** Confirmation lines (`{id, status, at}`) of every file, in file order; lines that are not one are skipped. */
-export async function* confirmationLines(
-  files: readonly string[],
+/** Confirmation entries (`{id, status, at}`) of the lines, in order; lines that are not one are skipped. */
+export async function* confirmationEntries(
+  lines: AsyncIterable<string>,
 ): AsyncGenerator<{ id: string; status: string; at: number }> {
-  for (const file of files) {
-    const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
-    for await (const line of lines) {
-      if (!line.trim()) continue;
-      try {
-        const entry = JSON.parse(line) as { id?: unknown; status?: unknown; at?: unknown };
-        if (typeof entry.id === 'string' && typeof entry.status === 'string') {
-          yield { id: entry.id, status: entry.status, at: Number(entry.at) || 0 };
-        }
-      } catch {
-        // cut short by a crash of the generator
+  for await (const line of lines) {
+    if (!line.trim()) continue;
+    try {
+      const entry = JSON.parse(line) as { id?: unknown; status?: unknown; at?: unknown };
+      if (typeof entry.id === 'string' && typeof entry.status === 'string') {
+        yield { id: entry.id, status: entry.status, at: Number(entry.at) || 0 };
       }
+    } catch {
+      // cut short by a crash of the generator
     }
   }
 }

@@ -11,6 +11,7 @@ import type { AppName } from '../config/apps.js';
 import { ExitCode, UserError } from '../errors.js';
 import { workspacePaths } from '../infra/local/state.js';
 import { LocalPlatform } from '../platform/local-platform.js';
+import { fileLedger, type LedgerSource } from '../platform/ledger-source.js';
 import type { Platform } from '../platform/platform.js';
 
 /** One PostgreSQL server holding a copy of an app's core database. */
@@ -23,8 +24,10 @@ export interface DatabaseCopy {
 }
 
 export interface VerdictSources {
-  /** Holds `generator/ledger-*.jsonl`. */
+  /** Holds `generator/ledger-*.jsonl` (where the ledger is read when `ledger` is not given). */
   readonly workspace: string;
+  /** Where the generator's ledger and confirmations are (default: the workspace's files). */
+  readonly ledger?: LedgerSource;
   /** Database name per app. */
   readonly databases: Readonly<Record<AppName, string>>;
   /** The copy holding the writer, and the others, per app. */
@@ -86,6 +89,7 @@ export function localSources(platform: LocalPlatform): VerdictSources {
     );
   return {
     workspace,
+    ledger: platform.ledger(),
     databases: platform.names.databases,
     copies(app) {
       const writer = state.writers[app];
@@ -102,12 +106,26 @@ export function localSources(platform: LocalPlatform): VerdictSources {
   };
 }
 
+/** Where the sources' ledger is. */
+export function ledgerOfSources(sources: VerdictSources): LedgerSource {
+  return sources.ledger ?? fileLedger(sources.workspace);
+}
+
+/**
+ * Why the verdict cannot read a platform, if it cannot: it reads the core databases directly, which only the local
+ * platform lets tsr reach (on AWS they are private to each region's VPC).
+ */
+export function verdictUnreadable(platform: Platform | VerdictSources): string | undefined {
+  if (isSources(platform) || platform instanceof LocalPlatform) return undefined;
+  return `the verdict reads the core databases directly, which the ${platform.target} target does not give tsr access to yet`;
+}
+
 /** The sources of any platform, or the error saying why the verdict cannot read it. */
 export function sourcesOf(platform: Platform | VerdictSources): VerdictSources {
   if (isSources(platform)) return platform;
   if (platform instanceof LocalPlatform) return localSources(platform);
   throw new UserError(
-    `the verdict reads the core databases directly, which the ${platform.target} target does not give tsr access to yet`,
+    verdictUnreadable(platform) ?? `the verdict cannot read the ${platform.target} target`,
     'run game days and `tsr verify` on the local target (--target local)',
     ExitCode.usage,
   );

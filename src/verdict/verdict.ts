@@ -10,8 +10,8 @@ import { ExitCode, UserError } from '../errors.js';
 import type { Platform } from '../platform/platform.js';
 import { inLossWindow, judgePair } from './classify.js';
 import { databaseDivergence, safeStoreDivergence } from './divergence.js';
-import { findContradictions } from './contradictions.js';
-import { generatorFiles, ledgerPairs, noLedger } from './ledger.js';
+import { findSourceContradictions } from './contradictions.js';
+import { ledgerPairs, noLedger } from './ledger.js';
 import {
   type CoreSettlement,
   type CoreTradeSide,
@@ -23,7 +23,7 @@ import {
   type Verdict,
   type VerdictOptions,
 } from './model.js';
-import { type DatabaseCopy, sourcesOf, type VerdictSources } from './sources.js';
+import { type DatabaseCopy, ledgerOfSources, sourcesOf, type VerdictSources } from './sources.js';
 import { cursorRows, groupByKey, MergeCursor, type PairKey } from './streams.js';
 
 /** `split_part` on the deal reference gives the run and the sequence number: the ledger's own order. */
@@ -134,8 +134,9 @@ export async function computeVerdict(
   const started = Date.now();
   const sources = sourcesOf(platform);
   const progress = options.onProgress;
-  const files = generatorFiles(sources.workspace);
-  if (!files.ledgers.length) throw noLedger(sources.workspace);
+  const ledger = ledgerOfSources(sources);
+  const runs = await ledger.runs();
+  if (!runs.length) throw noLedger(ledger.where);
   if (options.since && options.until && options.since >= options.until) {
     throw new UserError(
       'the window is empty or reversed (--since is not before --until)',
@@ -143,7 +144,6 @@ export async function computeVerdict(
       2,
     );
   }
-  const runs = files.ledgers.map((l) => l.run);
   const lossWindows = options.atRiskWindows ?? [];
   const deadlineMs = options.deadline?.getTime();
   const idsLimit = options.idsLimit ?? 1_000;
@@ -161,15 +161,15 @@ export async function computeVerdict(
   let sentInLossWindows = 0;
   let confirmationsRead = 0;
   try {
-    progress?.(`reading ${files.ledgers.length} ledger file(s) and the core databases`);
+    progress?.(`reading the ledger of ${runs.length} generator run(s) (${ledger.where}) and the core databases`);
     const trade = await connectWriter(sources, 'trade');
     clients.push(trade);
     const settlement = await connectWriter(sources, 'settlement');
     clients.push(settlement);
     let contradicted: ReadonlyMap<string, readonly string[]> = new Map();
-    if (files.confirmations.length) {
-      progress?.(`reading the confirmations of ${files.confirmations.length} generator run(s)`);
-      const found = await findContradictions(files.confirmations, new Set(runs));
+    if (await ledger.hasConfirmations(runs)) {
+      progress?.(`reading the confirmations of ${runs.length} generator run(s)`);
+      const found = await findSourceContradictions(ledger, runs);
       contradicted = found.sides;
       confirmationsRead = found.read;
     } else {
@@ -184,7 +184,8 @@ export async function computeVerdict(
     const counters = { unreadable: 0 };
     let lastReport = Date.now();
     for await (const pair of ledgerPairs(
-      files.ledgers,
+      ledger,
+      runs,
       { sinceMs: options.since?.getTime(), untilMs: options.until?.getTime() },
       counters,
     )) {
@@ -248,7 +249,7 @@ export async function computeVerdict(
       deadline: options.deadline?.toISOString(),
     },
     lossWindows: lossWindows.map((w) => ({ region: w.region, from: w.from.toISOString(), to: w.to.toISOString() })),
-    ledgers: files.ledgers.map((l) => l.file),
+    ledgers: runs.map((run) => ledger.locate(run)),
     confirmationsRead,
     ...(options.ids ? { ids, ...(Object.keys(idsLeftOut).length ? { idsLeftOut } : {}) } : {}),
     divergence,

@@ -3,7 +3,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config/load.js';
 import { deriveNames } from '../../src/config/model.js';
-import { estimateCost, PRICES, PRICES_AS_OF, renderCost, type CostLine } from '../../src/infra/aws/cost.js';
+import {
+  estimateCost,
+  PRICE_CHECKS,
+  PRICES,
+  PRICES_AS_OF,
+  renderCost,
+  type CostLine,
+} from '../../src/infra/aws/cost.js';
 import { synthesize } from '../../src/infra/aws/synth.js';
 
 let dir: string;
@@ -40,8 +47,8 @@ test('per stack and in total, from the dated price table: ARC in the global stac
     );
     expect(line(region.lines, 'Fargate ARM64')?.quantity).toBeGreaterThan(0);
   }
-  // The primary runs the generator; the standby region does not.
-  expect(line(east.lines, 'Fargate ARM64')!.quantity).toBe(line(west.lines, 'Fargate ARM64')!.quantity + 1);
+  // No region runs the generator until `tsr generator start` (then one task, in one region).
+  expect(line(east.lines, 'Fargate ARM64')!.quantity).toBe(line(west.lines, 'Fargate ARM64')!.quantity);
   const sum = cost.stacks.reduce((n, s) => n + s.monthlyUsd, 0);
   expect(cost.monthlyUsd).toBeCloseTo(sum, 2);
   for (const s of cost.stacks)
@@ -64,4 +71,19 @@ test('a third region adds a regional stack; bigger instances cost more; an unkno
   expect(big.monthlyUsd - two.monthlyUsd).toBeCloseTo(2 * 2 * (PRICES.mqInstanceHour['mq.m5.xlarge'] - 0.288) * 730, 1);
   const odd = estimate(['us-east-1', 'us-west-2'], { auroraInstanceClass: 'db.x2g.16xlarge' });
   expect(odd.notes.join(' ')).toMatch(/No price in the table for db\.x2g\.16xlarge: counted as 0/);
+});
+
+test('the estimate says which prices were checked against a published figure, and each check names its source and date', () => {
+  const checked = Object.entries(PRICE_CHECKS);
+  expect(checked.length).toBeGreaterThan(0);
+  for (const [price, check] of checked) {
+    expect(Object.keys(PRICES)).toContain(price);
+    expect(check?.source).toMatch(/^https:\/\//);
+    expect(check?.seen).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+  }
+  // The table's own date stays the date the figures were remembered for; the checks carry their own dates.
+  expect(PRICES_AS_OF).toBe('2025-06-01');
+  const cost = estimate(['us-east-1', 'us-west-2']);
+  expect(cost.notes[0]).toContain(`checked since against published figures: ${Object.keys(PRICE_CHECKS).join(', ')}`);
+  expect(cost.notes[0]).toContain('the rest not yet');
 });

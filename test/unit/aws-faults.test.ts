@@ -9,8 +9,15 @@ import {
   UpdateServiceCommand,
   type UpdateServiceCommandInput,
 } from '@aws-sdk/client-ecs';
+import {
+  FisClient,
+  ListExperimentsCommand,
+  ListExperimentTemplatesCommand,
+  StartExperimentCommand,
+  StopExperimentCommand,
+} from '@aws-sdk/client-fis';
 import { FailoverDBClusterCommand, RDSClient } from '@aws-sdk/client-rds';
-import { mockClient } from 'aws-sdk-client-mock';
+import { type AwsStub, mockClient } from 'aws-sdk-client-mock';
 import { loadConfig } from '../../src/config/load.js';
 import { UserError } from '../../src/errors.js';
 import { SUPPORTED_FAULTS, unsupportedFaults } from '../../src/platform/capabilities.js';
@@ -23,6 +30,10 @@ import { parseRunbook, runRunbook } from '../../src/runbooks/index.js';
 
 const ecs = mockClient(ECSClient);
 const rds = mockClient(RDSClient);
+// @aws-sdk/client-fis 3.523 (the newest the registry holds) is typed against older @smithy/types than the other
+// clients and the mock library: the same runtime, so its mock is typed loosely here.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const fis = mockClient(FisClient as never) as unknown as AwsStub<any, any, any>;
 let dir: string;
 let platform: AwsPlatform;
 
@@ -34,6 +45,7 @@ beforeEach(() => {
   platform = new AwsPlatform(config, { record, env: {} });
   ecs.reset();
   rds.reset();
+  fis.reset();
   // Every service runs 2 tasks, except the inbound gateways (1) and the generator (1).
   ecs.on(DescribeServicesCommand).callsFake(async (input: { services: string[] }) => ({
     services: input.services.map((serviceName) => ({
@@ -50,6 +62,7 @@ afterEach(async () => {
 afterAll(() => {
   ecs.restore();
   rds.restore();
+  fis.restore();
 });
 
 const updates = () =>
@@ -58,13 +71,12 @@ const updates = () =>
     .map((c) => c.args[0].input as UpdateServiceCommandInput)
     .map((i) => `${i.service}=${i.desiredCount}`);
 
-test('the capability list: AWS offers four fault kinds, and a game day can ask which of its faults it lacks', () => {
-  expect(SUPPORTED_FAULTS.aws).toEqual(['region-down', 'kill-service', 'kill-stage', 'db-writer-crash']);
+test('the capability list: AWS offers five fault kinds, and a game day can ask which of its faults it lacks', () => {
+  expect(SUPPORTED_FAULTS.aws).toEqual(['region-down', 'kill-service', 'kill-stage', 'db-writer-crash', 'partition']);
   expect(SUPPORTED_FAULTS.local).toEqual(FAULT_KINDS); // every kind, a partition too (its relays are cuttable)
-  expect(unsupportedFaults('aws', ['region-down', 'partition', 'hang-service', 'partition'])).toEqual([
-    'partition',
-    'hang-service',
-  ]);
+  expect(unsupportedFaults('aws', ['region-down', 'partition', 'hang-service', 'broker-down', 'hang-service'])).toEqual(
+    ['hang-service', 'broker-down'],
+  );
   expect(unsupportedFaults('local', ['partition', 'broker-down'])).toEqual([]);
 });
 
@@ -112,6 +124,55 @@ test('db-writer-crash fails the writer cluster over within its region; an unknow
     DBClusterIdentifier: 'tsr-test-tm-core-us-west-2',
   });
   await expect(platform.faults().regionDown('eu-west-1')).rejects.toThrow(UserError);
+});
+
+/** Each region holds its partition template (found by its Name tag) on the second page of its templates. */
+function partitionTemplates() {
+  fis.on(ListExperimentTemplatesCommand as never).callsFake(async (input: { nextToken?: string }) =>
+    input.nextToken
+      ? { experimentTemplates: [{ id: 'EXTpart', tags: { Name: 'tsr-test-partition' } }] }
+      : {
+          experimentTemplates: [{ id: 'EXTstop', tags: { Name: 'tsr-test-trade-core-tasks-stop' } }],
+          nextToken: 'p2',
+        },
+  );
+  fis.on(StartExperimentCommand as never).resolves({ experiment: { id: 'EXP1' } });
+  fis.on(StopExperimentCommand as never).resolves({});
+}
+
+test('partition: each region’s FIS template found by its Name tag, an experiment started in every region; undo stops only what still runs', async () => {
+  partitionTemplates();
+  const faults = platform.faults();
+  const fault = await faults.preparePartition();
+  expect(fault.experiments).toEqual([
+    { region: 'us-east-1', templateId: 'EXTpart' },
+    { region: 'us-west-2', templateId: 'EXTpart' },
+  ]);
+  expect(fis.commandCalls(StartExperimentCommand as never)).toHaveLength(0); // prepared: nothing changed yet
+  await faults.startExperiments(fault);
+  expect(fis.commandCalls(StartExperimentCommand as never).map((c) => c.args[0].input)).toEqual([
+    { experimentTemplateId: 'EXTpart', tags: { 'tsr-fault': 'partition' } },
+    { experimentTemplateId: 'EXTpart', tags: { 'tsr-fault': 'partition' } },
+  ]);
+  fis.on(ListExperimentsCommand as never).resolves({
+    experiments: [
+      { id: 'EXP1', experimentTemplateId: 'EXTpart', state: { status: 'running' } },
+      { id: 'EXP0', experimentTemplateId: 'EXTpart', state: { status: 'stopped' } },
+      { id: 'EXP9', experimentTemplateId: 'EXTstop', state: { status: 'running' } },
+    ],
+  });
+  await faults.undo(fault);
+  expect(fis.commandCalls(StopExperimentCommand as never).map((c) => c.args[0].input)).toEqual([
+    { id: 'EXP1' },
+    { id: 'EXP1' },
+  ]);
+  expect(updates()).toEqual([]); // no ECS service touched
+});
+
+test('partition without a template in a region is refused before any experiment starts, saying to deploy again', async () => {
+  fis.on(ListExperimentTemplatesCommand as never).resolves({ experimentTemplates: [] });
+  await expect(platform.faults().preparePartition()).rejects.toThrow(/no FIS experiment template tsr-test-partition/);
+  expect(fis.commandCalls(StartExperimentCommand as never)).toHaveLength(0);
 });
 
 describe('game-day faults on AWS, run by the runbook engine', () => {
@@ -170,6 +231,29 @@ describe('game-day faults on AWS, run by the runbook engine', () => {
     );
     expect(held.journal.status).toBe('completed');
     expect(updates()).toEqual(['tsr-test-tm-core=1', 'tsr-test-tm-core=2']);
+  });
+
+  test('partition held for a while: the undo on record before the first experiment starts, then every experiment stopped', async () => {
+    partitionTemplates();
+    const recordedBeforeStart: unknown[] = [];
+    fis.on(StartExperimentCommand as never).callsFake(async () => {
+      if (recordedBeforeStart.length === 0) recordedBeforeStart.push(...new ActiveFaults(dir).list());
+      return { experiment: { id: 'EXP1' } };
+    });
+    fis.on(ListExperimentsCommand as never).resolves({
+      experiments: [{ id: 'EXP1', experimentTemplateId: 'EXTpart', state: { status: 'running' } }],
+    });
+    const result = await runFault('{ fault: cut, kind: partition, holdMs: 20 }');
+    expect(result.journal.status).toBe('completed');
+    expect(recordedBeforeStart).toEqual([
+      expect.objectContaining({
+        id: 'cut',
+        undo: [expect.objectContaining({ via: 'aws', fault: expect.objectContaining({ kind: 'partition' }) })],
+      }),
+    ]);
+    expect(fis.commandCalls(StartExperimentCommand as never)).toHaveLength(2);
+    expect(fis.commandCalls(StopExperimentCommand as never)).toHaveLength(2);
+    expect(new ActiveFaults(dir).list()).toEqual([]);
   });
 
   test('a fault left injected by a killed tsr is undone by tsr gameday recover through the AWS APIs', async () => {

@@ -47,9 +47,9 @@ import {
   type UpdateRoutingControlStatesCommandInput,
 } from '@aws-sdk/client-route53-recovery-cluster';
 import { mockClient } from 'aws-sdk-client-mock';
+import { awsRecord } from '../helpers/aws-record.js';
 import { loadConfig } from '../../src/config/load.js';
 import { deriveNames } from '../../src/config/model.js';
-import type { AwsDeploymentRecord } from '../../src/infra/aws/deployment-record.js';
 import { AwsPlatform } from '../../src/platform/aws/aws-platform.js';
 import { loadRunbookFile, runRunbook, stepRegistry, type RunResult } from '../../src/runbooks/index.js';
 import { safeStoreItem, type PipelineRecord } from '../../src/services/pipeline/records.js';
@@ -157,22 +157,11 @@ function world(): void {
   puts = [];
   writes = [];
   metrics = new Set();
-  const deployment: AwsDeploymentRecord = {
-    version: 1,
-    environment: 'test',
-    regions: REGIONS,
-    stacks: {},
-    updatedAt: '2026-01-01T00:00:00.000Z',
-    global: {
-      arcEndpoints: [{ region: 'us-west-2', url: 'https://arc.example' }],
-      controlPanelArn: PANEL,
-      routingControlArns: Object.fromEntries(names.routingControls.map((c) => [c.name, arnOf(c.name)])),
-      safetyRuleArns: {},
-    },
+  const deployment = awsRecord(names, REGIONS, PANEL, {
     regional: Object.fromEntries(
       REGIONS.map((r) => [r, { brokerUrls: [`mqtts://b-1.${r}.example:8883`], databaseEndpoints: {} }]),
     ),
-  };
+  });
   platform = new AwsPlatform(config, { record: deployment, env: {}, writerPollMs: 20 });
 
   /**

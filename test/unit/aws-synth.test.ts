@@ -85,7 +85,18 @@ describe.each([
   });
 
   test('every global table has a KMS-encrypted, PITR replica in every other region and the time index', () => {
-    const tables = resources(globalOf(s), 'aws_dynamodb_table');
+    const all = resources(globalOf(s), 'aws_dynamodb_table');
+    // The generator's ledger is replicated like the safe stores, with its own keys (run, seq) and no time index.
+    const ledger = all.find((t) => t.name === 'test-generator-ledger') as Block;
+    expect(ledger).toMatchObject({
+      hash_key: 'run',
+      range_key: 'seq',
+      stream_enabled: true,
+      point_in_time_recovery: { enabled: true },
+      server_side_encryption: { enabled: true },
+    });
+    expect((ledger.replica as Block[]).map((r) => r.region_name).sort()).toEqual(regions.slice(1).sort());
+    const tables = all.filter((t) => t !== ledger);
     expect(tables.map((t) => t.name).sort()).toEqual(
       s.names.tables
         .filter((t) => t.global)
@@ -275,8 +286,13 @@ describe.each([
         for (const statement of document.Statement) {
           for (const action of statement.Action) expect(action).not.toMatch(/(^\*$|:\*$|\*)/);
           if (statement.Resource.includes('*')) {
+            // EC2's Describe/Get calls (FIS's partition reads the network) have no resource types either.
             expect(
-              statement.Action.every((a) => ['cloudwatch:PutMetricData', 'ecr:GetAuthorizationToken'].includes(a)),
+              statement.Action.every(
+                (a) =>
+                  ['cloudwatch:PutMetricData', 'ecr:GetAuthorizationToken'].includes(a) ||
+                  /^ec2:(Describe|Get)[A-Za-z]+$/.test(a),
+              ),
             ).toBe(true);
           }
           if (statement.Action.some((a) => /^(kinesis|dynamodb):/.test(a))) {
@@ -288,13 +304,34 @@ describe.each([
     }
   });
 
-  test('FIS experiment templates: stop an app’s core tasks, fail its Aurora writer over; a role that can do only that', () => {
+  test('FIS experiment templates: stop an app’s core tasks, fail its Aurora writer over, cut the region from the others; a role that can do only that', () => {
     for (const { region, stack } of regionalOf(s)) {
       const templates = resources(stack, 'aws_fis_experiment_template');
       const byName = Object.fromEntries(templates.map((t) => [(t.tags as Record<string, string>).Name, t]));
       expect(Object.keys(byName).sort()).toEqual(
-        APPS.flatMap((app) => [`tsr-test-${app}-core-tasks-stop`, `tsr-test-${app}-db-writer-failover`]).sort(),
+        [
+          ...APPS.flatMap((app) => [`tsr-test-${app}-core-tasks-stop`, `tsr-test-${app}-db-writer-failover`]),
+          'tsr-test-partition',
+        ].sort(),
       );
+      const others = regions.filter((r) => r !== region);
+      const partition = byName['tsr-test-partition'];
+      expect(partition).toMatchObject({
+        target: [{ name: 'private-subnets', resource_type: 'aws:ec2:subnet', selection_mode: 'ALL' }],
+        stop_condition: [{ source: 'none' }],
+      });
+      expect(partition.action).toEqual(
+        others.map((other) => ({
+          name: `isolate-from-${other}`,
+          action_id: 'aws:network:route-table-disrupt-cross-region-connectivity',
+          parameter: [
+            { key: 'region', value: other },
+            { key: 'duration', value: 'PT1H' },
+          ],
+          target: { key: 'Subnets', value: 'private-subnets' },
+        })),
+      );
+      expect(JSON.stringify(partition.target)).toContain(`:ec2:${region}:`);
       for (const app of APPS) {
         const short = app === 'trade' ? 'tm' : 'st';
         expect(byName[`tsr-test-${app}-core-tasks-stop`]).toMatchObject({
@@ -325,16 +362,43 @@ describe.each([
           Statement: { Action: string[]; Resource: string[] }[];
         }
       ).Statement;
-      expect(statements.flatMap((st) => st.Action).sort()).toEqual(
+      expect([...new Set(statements.flatMap((st) => st.Action))].sort()).toEqual(
         [
           'ecs:DescribeTasks',
           'ecs:ListTasks',
           'ecs:StopTask',
           'rds:DescribeDBClusters',
           'rds:FailoverDBCluster',
+          // the partition: read the network, swap this VPC's route tables, manage only what FIS tags as its own
+          'ec2:DescribeManagedPrefixLists',
+          'ec2:DescribeNetworkInterfaces',
+          'ec2:DescribeRouteTables',
+          'ec2:DescribeSubnets',
+          'ec2:DescribeVpcPeeringConnections',
+          'ec2:DescribeVpcs',
+          'ec2:GetManagedPrefixListEntries',
+          'ec2:AssociateRouteTable',
+          'ec2:DisassociateRouteTable',
+          'ec2:ReplaceRouteTableAssociation',
+          'ec2:CreateRoute',
+          'ec2:CreateRouteTable',
+          'ec2:CreateManagedPrefixList',
+          'ec2:CreateTags',
+          'ec2:DeleteRouteTable',
+          'ec2:DeleteManagedPrefixList',
+          'ec2:ModifyManagedPrefixList',
         ].sort(),
       );
-      for (const st of statements) expect(st.Resource).not.toContain('*');
+      for (const st of statements) {
+        if (st.Resource.includes('*')) expect(st.Action.every((a) => /^ec2:(Describe|Get)/.test(a))).toBe(true);
+        // Whatever changes the network is held to this VPC, or to what FIS created and tagged.
+        if (st.Action.some((a) => /^ec2:(Associate|Disassociate|Replace|CreateRoute$)/.test(a)))
+          expect(JSON.stringify((st as { Condition?: unknown }).Condition)).toContain('ec2:Vpc');
+        if (st.Action.some((a) => /^ec2:(Delete|Modify)/.test(a)))
+          expect((st as { Condition?: unknown }).Condition).toEqual({
+            StringEquals: { 'aws:ResourceTag/managedByFIS': 'true' },
+          });
+      }
       expect(statements.find((st) => st.Action.includes('ecs:StopTask'))?.Resource).toEqual([
         expect.stringMatching(/:task\/tsr-test\/\*$/),
       ]);
@@ -354,8 +418,9 @@ describe.each([
         expect(service.launch_type).toBe('FARGATE');
         expect(service.network_configuration).toMatchObject({ assign_public_ip: false });
       }
+      // No generator task until `tsr generator start` (which sets the count; Terraform ignores it after).
       const generator = services.find((x) => x.name === 'tsr-test-generator') as Block;
-      expect(generator.desired_count).toBe(region === regions[0] ? 1 : 0);
+      expect(generator.desired_count).toBe(0);
       const images = new Set<string>();
       for (const task of resources(stack, 'aws_ecs_task_definition')) {
         const [container] = JSON.parse(withoutInterpolations(task.container_definitions as string)) as {
@@ -375,6 +440,23 @@ describe.each([
         }
       }
       expect(images.size).toBe(1);
+      // The generator's task role: read the settings item, write its ledger and status, on its table only.
+      const generatorPolicy = resources(stack, 'aws_iam_role_policy').find(
+        (p) => p.name === 'service' && /generator/.test(String(p.role)),
+      );
+      const ledgerStatements = (
+        JSON.parse(withoutInterpolations(String(generatorPolicy?.policy))) as {
+          Statement: { Sid: string; Action: string[]; Resource: string[] }[];
+        }
+      ).Statement.filter((st) => st.Action.some((a) => a.startsWith('dynamodb:')));
+      expect(ledgerStatements).toEqual([
+        {
+          Sid: 'GeneratorLedger',
+          Effect: 'Allow',
+          Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem'],
+          Resource: [expect.stringMatching(/:table\/test-generator-ledger$/)],
+        },
+      ]);
     }
   });
 

@@ -151,9 +151,12 @@ describe.each([
     }
   });
 
-  test('the generator writes its ledger to a task volume, not the read-only root filesystem', () => {
+  test('the generator writes its ledger to the replicated ledger table, and has a task volume for scratch, not the read-only root filesystem', () => {
     for (const { family, container } of tasks.filter((t) => t.family.endsWith('-generator'))) {
       expect(container.readonlyRootFilesystem).toBe(true);
+      expect(container.environment.find((e) => e.name === 'TSR_GENERATOR_LEDGER_TABLE')?.value).toMatch(
+        /-generator-ledger$/,
+      );
       const workspace = container.environment.find((e) => e.name === 'TSR_WORKSPACE')?.value;
       expect({ family, mounts: container.mountPoints?.map((m) => m.containerPath) }).toEqual({
         family,

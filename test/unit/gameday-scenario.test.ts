@@ -12,7 +12,13 @@ import {
 } from '../../src/gameday/load.js';
 import { accountLoss } from '../../src/gameday/loss-accounting.js';
 import { judgeObjectives } from '../../src/gameday/objectives.js';
-import { buildGameDayReport, compareReports, renderGameDayMarkdown, renderJunit } from '../../src/gameday/report.js';
+import {
+  buildGameDayReport,
+  compareReports,
+  renderGameDayMarkdown,
+  renderJunit,
+  renderVerdictLine,
+} from '../../src/gameday/report.js';
 import { renderHtmlReport } from '../../src/gameday/report-html.js';
 import { gamedayRegistry, lossWindows } from '../../src/gameday/run.js';
 import { inLossWindow } from '../../src/verdict/index.js';
@@ -122,44 +128,65 @@ describe('game-day scenarios', () => {
   });
 
   test('a fault the target cannot do is refused at validation, naming the target', () => {
-    expect(problems({ ...base, phases: [{ fault: 'partition' }] })).toEqual([]);
-    expect(problems({ ...base, phases: [{ fault: 'partition' }] }, 'aws')).toEqual(
-      expect.arrayContaining([expect.stringMatching(/the aws target cannot inject partition/)]),
+    expect(problems({ ...base, phases: [{ fault: 'broker-down', region: 'primary' }] })).toEqual([]);
+    expect(problems({ ...base, phases: [{ fault: 'broker-down', region: 'primary' }] }, 'aws')).toEqual(
+      expect.arrayContaining([expect.stringMatching(/the aws target cannot inject broker-down/)]),
+    );
+    // A partition runs on AWS too (FIS cross-Region connectivity experiments).
+    expect(problems({ ...base, phases: [{ fault: 'partition' }] }, 'aws')).not.toEqual(
+      expect.arrayContaining([expect.stringMatching(/cannot inject partition/)]),
     );
     expect(problems(base, 'aws')).toEqual([
       expect.stringMatching(
-        /the aws target cannot inject replication-delay; it can: region-down, kill-service, kill-stage, db-writer-crash/,
+        /the aws target cannot inject replication-delay; it can: region-down, kill-service, kill-stage, db-writer-crash, partition/,
       ),
-      expect.stringMatching(/load: the aws target has no tsr-driven load yet/),
     ]);
   });
 
-  test('on AWS: its faults are accepted, and what needs the generator is refused naming the target', () => {
+  test('on AWS: its faults, load and the generator probes are accepted; what the verdict judges is refused naming the target', () => {
     const onAws = {
       name: 'aws-drill',
       description: 'faults on AWS',
       hypothesis: 'trade keeps working',
-      steadyState: [{ probe: 'replication', max: '5s' }, { probe: 'confirming' }],
+      load: { rate: 5, warmup: '10s' },
+      objectives: { rto: '10m', p99ToMatched: '3s' },
+      steadyState: [{ probe: 'replication', max: '5s' }, { probe: 'confirming' }, { probe: 'latency', max: '3s' }],
+      stopWhen: [{ condition: 'no-confirmation', for: '30s' }],
       phases: [
         { id: 'lose-west', fault: 'region-down', region: 'secondary' },
         { undo: 'lose-west' },
         { fault: 'kill-service', app: 'trade', stage: 'core', region: 'active', for: '30s' },
         { fault: 'db-writer-crash', app: 'trade' },
-        { fault: 'hang-service', app: 'trade', stage: 'core', region: 'active' },
+        { fault: 'partition', for: '30s' },
+        { probe: 'confirming', expect: 'hold', within: '30s' },
+        { wait: 'confirming', timeout: '2m' },
         { rotate: 'trade', to: 'secondary' },
+        { fault: 'hang-service', app: 'trade', stage: 'core', region: 'active' },
       ],
     };
+    // Load, the confirming and latency probes, wait confirming and p99ToMatched read the generator, which runs on
+    // AWS as an ECS service; only a fault AWS cannot inject is refused.
     expect(problems(onAws, 'aws')).toEqual([
-      expect.stringMatching(/phases\.4\.fault: the aws target cannot inject hang-service/),
-      expect.stringMatching(/steadyState\.1\.probe: the aws target has no tsr-driven load yet.*probe confirming/),
+      expect.stringMatching(/phases\.8\.fault: the aws target cannot inject hang-service/),
     ]);
-    expect(problems({ ...onAws, steadyState: [], phases: onAws.phases.slice(0, 4) }, 'aws')).toEqual([]);
+    expect(problems({ ...onAws, phases: onAws.phases.slice(0, 8) }, 'aws')).toEqual([]);
+    // What the verdict judges still cannot run there: it reads the core databases, private to each VPC.
     expect(
       problems(
-        { ...onAws, steadyState: [], phases: onAws.phases.slice(5), objectives: { rto: '10m', lost: 0 } },
+        {
+          ...onAws,
+          phases: onAws.phases.slice(0, 8),
+          objectives: { rto: '10m', lost: 0, duplicated: 0, wrong: 0, late: 0, lossAgrees: true },
+        },
         'aws',
       ),
-    ).toEqual([expect.stringMatching(/objectives\.lost: the aws target has no tsr-driven load yet/)]);
+    ).toEqual([
+      expect.stringMatching(/objectives\.lost: the aws target gives the verdict no access to the core databases/),
+      expect.stringMatching(/objectives\.duplicated: /),
+      expect.stringMatching(/objectives\.wrong: /),
+      expect.stringMatching(/objectives\.late: /),
+      expect.stringMatching(/objectives\.lossAgrees: /),
+    ]);
   });
 
   test('an undo of a fault that undoes itself (for) is refused', () => {
@@ -258,6 +285,26 @@ describe('game-day objectives and report', () => {
     expect(xml).toMatch(
       /<testcase classname="gameday.x" name="objective lost ≤ 0">\s*<failure message="1: pairs lost \(verdict\)"\/>/,
     );
+  });
+
+  test('a verdict the target cannot read (AWS: private core databases) is "not judged": skipped, not a failure', () => {
+    const reason =
+      'the verdict reads the core databases directly, which the aws target does not give tsr access to yet';
+    const unjudged = buildGameDayReport({
+      journal: journal('completed'),
+      scenario: { name: 'x', file: 'x.yaml', description: 'd', hypothesis: 'h' },
+      objectives: judgeObjectives({ rto: '10s' }, { recoveries: [], counts: undefined }),
+      recoveries: [],
+      verdict: { pairs: 0, counts: {}, passed: false, notJudged: reason },
+      timeline: [],
+    });
+    expect(unjudged.passed).toBe(true);
+    expect(renderVerdictLine(unjudged.verdict)).toBe(`not judged: ${reason}`);
+    expect(renderJunit(unjudged)).toMatch(
+      /<testcase classname="gameday.x" name="verdict">\s*<skipped message="not judged: /,
+    );
+    // A verdict that was read and failed still fails the run.
+    expect(report('completed', 1).passed).toBe(false);
   });
 
   test('the HTML report is one file with the charting library inlined and the data escaped', () => {

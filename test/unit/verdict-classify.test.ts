@@ -5,7 +5,7 @@ import { contradictory, inLossWindow, judgePair, progress } from '../../src/verd
 import type { LedgerPair, PairEvidence } from '../../src/verdict/model.js';
 import { compareKeys, groupByKey, keyOfTradeId, MergeCursor, type PairKey } from '../../src/verdict/streams.js';
 import { ConfirmationLog } from '../../src/services/generator/confirmation-log.js';
-import { findContradictions } from '../../src/verdict/contradictions.js';
+import { findContradictionsInFiles } from '../../src/verdict/contradictions.js';
 import { compareSorted } from '../../src/verdict/divergence.js';
 
 const IM = 'IM-A-IM-A-BRK-N-g1-7';
@@ -222,7 +222,7 @@ describe('verdict: contradictions and divergence in bounded memory', () => {
       lines.push('{"id": "cut short');
       writeFileSync(file, lines.join('\n') + '\n');
       for (const bucketBytes of [10 * 2 ** 20, 4_096]) {
-        const found = await findContradictions([file], new Set(['g1']), bucketBytes);
+        const found = await findContradictionsInFiles([file], new Set(['g1']), bucketBytes);
         expect([...found.sides]).toEqual([['IM-X-IM-X-BRK-Y-g1-7', ['MATCHED', 'MISMATCHED', 'SETTLED']]]);
         expect(found.read).toBe(1_001);
       }

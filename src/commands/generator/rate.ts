@@ -2,7 +2,7 @@ import { Args } from '@oclif/core';
 import { TsrCommand } from '../../lib/base-command.js';
 import { renderGenerator } from '../../lib/render-generator.js';
 import { configureGenerator, type GeneratorStatus } from '../../platform/generator-control.js';
-import { openLocalPlatform } from '../../platform/open.js';
+import { openPlatform } from '../../platform/open.js';
 
 export default class GeneratorRate extends TsrCommand<typeof GeneratorRate> {
   static override summary = 'Change the generator rate (trade pairs per second) without starting or stopping it';
@@ -17,7 +17,7 @@ export default class GeneratorRate extends TsrCommand<typeof GeneratorRate> {
   };
 
   async run(): Promise<GeneratorStatus> {
-    const platform = await openLocalPlatform(this.loadConfig());
+    const platform = await openPlatform(this.loadConfig());
     try {
       const status = await configureGenerator(platform, { rate: this.args.pairsPerSecond });
       if (!this.jsonEnabled()) this.log(renderGenerator(status));

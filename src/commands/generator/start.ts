@@ -4,7 +4,7 @@ import { TsrCommand } from '../../lib/base-command.js';
 import { rateText, renderGenerator } from '../../lib/render-generator.js';
 import { statusLine } from '../../lib/status-line.js';
 import { type GeneratorStatus, startGenerator, waitForAutoRate } from '../../platform/generator-control.js';
-import { openLocalPlatform } from '../../platform/open.js';
+import { openPlatform } from '../../platform/open.js';
 
 export type GeneratorStartResult = GeneratorStatus & {
   /** `--rate auto`: the loop settled on a sustainable rate within --timeout (absent with a fixed rate or --no-wait). */
@@ -35,7 +35,10 @@ export default class GeneratorStart extends TsrCommand<typeof GeneratorStart> {
     'the gap to a small backlog in flight (about 6 s of flow), so every stage stays busy and nothing piles up. The ' +
     'command waits (progress on stderr) until the rate has stayed within ±20% for 30 s and says what it found; the ' +
     'generator keeps adjusting after that. Exits 4 if it has not settled within --timeout (the generator keeps ' +
-    'searching). `tsr generator status` shows the rate found; `tsr generator rate <n>` ends auto.';
+    'searching). `tsr generator status` shows the rate found; `tsr generator rate <n>` ends auto.\n\n' +
+    'With --target aws the generator is an ECS service: start runs one task (in the first region where trade is not ' +
+    'active) and may wait a few minutes for it; the rate goes through a settings item the task polls, and its ledger ' +
+    'is the <env>-generator-ledger global table.';
   static override examples = [
     '<%= config.bin %> generator start --rate 50',
     '<%= config.bin %> generator start',
@@ -60,7 +63,7 @@ export default class GeneratorStart extends TsrCommand<typeof GeneratorStart> {
 
   async run(): Promise<GeneratorStartResult> {
     const rate = this.flags.rate === undefined ? undefined : parseRate(this.flags.rate);
-    const platform = await openLocalPlatform(this.loadConfig());
+    const platform = await openPlatform(this.loadConfig());
     try {
       const started = await startGenerator(platform, { rate });
       if (rate !== 'auto' || !this.flags.wait) {

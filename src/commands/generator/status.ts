@@ -6,7 +6,7 @@ import { renderGenerator } from '../../lib/render-generator.js';
 import type { FlowHealth } from '../../platform/flow-health.js';
 import { readFlow } from '../../platform/flow-sampler.js';
 import { configureGenerator, type GeneratorStatus, generatorStatus } from '../../platform/generator-control.js';
-import { openLocalPlatform } from '../../platform/open.js';
+import { openPlatform } from '../../platform/open.js';
 
 export type GeneratorStatusResult = GeneratorStatus & {
   /** The platform's flow as `tsr status` shows it: backlog per stage, falling behind and the stage that limits. */
@@ -33,7 +33,7 @@ export default class GeneratorStatusCommand extends TsrCommand<typeof GeneratorS
   };
 
   async run(): Promise<GeneratorStatusResult> {
-    const platform = await openLocalPlatform(this.loadConfig());
+    const platform = await openPlatform(this.loadConfig());
     try {
       const status = this.flags.rate
         ? await configureGenerator(platform, { rate: this.flags.rate })

@@ -7,10 +7,10 @@
 import { readStackJson, type SynthResult } from './synth.js';
 
 /**
- * On-demand list prices in USD, us-east-1, as remembered for this date. Checked: none — on 2026-12-06 the reference
- * search available to this repository's work held no AWS pricing page for any of them (only API and user guides), so
- * every figure is still from memory: treat the total as an order of magnitude and check the pricing pages (or the AWS
- * Pricing Calculator) before relying on it. FIS experiment templates cost nothing until an experiment runs.
+ * On-demand list prices in USD, us-east-1, as remembered for this date. PRICE_CHECKS says which were checked since,
+ * where and when; the others are still from memory: treat the total as an order of magnitude and check the pricing
+ * pages (or the AWS Pricing Calculator) before relying on it. FIS experiment templates cost nothing until an
+ * experiment runs.
  */
 export const PRICES_AS_OF = '2025-06-01';
 const HOURS_PER_MONTH = 730;
@@ -44,6 +44,35 @@ export const PRICES = {
   /** Route 53 hosted zone, per zone per month (the apps' private endpoint zone). */
   hostedZoneMonth: 0.5,
 } as const;
+
+/**
+ * The prices checked against a published figure (2026-12-07, the reference search this repository's work has): each
+ * matched the table, so none changed. AWS's own pricing pages held no figures in that search (only their prose), so
+ * these are third-party pages quoting AWS's us-east-1 list prices. Not found anywhere there, still remembered: the
+ * ARC cluster, Amazon MQ, Aurora instances, Kinesis shards, KMS keys, alarms, health checks, hosted zones.
+ */
+export const PRICE_CHECKS: Readonly<
+  Partial<Record<keyof typeof PRICES, { readonly source: string; readonly seen: string }>>
+> = {
+  fargateArmVcpuHour: {
+    source: 'https://www.vantage.sh/blog/fargate-pricing (Linux/ARM $0.03238)',
+    seen: '2026-12-07',
+  },
+  fargateArmGbHour: { source: 'https://www.vantage.sh/blog/fargate-pricing (Linux/ARM $0.00356)', seen: '2026-12-07' },
+  natGatewayHour: {
+    source: 'https://cloudburn.io/blog/aws-nat-gateway-pricing (February 2026: $0.045/hour in US East)',
+    seen: '2026-12-07',
+  },
+  interfaceEndpointAzHour: {
+    source: 'https://egresscost.com/nat-gateway (March 2026: interface endpoint $7.20 per AZ-month = $0.01/hour)',
+    seen: '2026-12-07',
+  },
+  secretMonth: {
+    source:
+      'https://hivebook.wiki/wiki/aws-secrets-manager-rotated-secrets-dynamic-db-credentials-kms ($0.40 per secret-month)',
+    seen: '2026-12-07',
+  },
+};
 
 export interface CostLine {
   readonly item: string;
@@ -157,9 +186,9 @@ export function estimateCost(synth: SynthResult): CostEstimate {
     };
   });
   const notes = [
-    `List prices of us-east-1 on ${PRICES_AS_OF} as remembered, not checked against the pricing pages, used for ` +
-      'every region (most regions cost the same or up to about 25% more); check the AWS pricing pages before ' +
-      'relying on them.',
+    `List prices of us-east-1 on ${PRICES_AS_OF} as remembered, used for every region (most regions cost the same ` +
+      `or up to about 25% more); checked since against published figures: ${Object.keys(PRICE_CHECKS).join(', ')} ` +
+      '(unchanged); the rest not yet: check the AWS pricing pages before relying on them.',
     'Not included (they depend on load): DynamoDB requests and storage, Aurora storage and I/O, Kinesis PUT ' +
       'payload units, NAT and cross-region data transfer, CloudWatch logs and metrics.',
   ];

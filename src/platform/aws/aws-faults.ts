@@ -5,10 +5,18 @@ import {
   StopTaskCommand,
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
+import {
+  FisClient,
+  ListExperimentsCommand,
+  ListExperimentTemplatesCommand,
+  StartExperimentCommand,
+  StopExperimentCommand,
+} from '@aws-sdk/client-fis';
 import { FailoverDBClusterCommand, RDSClient } from '@aws-sdk/client-rds';
 import { STAGES, type AppName, type StageName } from '../../config/apps.js';
 import type { TsrConfig } from '../../config/model.js';
 import { ExitCode, UserError } from '../../errors.js';
+import { partitionTemplateName } from '../../infra/aws/constructs/fault-experiments.js';
 import { awsNames } from '../../infra/aws/naming.js';
 import type { FaultKindName } from '../capabilities.js';
 import type { AwsFault } from '../faults.js';
@@ -16,7 +24,14 @@ import { toUserError } from './aws-errors.js';
 
 export type { AwsFault };
 
-type Clients = { ecs: (region: string) => ECSClient; rds: (region: string) => RDSClient };
+type Clients = {
+  ecs: (region: string) => ECSClient;
+  rds: (region: string) => RDSClient;
+  fis: (region: string) => FisClient;
+};
+
+/** FIS experiment states in which an experiment still holds its fault (stopping it undoes it). */
+const ACTIVE_EXPERIMENT = new Set(['pending', 'initiating', 'running']);
 
 /**
  * Faults on the AWS target, through the AWS APIs (no agent in the tasks): services scaled to zero (a region, or a
@@ -154,8 +169,83 @@ export class AwsFaults {
     return { kind: 'db-writer-crash', region: writerRegion, detail: `${cluster} failed over to a reader instance` };
   }
 
-  /** Undoes a fault that scaled services to zero: each back to its count before. Others need no undo. */
+  /**
+   * A partition: finds each region's partition template (its Name tag, `<prefix>-partition`) without changing
+   * anything, so the undo — stop what those templates run — is on record before any experiment starts.
+   */
+  async preparePartition(): Promise<AwsFault> {
+    const name = partitionTemplateName(`tsr-${this.config.environment}`);
+    const experiments: { region: string; templateId: string }[] = [];
+    for (const region of this.config.regions) {
+      const fis = this.clients.fis(region);
+      let templateId: string | undefined;
+      let nextToken: string | undefined;
+      try {
+        do {
+          const page = await fis.send(new ListExperimentTemplatesCommand({ nextToken }));
+          templateId = page.experimentTemplates?.find((t) => t.tags?.Name === name)?.id;
+          nextToken = page.nextToken;
+        } while (!templateId && nextToken);
+      } catch (error) {
+        throw toUserError(error, `finding the FIS template ${name} in ${region}`);
+      }
+      if (!templateId) {
+        throw new UserError(
+          `no FIS experiment template ${name} in ${region}`,
+          'deploy the stacks again (`tsr deploy --target aws`): every regional stack holds one',
+          ExitCode.notDeployed,
+        );
+      }
+      experiments.push({ region, templateId });
+    }
+    return {
+      kind: 'partition',
+      region: this.config.regions[0],
+      detail: `FIS cross-Region connectivity experiments in ${experiments.map((e) => e.region).join(', ')}`,
+      experiments,
+    };
+  }
+
+  /** Starts a prepared partition: each region's experiment cuts its subnets from every other region. */
+  async startExperiments(fault: AwsFault): Promise<void> {
+    for (const { region, templateId } of fault.experiments ?? []) {
+      try {
+        await this.clients
+          .fis(region)
+          .send(new StartExperimentCommand({ experimentTemplateId: templateId, tags: { 'tsr-fault': fault.kind } }));
+      } catch (error) {
+        throw toUserError(error, `starting the ${fault.kind} experiment in ${region}`);
+      }
+    }
+  }
+
+  /** Stops every experiment of the fault's templates that still holds (a region that started none is skipped). */
+  private async stopExperiments(fault: AwsFault): Promise<void> {
+    for (const { region, templateId } of fault.experiments ?? []) {
+      const fis = this.clients.fis(region);
+      try {
+        let nextToken: string | undefined;
+        do {
+          const page = await fis.send(new ListExperimentsCommand({ nextToken }));
+          for (const experiment of page.experiments ?? []) {
+            if (experiment.experimentTemplateId !== templateId || !experiment.id) continue;
+            if (!ACTIVE_EXPERIMENT.has(experiment.state?.status ?? '')) continue;
+            await fis.send(new StopExperimentCommand({ id: experiment.id }));
+          }
+          nextToken = page.nextToken;
+        } while (nextToken);
+      } catch (error) {
+        throw toUserError(error, `stopping the ${fault.kind} experiment in ${region}`);
+      }
+    }
+  }
+
+  /**
+   * Undoes a fault: services scaled down back to their counts, experiments stopped (FIS puts the route tables back).
+   * Others need no undo.
+   */
   async undo(fault: AwsFault): Promise<void> {
+    if (fault.experiments) return this.stopExperiments(fault);
     if (!fault.restore) return;
     const ecs = this.clients.ecs(fault.region);
     try {

@@ -1,5 +1,6 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { FisClient } from '@aws-sdk/client-fis';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import {
@@ -44,6 +45,9 @@ import type {
 } from '../platform.js';
 import { isCredentialError, toUserError } from './aws-errors.js';
 import { AwsFaults } from './aws-faults.js';
+import { AwsGenerator } from './aws-generator.js';
+import { GeneratorLedgerTable, generatorLedgerTable } from '../../clients/generator-ledger.js';
+import { tableLedger, type LedgerSource } from '../ledger-source.js';
 import { latestDatapoints, latestValues, type MetricQuery } from './metrics.js';
 import { appStreamBacklogs } from '../stream-backlog.js';
 
@@ -70,6 +74,7 @@ type Clients = {
   cloudwatch: CloudWatchClient;
   dynamodb: DynamoDBClient;
   kinesis: KinesisClient;
+  fis: FisClient;
 };
 
 function regionOfArn(arn: string | undefined): string | undefined {
@@ -134,6 +139,7 @@ export class AwsPlatform implements Platform, DrillCapabilities {
         cloudwatch: new CloudWatchClient(common),
         dynamodb: new DynamoDBClient(common),
         kinesis: new KinesisClient(common),
+        fis: new FisClient(common),
       };
       this.clients.set(region, set);
     }
@@ -475,7 +481,28 @@ export class AwsPlatform implements Platform, DrillCapabilities {
     return new AwsFaults(this.config, {
       ecs: (region) => this.client(region, 'ecs'),
       rds: (region) => this.client(region, 'rds'),
+      fis: (region) => this.client(region, 'fis'),
     });
+  }
+
+  /** The generator as an ECS service, driven through its control, its desired count and the ledger table. */
+  generator(): AwsGenerator {
+    return new AwsGenerator({
+      config: this.config,
+      ecs: (region) => this.client(region, 'ecs'),
+      controls: () => this.routingControls(),
+      table: this.ledgerTable(this.config.regions[0]),
+    });
+  }
+
+  private ledgerTable(region: string): GeneratorLedgerTable {
+    this.requireRegion(region);
+    return new GeneratorLedgerTable(this.client(region, 'dynamodb'), generatorLedgerTable(this.config.environment));
+  }
+
+  /** The generator's ledger, read from the global table's replica in `region` (default: the primary). */
+  ledger(region = this.config.regions[0]): LedgerSource {
+    return tableLedger(this.ledgerTable(region));
   }
 
   safeStoreClient(region: string): DynamoDBClient {
@@ -558,6 +585,7 @@ export class AwsPlatform implements Platform, DrillCapabilities {
       set.cloudwatch.destroy();
       set.dynamodb.destroy();
       set.kinesis.destroy();
+      set.fis.destroy();
     }
     this.clients.clear();
   }

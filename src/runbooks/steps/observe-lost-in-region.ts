@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { safeStoreTable } from '../../config/model.js';
 import { reconcileDynamoClient } from '../../reconcile/clients.js';
-import { countLoss, ledgerFiles, sentToRegion } from '../../reconcile/ledger-loss.js';
+import { countLoss, ledgerSourceOf, sentToRegion } from '../../reconcile/ledger-loss.js';
 import { StoreReader } from '../../reconcile/store-reader.js';
 import { durationSchema, formatDuration } from '../duration.js';
 import { defineStepType } from '../registry.js';
@@ -42,16 +42,17 @@ export const observeLostInRegion = defineStepType({
       ctx.recordRpo({ phase: PHASE, count: 0, pairs: 0, detail });
       return { detail };
     }
-    const files = ledgerFiles(ctx.workspace);
-    if (files.length === 0) {
+    const ledger = ledgerSourceOf(ctx.platform, ctx.workspace, p.target);
+    const runs = await ledger.runs();
+    if (runs.length === 0) {
       const detail =
-        'unknown: no generator ledger in this workspace; messages only the lost broker held (and records it had not ' +
-        'replicated) are invisible to reconcile';
+        `unknown: no generator ledger in ${ledger.where}; messages only the lost broker held (and records it had ` +
+        'not replicated) are invisible to reconcile';
       ctx.recordRpo({ phase: PHASE, count: 0, unknown: true, detail });
       return { detail };
     }
-    ctx.detail(`reading the generator's ledger (${files.length} file${files.length === 1 ? '' : 's'})`);
-    const sent = await sentToRegion(files, p.source, p.window);
+    ctx.detail(`reading the generator's ledger (${runs.length} run${runs.length === 1 ? '' : 's'}, ${ledger.where})`);
+    const sent = await sentToRegion(ledger, runs, p.source, p.window);
     const table = safeStoreTable(ctx.platform.config.environment, 'trade', 'inbound-gateway');
     const client = reconcileDynamoClient(p.target, ctx.platform.endpoints(p.target).dynamodb);
     try {

@@ -1,9 +1,8 @@
-import { appendFileSync, mkdirSync } from 'node:fs';
-import path from 'node:path';
 import type { Logger } from 'pino';
 import { tradeRecordId } from '../../domain/ids.js';
 import type { BrokerPublisher } from '../messaging/publisher.js';
-import { ConfirmationLog, confirmedId } from './confirmation-log.js';
+import { confirmedId } from './confirmation-log.js';
+import { fileLedgerSink, type LedgerSink } from './ledger-sink.js';
 import {
   createScenarioGenerator,
   type GeneratedPair,
@@ -31,7 +30,10 @@ export interface GeneratorDeps {
   readonly targetRegion: () => string | undefined;
   readonly degraded: () => boolean;
   readonly topic: string;
+  /** Where the ledger files go (when no `ledgerSink` is given). */
   readonly ledgerDir: string;
+  /** Where the ledger goes instead of files (AWS: the ledger table), given the run id. */
+  readonly ledgerSink?: (runId: string) => LedgerSink;
   readonly logger: Logger;
 }
 
@@ -63,8 +65,8 @@ class LatencySample {
 export class TradeGenerator {
   readonly runId = `g${Date.now().toString(36)}`;
   readonly ledger: string;
-  /** Every confirmation received, one line each (see ConfirmationLog). */
-  readonly confirmationLog: ConfirmationLog;
+  /** The ledger and every confirmation received (files, or the ledger table). */
+  private readonly sink: LedgerSink;
   private scenarios: ScenarioGenerator;
   /** Pairs the broker has not acknowledged yet: sent again, before any new pair. */
   private readonly unacknowledged: GeneratedPair[] = [];
@@ -91,11 +93,12 @@ export class TradeGenerator {
     private settings: GeneratorSettings,
     private readonly deps: GeneratorDeps,
   ) {
-    mkdirSync(deps.ledgerDir, { recursive: true });
-    this.ledger = path.join(deps.ledgerDir, `ledger-${this.runId}.jsonl`);
-    this.confirmationLog = new ConfirmationLog(path.join(deps.ledgerDir, `confirmations-${this.runId}.jsonl`), {
-      onError: (error) => deps.logger.warn({ err: error.message }, 'cannot record confirmations'),
-    });
+    this.sink =
+      deps.ledgerSink?.(this.runId) ??
+      fileLedgerSink(deps.ledgerDir, this.runId, (error) =>
+        deps.logger.warn({ err: error.message }, 'cannot record confirmations'),
+      );
+    this.ledger = this.sink.where;
     this.scenarios = createScenarioGenerator({
       seed: this.runId,
       runId: this.runId,
@@ -139,7 +142,7 @@ export class TradeGenerator {
   /** Stops generating and writes the confirmations still buffered. */
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    await this.confirmationLog.flush();
+    await this.sink.flush();
   }
 
   private async tick(): Promise<void> {
@@ -171,11 +174,11 @@ export class TradeGenerator {
         this.deps.logger.warn({ err: (error as Error).message, region }, 'broker did not take the pairs; retrying');
         return;
       }
-      appendFileSync(
-        this.ledger,
-        batch
-          .map((pair) => JSON.stringify({ ...pair, submittedAt, region, ids: pair.sides.map(tradeRecordId) }))
-          .join('\n') + '\n',
+      this.sink.pairs(
+        batch.map((pair) => ({
+          seq: pair.seq,
+          line: JSON.stringify({ ...pair, submittedAt, region, ids: pair.sides.map(tradeRecordId) }),
+        })),
       );
       this.flow.sentPairs(batch);
       for (const pair of batch) this.byScenario[pair.scenario]++;
@@ -198,7 +201,7 @@ export class TradeGenerator {
     const status = message.status ?? 'UNKNOWN';
     this.confirmations[status] = (this.confirmations[status] ?? 0) + 1;
     const id = confirmedId(message);
-    if (id) this.confirmationLog.record({ id, status, at: Date.now(), region });
+    if (id) this.sink.confirmation({ id, status, at: Date.now(), region });
     this.flow.confirmation(message.tradeRecordId, status);
     if (status === 'MATCHED' && message.submittedAt) this.latency.add(Date.now() - message.submittedAt);
   }

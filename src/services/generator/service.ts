@@ -11,6 +11,7 @@ import {
   serviceLogger,
 } from '../runtime/index.js';
 import { TradeGenerator } from './generator.js';
+import { followLedgerTable, ledgerTableOf, tableSink } from './table-control.js';
 
 const DEFAULT_RATE = Number(process.env.TSR_GENERATOR_RATE ?? 10);
 
@@ -39,6 +40,8 @@ export async function startGeneratorService(config: ServiceConfig): Promise<Runn
     logger,
     ...brokerCredentials,
   });
+  // AWS: the ledger, the rate and the status go through the ledger table (the root filesystem is read-only).
+  const ledgerTable = ledgerTableOf(config);
   const generator = new TradeGenerator(
     { rate: DEFAULT_RATE },
     {
@@ -48,10 +51,12 @@ export async function startGeneratorService(config: ServiceConfig): Promise<Runn
       degraded: () => gate.state().degraded || resolver.state().degraded,
       topic: names.topics.tmInTrades,
       ledgerDir: path.join(process.env.TSR_WORKSPACE ?? '.', 'generator'),
+      ledgerSink: ledgerTable ? tableSink(ledgerTable, logger) : undefined,
       logger,
     },
   );
   generator.start();
+  const unfollow = ledgerTable ? followLedgerTable(ledgerTable, generator, logger) : async () => undefined;
 
   // Confirmations come back on the broker of the region that decided them: listen to all.
   const listeners = Object.entries(brokerUrls).map(([region, urls]) => {
@@ -116,6 +121,7 @@ export async function startGeneratorService(config: ServiceConfig): Promise<Runn
     metricsPort: typeof address === 'object' && address ? address.port : config.metricsPort,
     stop: async () => {
       await generator.stop();
+      await unfollow();
       await Promise.all(listeners.map((l) => l.endAsync(true)));
       await publisher.close();
       await Promise.all([gate.stop(), resolver.stop()]);

@@ -14,6 +14,28 @@ export interface GlobalTablesProps {
 }
 
 /**
+ * What makes a table global here (the safe stores, the audit and the generator's ledger alike): replicated through
+ * DynamoDB Streams to every other region, point-in-time recovery, SSE with the customer-managed key of each region.
+ */
+export function globalTableSettings(props: Pick<GlobalTablesProps, 'primaryRegion' | 'regions' | 'kmsKeyArnByRegion'>) {
+  return {
+    streamEnabled: true,
+    streamViewType: 'NEW_AND_OLD_IMAGES',
+    pointInTimeRecovery: { enabled: true },
+    serverSideEncryption: { enabled: true, kmsKeyArn: props.kmsKeyArnByRegion[props.primaryRegion] },
+    replica: props.regions
+      .filter((region) => region !== props.primaryRegion)
+      .map((region) => ({
+        regionName: region,
+        kmsKeyArn: props.kmsKeyArnByRegion[region],
+        pointInTimeRecovery: true,
+        propagateTags: true,
+      })),
+    deletionProtectionEnabled: false,
+  };
+}
+
+/**
  * DynamoDB global tables (version 2019.11.21): on-demand, a replica in every region, point-in-time recovery and
  * SSE with a customer-managed KMS key in each region.
  *
@@ -58,20 +80,7 @@ export class GlobalTables extends Construct {
               },
             ]
           : undefined,
-        // Global tables replicate through DynamoDB Streams.
-        streamEnabled: true,
-        streamViewType: 'NEW_AND_OLD_IMAGES',
-        pointInTimeRecovery: { enabled: true },
-        serverSideEncryption: { enabled: true, kmsKeyArn: props.kmsKeyArnByRegion[props.primaryRegion] },
-        replica: props.regions
-          .filter((region) => region !== props.primaryRegion)
-          .map((region) => ({
-            regionName: region,
-            kmsKeyArn: props.kmsKeyArnByRegion[region],
-            pointInTimeRecovery: true,
-            propagateTags: true,
-          })),
-        deletionProtectionEnabled: false,
+        ...globalTableSettings(props),
         tags: { 'tsr:purpose': table.purpose, ...(table.app ? { 'tsr:app': table.app } : {}) },
       });
       arns[table.name] = resource.arn;

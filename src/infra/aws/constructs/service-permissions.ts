@@ -7,7 +7,7 @@ export interface PolicyStatement {
   readonly Effect: 'Allow';
   readonly Action: readonly string[];
   readonly Resource: readonly string[];
-  readonly Condition?: Record<string, Record<string, string>>;
+  readonly Condition?: Record<string, Record<string, string | readonly string[]>>;
 }
 
 export interface PermissionContext {
@@ -20,6 +20,8 @@ export interface PermissionContext {
   /** KMS keys the task uses: the regional key (streams, leases) and this region's copy of the global key (tables). */
   readonly regionalKeyArn: string;
   readonly globalKeyArn: string;
+  /** The generator's ledger table (src/clients/generator-ledger.ts). */
+  readonly generatorLedger: string;
 }
 
 const STREAM_READ = [
@@ -77,7 +79,25 @@ export function servicePermissions(
       Condition: { StringEquals: { 'cloudwatch:namespace': 'tsr' } },
     },
   ];
-  if (app === 'generator' || !stage) return statements;
+  if (app === 'generator') {
+    // Its ledger, its status and the rate it polls: read the settings item, write batches; nothing else.
+    statements.push(
+      {
+        Sid: 'GeneratorLedger',
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem'],
+        Resource: [tableArn(ctx.generatorLedger)],
+      },
+      {
+        Sid: 'UseDataKeys',
+        Effect: 'Allow',
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
+        Resource: [ctx.globalKeyArn],
+      },
+    );
+    return statements;
+  }
+  if (!stage) return statements;
 
   const index = STAGES.indexOf(stage);
   const next = STAGES[index + 1];

@@ -5,6 +5,8 @@ import type { ResourceNames, TsrConfig } from '../../../config/model.js';
 import { DnsHealthChecks } from '../constructs/dns-health-checks.js';
 import { GlobalDatabase } from '../constructs/global-database.js';
 import { GlobalTables } from '../constructs/global-tables.js';
+import { GeneratorLedger } from '../constructs/generator-ledger.js';
+import { generatorLedgerTable } from '../../../clients/generator-ledger.js';
 import { MultiRegionKey } from '../constructs/multi-region-key.js';
 import { ReplicatedSecret } from '../constructs/replicated-secret.js';
 import { RoutingControls } from '../constructs/routing-controls.js';
@@ -73,6 +75,13 @@ export class GlobalStack extends TerraformStack {
 
     this.tables = new GlobalTables(this, 'tables', {
       tables: names.tables.filter((t) => t.global),
+      primaryRegion: primary,
+      regions: config.regions,
+      kmsKeyArnByRegion: key.arnByRegion,
+    });
+
+    new GeneratorLedger(this, 'generator-ledger', {
+      name: generatorLedgerTable(config.environment),
       primaryRegion: primary,
       regions: config.regions,
       kmsKeyArnByRegion: key.arnByRegion,

@@ -8,6 +8,7 @@ import { Alarms } from '../constructs/alarms.js';
 import { Broker } from '../constructs/broker.js';
 import { EndpointRecords } from '../constructs/endpoint-records.js';
 import { FaultExperiments } from '../constructs/fault-experiments.js';
+import { generatorLedgerTable } from '../../../clients/generator-ledger.js';
 import { Network, ZONES } from '../constructs/network.js';
 import { RegionPeering } from '../constructs/region-peering.js';
 import { RegionalDatabases } from '../constructs/regional-databases.js';
@@ -133,6 +134,7 @@ export class RegionalStack extends TerraformStack {
       controlPanelArn: global.getString(GLOBAL_OUTPUTS.controlPanelArn),
       regionalKeyArn: key.arn,
       globalKeyArn,
+      generatorLedger: generatorLedgerTable(config.environment),
     };
     // Every region's broker, `region=mqtts://host:8883` per broker instance (active first), in config order: senders
     // publish to another region's broker when its dns control is ON; outbound gateways to the other app's region.
@@ -207,6 +209,9 @@ export class RegionalStack extends TerraformStack {
       ecsClusterName: aws.ecsCluster,
       ecsClusterArn: services.clusterArn,
       coreServices: Object.fromEntries(config.apps.map((app) => [app, aws.service(app, 'core')])),
+      vpcId: network.vpcId,
+      privateSubnetIds: network.privateSubnetIds,
+      otherRegions: config.regions.filter((r) => r !== region),
       databaseClusters: Object.fromEntries(
         config.apps.map((app) => {
           const identifier = aws.regionalCluster(app, region);

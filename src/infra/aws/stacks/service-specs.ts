@@ -1,3 +1,4 @@
+import { GENERATOR_LEDGER_ENV, generatorLedgerTable } from '../../../clients/generator-ledger.js';
 import { STAGES, type AppName, type StageName } from '../../../config/apps.js';
 import type { ResourceNames, TsrConfig } from '../../../config/model.js';
 import { servicePermissions, type PermissionContext } from '../constructs/service-permissions.js';
@@ -23,12 +24,12 @@ export interface ServiceSpecInput {
   readonly permissionContext: PermissionContext;
 }
 
-/** Where the generator's task keeps its ledger (a task volume: the root filesystem is read-only). */
+/** The generator's scratch directory (a task volume: the root filesystem is read-only); its ledger is a table. */
 export const GENERATOR_WORKSPACE = '/var/tsr';
 
 /**
- * The ECS services of one region: every stage of each app, plus the generator (which runs where the primary is and
- * is scaled up elsewhere on DR), each with its environment, secrets and least-privilege permissions.
+ * The ECS services of one region: every stage of each app, plus the generator (no task until `tsr generator start`),
+ * each with its environment, secrets and least-privilege permissions.
  */
 export function regionalServiceSpecs(input: ServiceSpecInput): ServiceSpec[] {
   const { config, names, aws, region, brokerUrls, arcEndpoints, controlPanelArn } = input;
@@ -90,21 +91,23 @@ export function regionalServiceSpecs(input: ServiceSpecInput): ServiceSpec[] {
     }
   }
   if (config.apps.includes('trade')) {
-    // The generator follows its routing control; it runs where the primary is and scales up elsewhere on DR.
+    // The generator runs only while `tsr generator start` has it run (one task, in one region); it follows its
+    // routing control, polls its rate and writes its ledger in the replicated ledger table.
     specs.push({
       name: aws.service('generator'),
       app: 'generator',
-      desiredCount: region === config.regions[0] ? 1 : 0,
+      desiredCount: 0,
       cpu: 256,
       memory: 512,
       singleTask: true,
-      // Its ledger of sent trades; the container's root filesystem is read-only.
+      // A writable scratch directory; the container's root filesystem is read-only.
       scratchDir: GENERATOR_WORKSPACE,
       environment: {
         ...common,
         [SERVICE_ENV.service]: 'generator',
         [SERVICE_ENV.stage]: 'generator',
         [SERVICE_ENV.workspace]: GENERATOR_WORKSPACE,
+        [GENERATOR_LEDGER_ENV]: generatorLedgerTable(config.environment),
       },
       secrets: brokerSecrets,
       secretArns: [brokerSecret],
