@@ -128,27 +128,30 @@ function describeTable(store: DynaliteStore, name: string): Promise<TableDescrip
 export async function writeChanges(store: DynaliteStore, changes: readonly ReplicatedChange[]): Promise<void> {
   const byTable = new Map<string, ReplicatedChange[]>();
   for (const change of changes) byTable.set(change.table, [...(byTable.get(change.table) ?? []), change]);
-  for (const [name, list] of byTable) {
-    const table = await describeTable(store, name);
-    const keys = list.map((change) => `item-${name}~${dynaliteDb.createKey(change.image ?? change.key, table)}`);
-    const existing = await store.db.getMany(keys);
-    const indexOperations: LevelOperation[] = [];
-    const itemOperations: LevelOperation[] = list.map((change, i) => {
-      const item = change.op === 'put' ? (change.image as WireItem) : null;
-      for (const [kind, indexes] of [
-        ['local', table.LocalSecondaryIndexes],
-        ['global', table.GlobalSecondaryIndexes],
-      ] as const) {
-        if (!indexes?.length) continue;
-        const actions = dynaliteDb.getIndexActions(indexes, existing[i] ?? null, item, table);
-        const prefix = (index: string) => `index-${kind}~${name}~${index}~`;
-        for (const del of actions.deletes) indexOperations.push({ type: 'del', key: prefix(del.index) + del.key });
-        for (const put of actions.puts)
-          indexOperations.push({ type: 'put', key: prefix(put.index) + put.key, value: put.item });
-      }
-      return item ? { type: 'put', key: keys[i], value: item } : { type: 'del', key: keys[i] };
-    });
-    if (indexOperations.length) await store.db.batch(indexOperations);
-    await store.db.batch(itemOperations);
-  }
+  // Tables are independent: their reads and writes overlap (LevelDB serves them from its thread pool).
+  await Promise.all([...byTable].map(([name, list]) => writeTableChanges(store, name, list)));
+}
+
+async function writeTableChanges(store: DynaliteStore, name: string, list: readonly ReplicatedChange[]): Promise<void> {
+  const table = await describeTable(store, name);
+  const keys = list.map((change) => `item-${name}~${dynaliteDb.createKey(change.image ?? change.key, table)}`);
+  const existing = await store.db.getMany(keys);
+  const indexOperations: LevelOperation[] = [];
+  const itemOperations: LevelOperation[] = list.map((change, i) => {
+    const item = change.op === 'put' ? (change.image as WireItem) : null;
+    for (const [kind, indexes] of [
+      ['local', table.LocalSecondaryIndexes],
+      ['global', table.GlobalSecondaryIndexes],
+    ] as const) {
+      if (!indexes?.length) continue;
+      const actions = dynaliteDb.getIndexActions(indexes, existing[i] ?? null, item, table);
+      const prefix = (index: string) => `index-${kind}~${name}~${index}~`;
+      for (const del of actions.deletes) indexOperations.push({ type: 'del', key: prefix(del.index) + del.key });
+      for (const put of actions.puts)
+        indexOperations.push({ type: 'put', key: prefix(put.index) + put.key, value: put.item });
+    }
+    return item ? { type: 'put', key: keys[i], value: item } : { type: 'del', key: keys[i] };
+  });
+  if (indexOperations.length) await store.db.batch(indexOperations);
+  await store.db.batch(itemOperations);
 }
