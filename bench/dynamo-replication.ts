@@ -1,6 +1,7 @@
 /**
  * Local DynamoDB replication numbers: write throughput through the engine front, replication throughput of the link,
- * and lag at rest. Run: node --import tsx bench/dynamo-replication.ts [items]
+ * and lag at rest, on a table shaped like the safe stores (keyed by id, with the time index). Run:
+ * node --import tsx bench/dynamo-replication.ts [items]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +18,9 @@ import {
   type BatchWriteItemCommandOutput,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
+import { timeBucket } from '../src/config/table-schema.js';
 import { startDynamoEngine } from '../src/infra/local/engines/dynamo-engine.js';
+import { createTableInput } from '../src/infra/local/provision.js';
 import {
   fetchReplicationLag,
   pauseReplication,
@@ -36,14 +39,7 @@ function client(endpoint: string, region: string): DynamoDBClient {
 }
 
 async function createTable(db: DynamoDBClient): Promise<void> {
-  await db.send(
-    new CreateTableCommand({
-      TableName: TABLE,
-      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
+  await db.send(new CreateTableCommand(createTableInput({ name: TABLE, global: true, purpose: 'safe-store' })));
   while ((await db.send(new DescribeTableCommand({ TableName: TABLE }))).Table?.TableStatus !== 'ACTIVE')
     await sleep(5);
 }
@@ -55,7 +51,9 @@ async function writeItems(db: DynamoDBClient, prefix: string, count: number): Pr
       Array.from({ length: Math.min(25, count - i) }, (_, j) => ({
         PutRequest: {
           Item: {
-            pk: { S: `${prefix}-${i + j}` },
+            id: { S: `${prefix}-${i + j}` },
+            timeBucket: { S: timeBucket(Date.now()) },
+            acceptedAt: { N: String(Date.now()) },
             status: { S: 'UNMATCHED' },
             payload: { S: 'x'.repeat(200) },
             n: { N: String(i + j) },
@@ -85,7 +83,7 @@ async function count(db: DynamoDBClient, prefix: string): Promise<number> {
       new ScanCommand({
         TableName: TABLE,
         Select: 'COUNT',
-        FilterExpression: 'begins_with(pk, :p)',
+        FilterExpression: 'begins_with(id, :p)',
         ExpressionAttributeValues: { ':p': { S: `${prefix}-` } },
         ExclusiveStartKey: start,
       }),
@@ -159,7 +157,7 @@ async function main(): Promise<void> {
     const visible: number[] = [];
     const acked: number[] = [];
     for (let i = 0; i < 100; i++) {
-      const key = { pk: { S: `single-${i}` } };
+      const key = { id: { S: `single-${i}` } };
       const start = performance.now();
       await dbA.send(new PutItemCommand({ TableName: TABLE, Item: { ...key, v: { N: String(i) } } }));
       acked.push(performance.now() - start);
