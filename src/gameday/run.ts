@@ -79,7 +79,7 @@ async function planScenario(
 
 function header(scenario: LoadedScenario): string {
   const d = scenario.definition;
-  const objectives = Object.entries(d.objectives).map(([k, v]) => `${k} ≤ ${v}`);
+  const objectives = Object.entries(d.objectives).map(([k, v]) => (v === true ? k : `${k} ≤ ${v}`));
   return [
     `Game day ${d.name}: ${d.description}`,
     `Hypothesis: ${d.hypothesis.trim()}`,
