@@ -31,11 +31,6 @@ export interface PairState {
   readonly queue: ChangeQueue;
   error?: string;
   lastContactAt: number;
-  /**
-   * The source region was lost: what the link holds of its changes and has not applied here is forgotten (it stays
-   * in the source's own feed, out of reach until the region is back, as unreplicated changes are on AWS).
-   */
-  forgetQueued?: boolean;
   readonly waker: Waker;
 }
 
