@@ -2,7 +2,6 @@ import path from 'node:path';
 import { APPS, type AppName } from '../config/apps.js';
 import { deriveNames, type TsrConfig } from '../config/model.js';
 import { dnsRegion } from '../clients/types.js';
-import { portAnswers } from '../infra/local/ports.js';
 import { readStateIfValid, type LocalState } from '../infra/local/state.js';
 import { FlowHistory, sampleFlow, withDrills } from '../platform/flow-sampler.js';
 import { generatorStatus, type GeneratorStatus } from '../platform/generator-control.js';
@@ -83,11 +82,6 @@ export function appControls(
       ]),
     ),
   }));
-}
-
-/** ARC endpoints answer, one by one (the cluster keeps working with one down). */
-function probeEndpoints(urls: readonly string[]): Promise<{ url: string; up: boolean }[]> {
-  return Promise.all(urls.map(async (url) => ({ url, up: await portAnswers(Number(new URL(url).port)) })));
 }
 
 /**
@@ -336,7 +330,7 @@ export class Collector {
     let depths: Map<string, number>;
     [this.status, this.arc, depths] = await Promise.all([
       platform.status(),
-      platform instanceof LocalPlatform ? probeEndpoints(platform.state.endpoints.arc) : Promise.resolve([]),
+      platform instanceof LocalPlatform ? platform.arcEndpointHealth() : Promise.resolve([]),
       this.brokerDepths(platform),
     ]);
     const now = Date.now();

@@ -76,10 +76,11 @@ export class LocalDrills {
     const queue = inboundClientId(app, region);
     const measuredAt = new Date().toISOString();
     try {
-      const response = await fetch(`${admin}/backlog?clientId=${encodeURIComponent(queue)}`, {
-        signal: AbortSignal.timeout(3_000),
-      });
-      const { backlog } = (await response.json()) as { backlog: number };
+      const { backlog } = await requestJson<{ backlog: number }>(
+        `${admin}/backlog?clientId=${encodeURIComponent(queue)}`,
+        undefined,
+        3_000,
+      );
       return { app, region, queues: [{ queue, depth: backlog }], depth: backlog, measuredAt };
     } catch (error) {
       return {

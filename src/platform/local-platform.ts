@@ -26,6 +26,7 @@ import { ArcRoutingControls } from '../clients/arc-routing-controls.js';
 import { LOCAL_CREDENTIALS, LOCAL_SIGNER } from '../clients/aws-clients.js';
 import type {
   ComponentHealth,
+  DiskStatus,
   Platform,
   PlatformStatus,
   RegionEndpoints,
@@ -34,11 +35,16 @@ import type {
   StageStatus,
 } from './platform.js';
 
+/** How often status walks the workspace for its disk use (a few thousand files: milliseconds of lstat each time). */
+const DISK_LOOK_MS = 10_000;
+
 /** The local target: everything read from the state file the supervisor keeps, and from the engines themselves. */
 export class LocalPlatform implements Platform, DrillCapabilities {
   readonly target = 'local' as const;
   readonly names: ResourceNames;
   private controls?: ArcRoutingControls;
+  private disk?: { at: number; value: DiskStatus };
+  private readonly answered = new Set<string>();
   readonly drills: LocalDrills;
 
   constructor(
@@ -116,6 +122,34 @@ export class LocalPlatform implements Platform, DrillCapabilities {
     return this.controls;
   }
 
+  /**
+   * Whether `port` answers, probed until it has once for this process: a live process keeps its listening socket (a
+   * hung one still accepts connections, so probing it again every second would tell nothing more); a restart is a new
+   * pid and is probed again.
+   */
+  private async answers(pid: number | undefined, port: number): Promise<boolean> {
+    const key = `${pid ?? '?'}:${port}`;
+    if (this.answered.has(key)) return true;
+    const up = await portAnswers(port);
+    if (up) {
+      if (this.answered.size >= 1_000) this.answered.clear(); // restarts add keys; keep it bounded
+      this.answered.add(key);
+    }
+    return up;
+  }
+
+  /** Each ARC cluster endpoint: whether its process runs and answers on the endpoint's port. */
+  async arcEndpointHealth(): Promise<{ url: string; up: boolean }[]> {
+    const arc = this.state.processes.find((p) => p.kind === 'arc');
+    return Promise.all(
+      this.state.endpoints.arc.map(async (url) => {
+        const port = Number(new URL(url).port);
+        const up = !!arc && isAlive(arc.pid) && arc.ports.includes(port) && (await this.answers(arc.pid, port));
+        return { url, up };
+      }),
+    );
+  }
+
   private async componentHealth(process: ProcessRecord): Promise<ComponentHealth> {
     const base = { name: process.kind, region: process.region, endpoint: process.endpoint, pid: process.pid };
     if (!isAlive(process.pid))
@@ -124,7 +158,7 @@ export class LocalPlatform implements Platform, DrillCapabilities {
         up: false,
         detail: process.detail ?? `process ${process.pid ?? '?'} is not running; log: ${process.log}`,
       };
-    const answers = await Promise.all(process.ports.map((port) => portAnswers(port)));
+    const answers = await Promise.all(process.ports.map((port) => this.answers(process.pid, port)));
     const silent = process.ports.filter((_, i) => !answers[i]);
     if (silent.length)
       return {
@@ -216,9 +250,16 @@ export class LocalPlatform implements Platform, DrillCapabilities {
       replication,
       writers: this.state.writers,
       stages,
-      disk: diskStatus(this.state.workspace, this.state.regions),
+      disk: this.diskNow(),
       dashboard: localDashboardUrl(this.state),
     };
+  }
+
+  /** The workspace's disk use, walked at most every DISK_LOOK_MS: the dashboard and monitors ask status every second. */
+  private diskNow(): DiskStatus {
+    if (!this.disk || Date.now() - this.disk.at >= DISK_LOOK_MS)
+      this.disk = { at: Date.now(), value: diskStatus(this.state.workspace, this.state.regions) };
+    return this.disk.value;
   }
 
   async close(): Promise<void> {

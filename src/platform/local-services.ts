@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { ExitCode, UserError } from '../errors.js';
 import type { LocalState } from '../infra/local/state.js';
 import type { ServiceSnapshot } from '../infra/local/service-process.js';
-import { requestJson } from './json-request.js';
+import { requestJson, type JsonRequestInit } from './json-request.js';
 
 /** What a service reports on its metrics endpoint (see src/services/runtime/metrics.ts). */
 export interface ServiceMetrics {
@@ -94,7 +94,7 @@ export function generatorEndpoint(state: LocalState): string {
   return generator.metrics;
 }
 
-export async function generatorRequest<T>(state: LocalState, path: string, init?: RequestInit): Promise<T> {
+export async function generatorRequest<T>(state: LocalState, path: string, init?: JsonRequestInit): Promise<T> {
   try {
     return await requestJson<T>(`${generatorEndpoint(state)}${path}`, init);
   } catch (error) {
