@@ -26,6 +26,7 @@ import {
 import { startDynamoEngine, type ChangesPage, type DynamoEngine } from '../../src/infra/local/engines/dynamo-engine.js';
 import {
   fetchReplicationLag,
+  forgetLostRegion,
   pauseReplication,
   resumeReplication,
   setReplicationDelay,
@@ -570,6 +571,34 @@ describe('DynamoDB global tables on the local target: two regions', () => {
     await eventually(() => caughtUp(link), { what: 'caught up after the outage' });
     // Data written before the outage survived the restart (persistent dataDir).
     expect(await countItems(dbB, 'batch')).toBe(900);
+  });
+
+  it("forgets a lost region's changes it had not applied, and delivers them from the region's feed once it is back", async () => {
+    await eventually(() => caughtUp(link), { what: 'caught up' });
+    await pauseReplication(link.endpoint);
+    for (let i = 0; i < 20; i++) {
+      await dbA.send(new PutItemCommand({ TableName: GLOBAL, Item: { ...key('lost-src', i), v: { N: String(i) } } }));
+    }
+    // Pulled into the link (which outlives the region), not applied: the pause.
+    await eventually(async () => ((await lagRow(link, 'us-east-1', 'us-west-2')).pending === 20 ? true : undefined), {
+      what: '20 held by the link',
+    });
+    const port = a.port;
+    dbA.destroy();
+    await a.close();
+    expect((await getJson(`${link.endpoint}/lost?region=nowhere`, 'POST')).status).toBe(400);
+    await forgetLostRegion(link.endpoint, 'us-east-1');
+    await resumeReplication(link.endpoint);
+    await eventually(async () => ((await lagRow(link, 'us-east-1', 'us-west-2')).pending === 0 ? true : undefined), {
+      what: 'the link forgot them',
+    });
+    expect(await countItems(dbB, 'lost-src')).toBe(0); // gone with the region, as on AWS
+    a = await startDynamoEngine({ port, dataDir: dirs[0], region: 'us-east-1' });
+    dbA = client(a.endpoint, 'us-east-1');
+    await eventually(async () => ((await countItems(dbB, 'lost-src')) === 20 ? true : undefined), {
+      what: "the region's unreplicated changes delivered once it is back",
+    });
+    await eventually(() => caughtUp(link), { what: 'caught up after the region came back' });
   });
 
   it('answers malformed requests with errors and keeps serving', async () => {

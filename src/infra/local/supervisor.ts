@@ -26,6 +26,7 @@ import {
 } from './postgres-replication.js';
 import { failoverWriter, rejoinAsReplica, switchoverWriter } from './database-roles.js';
 import { createStreams, createTables } from './provision.js';
+import { forgetLostRegion } from './replication/dynamo-link.js';
 import { type DeploymentStatus, type LocalState, type ProcessRecord, workspacePaths, writeState } from './state.js';
 
 /** The dashboard's own entry point: a process above the platform layer, so started by path, never imported. */
@@ -423,6 +424,13 @@ export class Supervisor {
         engine.detail = 'stopped by `tsr chaos region-down`';
       }),
     );
+    // What the region wrote and the link had not applied elsewhere goes down with it (on AWS it would still be in
+    // the region's own stream); the link pulls it again from the region's feed once the region is back.
+    if (this.linkEndpoint) {
+      await forgetLostRegion(this.linkEndpoint, region).catch((error: Error) =>
+        console.error(`[tsr] replication link did not forget ${region}'s unapplied changes: ${error.message}`),
+      );
+    }
     this.status = 'degraded';
     this.save();
   }

@@ -4,7 +4,7 @@
  * off from one that fails, and let the source be trimmed after each batch.
  */
 import { describe, requestJson } from './http-json.js';
-import type { LinkContext, PairState } from './link-topology.js';
+import { cursor, type LinkContext, type PairState } from './link-topology.js';
 import { trim } from './puller.js';
 
 const APPLY_BATCH = 2_000;
@@ -43,6 +43,14 @@ async function probe(pair: PairState, context: LinkContext): Promise<void> {
 export async function runPair(pair: PairState, context: LinkContext): Promise<void> {
   let failures = 0;
   while (!context.control.closed) {
+    if (pair.forgetQueued) {
+      // Between applies, so no batch taken from the queue is in flight. Pulled again from where this pair applied
+      // once the source answers (its feed keeps what no target applied).
+      pair.forgetQueued = false;
+      pair.source.fetchedSeq = Math.min(pair.source.fetchedSeq, cursor(pair));
+      pair.source.generation += 1;
+      pair.queue.clear();
+    }
     const now = Date.now();
     const batch = context.control.paused
       ? []

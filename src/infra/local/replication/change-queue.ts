@@ -56,6 +56,13 @@ export class ChangeQueue {
     }
   }
 
+  /** Drops every change waiting. */
+  clear(): void {
+    this.items = [];
+    this.head = 0;
+    this.perTable.clear();
+  }
+
   count(table: string): number {
     return this.perTable.get(table) ?? 0;
   }

@@ -99,6 +99,12 @@ export async function startDynamoReplicationLink(
           control.delayMs = ms;
           wakeAppliers();
         },
+        forgetUnapplied: (region) => {
+          if (!regionNames.includes(region)) return false;
+          for (const pair of pairs) if (pair.source.region === region) pair.forgetQueued = true;
+          wakeAppliers();
+          return true;
+        },
       });
     } catch (error) {
       sendJson(res, 500, { error: describe(error) });
@@ -168,6 +174,11 @@ export function pauseReplication(linkEndpoint: string): Promise<LinkState> {
 
 export function resumeReplication(linkEndpoint: string): Promise<LinkState> {
   return callLink<LinkState>('POST', linkEndpoint, '/resume');
+}
+
+/** A region was lost: the link forgets what it holds of that region's changes unapplied (see POST /lost). */
+export function forgetLostRegion(linkEndpoint: string, region: string): Promise<LinkState> {
+  return callLink<LinkState>('POST', linkEndpoint, `/lost?region=${encodeURIComponent(region)}`);
 }
 
 export function setReplicationDelay(linkEndpoint: string, delayMs: number): Promise<LinkState> {

@@ -5,6 +5,8 @@
  *   POST /pause          → LinkState   (stop applying; pulling continues, so pending and lag keep being measured)
  *   POST /resume         → LinkState
  *   POST /delay?ms=<n>   → LinkState   (added one-way delay: a change is applied no earlier than its ts + n)
+ *   POST /lost?region=<r> → LinkState  (region r was lost: its changes the link holds unapplied are forgotten, and
+ *                                       pulled again from its feed when it answers again)
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendJson } from '../http-server.js';
@@ -26,6 +28,8 @@ export interface LinkApi {
   state(): LinkState;
   setPaused(paused: boolean): void;
   setDelay(ms: number): void;
+  /** False when the region is not one of the link's. */
+  forgetUnapplied(region: string): boolean;
 }
 
 export function handleLinkRequest(req: IncomingMessage, res: ServerResponse, link: LinkApi): void {
@@ -52,6 +56,15 @@ export function handleLinkRequest(req: IncomingMessage, res: ServerResponse, lin
         return;
       }
       link.setDelay(ms);
+      sendJson(res, 200, link.state());
+      return;
+    }
+    case 'POST /lost': {
+      const region = url.searchParams.get('region') ?? '';
+      if (!link.forgetUnapplied(region)) {
+        sendJson(res, 400, { error: `region must be one of ${link.state().regions.join(', ')}, got '${region}'` });
+        return;
+      }
       sendJson(res, 200, link.state());
       return;
     }

@@ -10,6 +10,8 @@ export interface SourceState {
   readonly endpoint: string;
   epoch?: string;
   fetchedSeq: number;
+  /** Bumped when the link forgets what it pulled (a lost region): a page asked for before is dropped. */
+  generation: number;
   trimmedTo: number;
   lastOkAt: number;
   /** When the last pull started that found nothing more in the feed: every change stamped before it is queued. */
@@ -31,6 +33,11 @@ export interface PairState {
   readonly queue: ChangeQueue;
   error?: string;
   lastContactAt: number;
+  /**
+   * The source region was lost: what the link holds of its changes and has not applied here is forgotten (it stays
+   * in the source's own feed, out of reach until the region is back, as unreplicated changes are on AWS).
+   */
+  forgetQueued?: boolean;
   readonly waker: Waker;
 }
 
@@ -55,6 +62,7 @@ export function buildTopology(
     region: source.region,
     endpoint: source.endpoint.replace(/\/+$/, ''),
     fetchedSeq: 0,
+    generation: 0,
     trimmedTo: 0,
     lastOkAt: startedAt,
     backpressured: false,

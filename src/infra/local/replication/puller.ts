@@ -46,11 +46,14 @@ async function pull(source: SourceState, context: LinkContext): Promise<boolean>
   }
   source.backpressured = false;
   const pulledAt = Date.now();
+  const generation = source.generation;
   const page = await requestJson<ChangesPage>(
     'GET',
     `${source.endpoint}/_tsr/changes?after=${source.fetchedSeq}&limit=${PAGE_SIZE}&waitMs=${LONG_POLL_MS}`,
     { timeoutMs: LONG_POLL_MS + FETCH_TIMEOUT_MS, agent: context.agent },
   );
+  // The link forgot this source's changes while the page was on its way (region lost): ask again from the rewound seq.
+  if (source.generation !== generation) return true;
   const known = source.epoch !== undefined;
   if (known && page.epoch !== source.epoch) {
     // The engine restarted without its saved feed: its sequence starts over. Queued changes are still applied.
