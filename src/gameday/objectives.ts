@@ -1,5 +1,6 @@
 import { formatDuration, parseDuration } from '../runbooks/duration.js';
 import { accountLoss } from './loss-accounting.js';
+import type { LostWithRegionCheck } from '../verdict/model.js';
 import type { Objectives } from './scenario.js';
 import type { RecoveryResult } from './steps.js';
 
@@ -20,6 +21,8 @@ export interface RunFigures {
   readonly recoveries: readonly RecoveryResult[];
   /** Verdict counts; undefined when no verdict could be reached. */
   readonly counts?: Readonly<Record<string, number>>;
+  /** How the pairs the failovers counted as lost with a region ended, where the verdict was told them. */
+  readonly lostWithRegion?: LostWithRegionCheck;
   readonly steadyP99Ms?: number;
 }
 
@@ -120,14 +123,16 @@ export function judgeObjectives(objectives: Objectives, figures: RunFigures): Ob
     );
   }
   if (objectives.lossAgrees) {
-    const loss = accountLoss(recoveries, figures.counts);
+    const loss = accountLoss(recoveries, figures.counts ? figures : undefined);
     results.push(
       loss === undefined
         ? { name: 'lossAgrees', target: 'reports = verdict', detail: 'no region was failed over: not applicable' }
         : {
             name: 'lossAgrees',
             target: 'reports = verdict',
-            actual: `${loss.lostWithRegionPairs ?? '?'} / ${loss.atRisk ?? '?'} at risk`,
+            actual:
+              `${loss.lostWithRegionPairs ?? '?'} counted` +
+              `${loss.cameBack ? `, ${loss.cameBack} came back` : ''} / ${loss.atRisk ?? '?'} at risk`,
             passed: loss.agrees === true,
             detail: loss.detail,
           },

@@ -78,18 +78,18 @@ for (const chart of charts) {
 }
 `;
 
-/** The report as one self-contained HTML page: objectives, verdict, recoveries, phases and the timeline charts. */
 /** After a regional failover: the loss its reports count against what the verdict finds at risk. */
 function lossTable(report: GameDayReport): string {
   const loss = report.lossAccounting;
   if (!loss) return '';
   const known = (n: number | undefined) => (n === undefined ? 'unknown' : String(n));
   return `<h3>Loss a failover accepts: the reports against the verdict</h3>
-<table><tr><th>lost with the region (pairs, ledger)</th><th>missing after replay (records)</th><th>at risk (pairs, verdict)</th><th>agree</th></tr>
-<tr><td>${known(loss.lostWithRegionPairs)}</td><td>${known(loss.missingAfterReplay)}</td><td>${known(loss.atRisk)}</td><td>${result(loss.agrees)}</td></tr></table>
+<table><tr><th>lost with the region (pairs, ledger)</th><th>came back with the region (pairs)</th><th>missing after replay (records)</th><th>at risk (pairs, verdict)</th><th>agree</th></tr>
+<tr><td>${known(loss.lostWithRegionPairs)}</td><td>${loss.cameBack ?? 'not compared'}</td><td>${known(loss.missingAfterReplay)}</td><td>${known(loss.atRisk)}</td><td>${result(loss.agrees)}</td></tr></table>
 <p>${html(loss.detail)}</p>`;
 }
 
+/** The report as one self-contained HTML page: objectives, verdict, recoveries, phases and the timeline charts. */
 export function renderHtmlReport(report: GameDayReport): string {
   const { script, style } = charting();
   const verdict = report.verdict;

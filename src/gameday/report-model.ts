@@ -1,3 +1,4 @@
+import type { LostWithRegionCheck } from '../verdict/model.js';
 import type { LossAccounting } from './loss-accounting.js';
 import type { StopEvent, TimelineSample } from './monitor.js';
 import type { ObjectiveResult } from './objectives.js';
@@ -11,6 +12,8 @@ export interface ReportVerdict {
   readonly divergence?: readonly unknown[];
   readonly ids?: unknown;
   readonly durationMs?: number;
+  /** How the pairs the failovers counted as lost with a region ended (when the failovers listed them). */
+  readonly lostWithRegion?: LostWithRegionCheck;
   readonly error?: string;
   /** Why the pairs were not judged (the target gives the verdict no access to its databases): not a failure. */
   readonly notJudged?: string;

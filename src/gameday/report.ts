@@ -46,7 +46,7 @@ export function buildGameDayReport(input: {
     objectives: input.objectives,
     recoveries: input.recoveries,
     verdict: input.verdict,
-    lossAccounting: accountLoss(input.recoveries, input.verdict?.error ? undefined : input.verdict?.counts),
+    lossAccounting: accountLoss(input.recoveries, input.verdict?.error ? undefined : input.verdict),
     phases: [...journal.steps, ...(journal.finally ?? [])].map((s) => ({
       id: s.id,
       title: s.title,
@@ -105,9 +105,9 @@ export function renderGameDayMarkdown(report: GameDayReport): string {
       ? [
           '## Loss a failover accepts: the reports against the verdict',
           '',
-          '| lost with the region (pairs, ledger) | missing after replay (records) | at risk (pairs, verdict) | agree |',
-          '|---|---|---|---|',
-          `| ${report.lossAccounting.lostWithRegionPairs ?? 'unknown'} | ${report.lossAccounting.missingAfterReplay ?? 'unknown'} | ${report.lossAccounting.atRisk ?? 'unknown'} | ${report.lossAccounting.agrees === undefined ? 'n/a' : report.lossAccounting.agrees ? 'yes' : 'NO'} |`,
+          '| lost with the region (pairs, ledger) | came back with the region (pairs) | missing after replay (records) | at risk (pairs, verdict) | agree |',
+          '|---|---|---|---|---|',
+          `| ${report.lossAccounting.lostWithRegionPairs ?? 'unknown'} | ${report.lossAccounting.cameBack ?? 'not compared'} | ${report.lossAccounting.missingAfterReplay ?? 'unknown'} | ${report.lossAccounting.atRisk ?? 'unknown'} | ${report.lossAccounting.agrees === undefined ? 'n/a' : report.lossAccounting.agrees ? 'yes' : 'NO'} |`,
           '',
           report.lossAccounting.detail,
           '',

@@ -15,6 +15,7 @@ import { verdictUnreadable } from '../verdict/sources.js';
 import { compiledSource, compileScenario, DEFAULT_SETTLE } from './compile.js';
 import { type LoadedScenario, loadScenario } from './load.js';
 import { GameDayMonitor, type TimelineSample } from './monitor.js';
+import { lostSidesOfFailovers } from './loss-accounting.js';
 import { judgeObjectives } from './objectives.js';
 import {
   buildGameDayReport,
@@ -131,7 +132,7 @@ async function judge(
   platform: Platform,
   journal: RunJournal,
   timeline: readonly TimelineSample[],
-  settleMs: number,
+  { settleMs, lostWithRegion }: { settleMs: number; lostWithRegion?: ReadonlySet<string> },
   options: GameDayOptions,
   say: (text: string) => void,
 ): Promise<ReportVerdict> {
@@ -158,6 +159,7 @@ async function judge(
       since,
       deadline,
       atRiskWindows,
+      lostWithRegion,
       ids: options.ids,
       onProgress: () => {},
     });
@@ -168,6 +170,7 @@ async function judge(
       divergence: verdict.divergence,
       ids: verdict.ids,
       durationMs: verdict.durationMs,
+      ...(verdict.lostWithRegion ? { lostWithRegion: verdict.lostWithRegion } : {}),
     };
   } catch (error) {
     return { pairs: 0, counts: {}, passed: false, error: (error as Error).message };
@@ -316,15 +319,17 @@ async function conduct(
   const settleMs = parseDuration(scenario.definition.settle ?? DEFAULT_SETTLE) ?? 120_000;
   const unreadable = verdictUnreadable(platform);
   if (scenario.definition.load && unreadable) say(`  not judged: ${unreadable}`);
+  const recoveries = recoveriesOf(journal);
+  const lostWithRegion = lostSidesOfFailovers(config.workspace, recoveries);
   const verdict = !scenario.definition.load
     ? undefined
     : unreadable
       ? { pairs: 0, counts: {}, passed: false, notJudged: unreadable }
-      : await judge(platform, journal, monitor.samples, settleMs, options, say);
-  const recoveries = recoveriesOf(journal);
+      : await judge(platform, journal, monitor.samples, { settleMs, lostWithRegion }, options, say);
   const objectives = judgeObjectives(scenario.definition.objectives, {
     recoveries,
     counts: verdict?.error ? undefined : verdict?.counts,
+    lostWithRegion: verdict?.error ? undefined : verdict?.lostWithRegion,
     steadyP99Ms: steadyP99(journal),
   });
   const report = buildGameDayReport({

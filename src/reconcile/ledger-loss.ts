@@ -73,7 +73,12 @@ export interface RegionLoss {
   readonly newest?: string;
   /** A few of the lost ids, for the report. */
   readonly sample: readonly string[];
+  /** Every lost side's id, so a verdict can tell these pairs apart; absent beyond LISTED_LOST_SIDES. */
+  readonly ids?: readonly string[];
 }
+
+/** Lost sides listed by id at most (a few hundred at 10 pairs/s; the bound keeps a journal small whatever happens). */
+export const LISTED_LOST_SIDES = 20_000;
 
 /** Of `sent`, the sides `present` does not find (it answers which of the given ids the surviving store holds). */
 export async function countLoss(
@@ -93,5 +98,6 @@ export async function countLoss(
     oldest: times.length ? new Date(Math.min(...times)).toISOString() : undefined,
     newest: times.length ? new Date(Math.max(...times)).toISOString() : undefined,
     sample: lostIds.slice(0, 5),
+    ...(lostIds.length <= LISTED_LOST_SIDES ? { ids: lostIds } : {}),
   };
 }

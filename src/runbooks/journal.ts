@@ -47,6 +47,8 @@ export interface RpoSample {
   readonly pairs?: number;
   /** The count could not be measured (lost-in-region without a ledger). */
   readonly unknown?: boolean;
+  /** lost-in-region: the id of every trade side counted (absent when there were too many to list). */
+  readonly ids?: readonly string[];
   /** What was compared (e.g. "trade inbound→ingestion"); samples of one phase and scope replace each other. */
   readonly scope?: string;
   /** Acceptance time of the oldest and newest missing record (ISO). */

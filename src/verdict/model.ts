@@ -118,8 +118,20 @@ export interface Verdict {
   /** Per outcome, how many were left out of `ids` by the limit. */
   readonly idsLeftOut?: Readonly<Partial<Record<Exclude<Outcome, 'ok'>, number>>>;
   readonly divergence: readonly Divergence[];
+  /** Set against the trade sides the failovers counted as lost with a region, when they were given. */
+  readonly lostWithRegion?: LostWithRegionCheck;
   readonly notes: readonly string[];
   readonly durationMs: number;
+}
+
+/** The pairs a failover counted as lost with its region, as the verdict judged them at the end. */
+export interface LostWithRegionCheck {
+  /** Pairs judged with at least one side the failovers counted. */
+  readonly pairs: number;
+  /** Of them, pairs that ended as predicted all the same: the region came back and what it held went on. */
+  readonly cameBack: number;
+  /** Pairs at risk with no side the failovers counted. */
+  readonly atRiskNotCounted: number;
 }
 
 export interface VerdictOptions {
@@ -130,6 +142,8 @@ export interface VerdictOptions {
   /** A pair whose last record reached its final state after this is `late`. */
   readonly deadline?: Date;
   readonly atRiskWindows?: readonly LossWindow[];
+  /** Trade side ids the failovers counted as lost with a region: the verdict says how each of their pairs ended. */
+  readonly lostWithRegion?: ReadonlySet<string>;
   /** List the pairs that are not ok. */
   readonly ids?: boolean;
   /** At most this many ids per outcome (default 1,000). */

@@ -159,6 +159,8 @@ export async function computeVerdict(
   const notes: string[] = [];
   let pairs = 0;
   let sentInLossWindows = 0;
+  const lostWithRegion = options.lostWithRegion;
+  const lossCheck = { pairs: 0, cameBack: 0, atRiskNotCounted: 0 };
   let confirmationsRead = 0;
   try {
     progress?.(`reading the ledger of ${runs.length} generator run(s) (${ledger.where}) and the core databases`);
@@ -206,6 +208,12 @@ export async function computeVerdict(
       );
       pairs++;
       counts[judgement.outcome]++;
+      if (lostWithRegion) {
+        const counted = Object.keys(pair.expected.tradeStatus).some((id) => lostWithRegion.has(id));
+        if (counted) lossCheck.pairs++;
+        if (counted && judgement.outcome === 'ok') lossCheck.cameBack++;
+        if (!counted && judgement.outcome === 'atRisk') lossCheck.atRiskNotCounted++;
+      }
       if (options.ids && judgement.outcome !== 'ok') {
         const list = ids[judgement.outcome];
         if (list.length < idsLimit) {
@@ -253,6 +261,7 @@ export async function computeVerdict(
     confirmationsRead,
     ...(options.ids ? { ids, ...(Object.keys(idsLeftOut).length ? { idsLeftOut } : {}) } : {}),
     divergence,
+    ...(lostWithRegion ? { lostWithRegion: lossCheck } : {}),
     notes,
     durationMs: Date.now() - started,
   };

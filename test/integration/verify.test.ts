@@ -2,7 +2,9 @@ import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import type { LocalState } from '../../src/infra/local/state.js';
-import type { Verdict } from '../../src/verdict/index.js';
+import { loadConfig } from '../../src/config/load.js';
+import { openPlatform } from '../../src/platform/open.js';
+import { computeVerdict, type Verdict } from '../../src/verdict/index.js';
 import { runJson, runTsr, tempWorkspace, type ResultOf } from '../helpers/cli.js';
 import { readLedger } from '../helpers/ledger.js';
 import { eventually } from '../helpers/eventually.js';
@@ -183,6 +185,28 @@ describe('tsr verify on the local platform', () => {
     expect(risk.json.counts).toMatchObject({ lost: 0, atRisk: 1 + wrongInside, wrong: 1 - wrongInside, duplicated: 2 });
     expect(risk.json.sentInLossWindows).toBeGreaterThanOrEqual(1);
     expect(risk.result.code).toBe(6);
+
+    // Told which sides a failover counted as lost with the region, the verdict says how each of their pairs ended:
+    // the deleted one at risk, one that ended as predicted all the same "came back", nothing at risk uncounted
+    // (but the wrong pair, when it was sent inside the window too).
+    const okPair = of('matched', 2);
+    const platform = await openPlatform(loadConfig({ workspace }, {}));
+    try {
+      const told = await computeVerdict(platform, {
+        divergence: 'none',
+        atRiskWindows: [
+          {
+            region: (lost as unknown as { region: string }).region,
+            from: new Date(sentAt(lost) - 1),
+            to: new Date(sentAt(lost) + 1),
+          },
+        ],
+        lostWithRegion: new Set([lost.ids[1], okPair.ids[0]]),
+      });
+      expect(told.lostWithRegion).toEqual({ pairs: 2, cameBack: 1, atRiskNotCounted: wrongInside });
+    } finally {
+      await platform.close();
+    }
 
     // With a deadline before any pair was sent, every pair that is otherwise ok finished late.
     const late = await verify('--divergence', 'none', '--deadline', before.toISOString());

@@ -326,24 +326,52 @@ describe('game-day objectives and report', () => {
       }),
       recovery({ runbook: 'failover', app: 'settlement', lostInRegion: 0, lostPairsInRegion: 0, rpoAfterReplay: 0 }),
     ];
-    expect(accountLoss(failovers(4), { ok: 90, atRisk: 4 })).toMatchObject({
+    const counts = (c: Record<string, number>) => ({ counts: c });
+    expect(accountLoss(failovers(4), counts({ ok: 90, atRisk: 4 }))).toMatchObject({
       lostWithRegionPairs: 4,
       atRisk: 4,
       agrees: true,
     });
     // The verdict finds a pair at risk that no report counted: the two measures disagree.
-    expect(accountLoss(failovers(4), { ok: 90, atRisk: 5 })).toMatchObject({ agrees: false });
+    expect(accountLoss(failovers(4), counts({ ok: 90, atRisk: 5 }))).toMatchObject({ agrees: false });
     // A record replay could not bring back may stop one more pair.
-    expect(accountLoss(failovers(4, 1), { atRisk: 5 })).toMatchObject({ agrees: true });
-    const unknown = accountLoss(failovers(undefined), { atRisk: 5 });
+    expect(accountLoss(failovers(4, 1), counts({ atRisk: 5 }))).toMatchObject({ agrees: true });
+    const unknown = accountLoss(failovers(undefined), counts({ atRisk: 5 }));
     expect(unknown?.agrees).toBeUndefined();
     expect(unknown?.detail).toMatch(/no generator ledger/);
-    expect(accountLoss([recovery({})], { atRisk: 0 })).toBeUndefined(); // a rotation loses nothing to account for
+    expect(accountLoss([recovery({})], counts({ atRisk: 0 }))).toBeUndefined(); // a rotation loses nothing to account for
+    // Pair by pair: a counted pair that ended as predicted once the region came back is not at risk, and agrees.
+    const byPair = (atRisk: number, cameBack: number, atRiskNotCounted: number, missing = 0) =>
+      accountLoss(failovers(113, missing), {
+        counts: { ok: 300, atRisk },
+        lostWithRegion: { pairs: 113, cameBack, atRiskNotCounted },
+      });
+    expect(byPair(112, 1, 0)).toMatchObject({ agrees: true, cameBack: 1, atRiskNotCounted: 0 });
+    expect(byPair(112, 1, 0)?.detail).toMatch(
+      /agree pair by pair.*1 of them ended as predicted once the region came back/,
+    );
+    // The same counts, but one pair at risk is not one the failovers counted (and one counted pair is not at risk).
+    expect(byPair(112, 1, 1)).toMatchObject({ agrees: false });
+    expect(byPair(112, 1, 1)?.detail).toMatch(/DISAGREE.*1 pair at risk that no failover counted/);
+    // ... unless a record replay could not bring back accounts for it.
+    expect(byPair(113, 1, 1, 1)).toMatchObject({ agrees: true });
+    // Without a came-back explanation, 113 counted and 112 at risk disagree.
+    expect(byPair(112, 0, 0)).toMatchObject({ agrees: false });
     const objective = (pairs: number | undefined, atRisk: number) =>
       judgeObjectives({ lossAgrees: true }, { recoveries: failovers(pairs), counts: { atRisk } })[0];
-    expect(objective(3, 3)).toMatchObject({ name: 'lossAgrees', passed: true, actual: '3 / 3 at risk' });
+    expect(objective(3, 3)).toMatchObject({ name: 'lossAgrees', passed: true, actual: '3 counted / 3 at risk' });
     expect(objective(3, 2).passed).toBe(false);
     expect(objective(undefined, 2).passed).toBe(false);
+    expect(
+      judgeObjectives(
+        { lossAgrees: true },
+        {
+          recoveries: failovers(3),
+          counts: { atRisk: 2 },
+          lostWithRegion: { pairs: 3, cameBack: 1, atRiskNotCounted: 0 },
+        },
+      )[0],
+    ).toMatchObject({ passed: true, actual: '3 counted, 1 came back / 2 at risk' });
     expect(judgeObjectives({ lossAgrees: true }, { recoveries: [] })[0].passed).toBeUndefined();
     const bundle = buildGameDayReport({
       journal: journal('completed'),
@@ -354,7 +382,7 @@ describe('game-day objectives and report', () => {
       timeline: [],
     });
     expect(bundle.lossAccounting).toMatchObject({ lostWithRegionPairs: 2, atRisk: 2, agrees: true });
-    expect(renderGameDayMarkdown(bundle)).toContain('| 2 | 0 | 2 | yes |');
+    expect(renderGameDayMarkdown(bundle)).toContain('| 2 | not compared | 0 | 2 | yes |');
     expect(renderHtmlReport(bundle)).toContain(
       'the failover reports and the verdict agree: 2 pairs lost with the region',
     );

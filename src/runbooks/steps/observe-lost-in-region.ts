@@ -70,8 +70,9 @@ export const observeLostInRegion = defineStepType({
         oldest: loss.oldest,
         newest: loss.newest,
         detail,
+        ...(loss.ids ? { ids: loss.ids } : {}),
       });
-      return { detail, result: loss };
+      return { detail, result: { ...loss, ids: undefined } };
     } finally {
       client.destroy();
     }
