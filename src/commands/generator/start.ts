@@ -31,9 +31,10 @@ export default class GeneratorStart extends TsrCommand<typeof GeneratorStart> {
     'is ON: matched, mismatched and unmatched pairs (1/3 each by default), some matched pairs with a settlement ' +
     'difference. Changing --rate while it runs applies at once, without a restart. Every pair and the final state it ' +
     'must reach is written to a ledger, so the outcome can be checked exactly.\n\n' +
-    '--rate auto finds and holds the sustainable rate: every 5 s the rate becomes what the platform confirmed plus ' +
-    'the gap to a small backlog in flight (about 6 s of flow), so every stage stays busy and nothing piles up. The ' +
-    'command waits (progress on stderr) until the rate has stayed within ±20% for 30 s and says what it found; the ' +
+    '--rate auto finds and holds the sustainable rate: every 5 s the rate becomes what the platform confirmed over ' +
+    'the last 30 s plus the gap to a small backlog in flight (about 6 s of flow), so every stage stays busy and ' +
+    'nothing piles up. The command waits (progress on stderr) until what the platform confirmed has stayed within ' +
+    '±20% for 30 s with about that much offered, and says what it found; the ' +
     'generator keeps adjusting after that. Exits 4 if it has not settled within --timeout (the generator keeps ' +
     'searching). `tsr generator status` shows the rate found; `tsr generator rate <n>` ends auto.\n\n' +
     'With --target aws the generator is an ECS service: start runs one task (in the first region where trade is not ' +
