@@ -16,8 +16,9 @@ export const AUTO_RATE = {
   /** While far from saturated, the next rate is at least this many times what completes. */
   climb: 1.25,
   settledPeriods: 6,
+  /** Settled only while what was confirmed (over the window) stays within this share of its mean. */
   settledSpread: 0.2,
-  /** Settled only while what was confirmed stays within this share of the rate. */
+  /** Settled only while every rate offered stays within this share of what was confirmed. */
   confirmedSpread: 0.25,
 } as const;
 
@@ -99,7 +100,6 @@ export class AutoRate {
       sustained > 0 &&
       this.rates.every((r) => Math.abs(r - sustained) <= Math.max(1, sustained * AUTO_RATE.confirmedSpread)) &&
       this.completed.every((c) => Math.abs(c - sustained) <= Math.max(1, sustained * AUTO_RATE.settledSpread)) &&
-      Math.abs(average(this.rates) - sustained) <= sustained * AUTO_RATE.confirmedSpread &&
       backlog >= target / 2 &&
       backlog <= 2 * target;
     const holding = settled || this.current.state === 'holding';
