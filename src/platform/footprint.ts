@@ -274,7 +274,7 @@ export function diskStatus(workspace: string, regions: readonly string[], lowByt
       ? {
           warning:
             `free disk is low: ${gb(freeBytes)} left on the filesystem of ${workspace} (the workspace holds ${gb(usedBytes)}); ` +
-            'load writes about 1 GB an hour at 10 pairs/s: free some space, or stop and wipe an old platform with `tsr destroy --purge --confirm dev`',
+            'load writes about 3 GB an hour at 10 pairs/s: free some space, or stop and wipe an old platform with `tsr destroy --purge --confirm dev`',
         }
       : {}),
   };
