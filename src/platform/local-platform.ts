@@ -158,6 +158,11 @@ export class LocalPlatform implements Platform, DrillCapabilities {
         up: false,
         detail: process.detail ?? `process ${process.pid ?? '?'} is not running; log: ${process.log}`,
       };
+    // A process whose own child died (PostgreSQL under its engine process) keeps its pid: its port is cached as
+    // answering, so the child is looked at directly.
+    const deadChild = process.childPids?.find((pid) => !isAlive(pid));
+    if (deadChild !== undefined)
+      return { ...base, up: false, detail: `its process ${deadChild} is not running; log: ${process.log}` };
     const answers = await Promise.all(process.ports.map((port) => this.answers(process.pid, port)));
     const silent = process.ports.filter((_, i) => !answers[i]);
     if (silent.length)
