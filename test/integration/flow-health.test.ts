@@ -10,24 +10,32 @@ import type Status from '../../src/commands/status.js';
 type RunJson = Extract<ResultOf<typeof RunbookRun>, { dryRun: false }>;
 
 /**
- * Falling behind, on the real local platform: `--rate auto` finds a rate the platform confirms; an overload is
- * flagged with the stage that limits (and `tsr status` exits 4); a rotation started into it warns and its report
- * says so next to RTO. Everything waits on conditions; no figure is timed.
+ * Falling behind, on the real local platform: `--rate auto` moves towards a rate the platform confirms; a stage that
+ * cannot keep up is flagged as the one that limits (and `tsr status` exits 4); a rotation started into the backlog
+ * warns and its report says so next to RTO. Everything waits on conditions; no figure is timed.
  */
 describe('flow health end to end', () => {
   const workspace = tempWorkspace('tsr-flow-');
   const flags = ['--workspace', workspace];
-  /**
-   * What `--rate auto` found: the overload below is a multiple of it, so its backlog stays a few minutes of work.
-   * Until it has run (or with `-t` filtering it out), a rate a loaded machine sustains.
-   */
-  let sustainable = 2;
+  /** The stage the tests below stop, so it cannot keep up whatever this machine's speed. */
+  const HUNG_STAGE = 'trade/core@us-east-1';
+  let hung = false;
+  const hangTradeCore = (signal: 'STOP' | 'CONT') => {
+    const state = JSON.parse(readFileSync(path.join(workspace, 'state.json'), 'utf8')) as {
+      services: { id: string; pid?: number }[];
+    };
+    const pid = state.services.find((s) => s.id === HUNG_STAGE)?.pid;
+    expect(pid).toBeGreaterThan(0);
+    process.kill(pid as number, `SIG${signal}`);
+    hung = signal === 'STOP';
+  };
 
   beforeAll(async () => {
     expect((await runTsr(['deploy', ...flags])).code).toBe(0);
   }, 180_000);
 
   afterAll(async () => {
+    if (hung) hangTradeCore('CONT');
     await runTsr(['generator', 'stop', ...flags]);
     await runTsr(['destroy', '--purge', '--confirm', 'dev', ...flags]);
   }, 120_000);
@@ -55,26 +63,28 @@ describe('flow health end to end', () => {
       },
       { timeoutMs: 180_000, intervalMs: 2_000, what: 'the auto loop changing its rate while confirmations come back' },
     );
-    sustainable = Math.max(1, Math.round(moved.flow?.confirmedPerSecond ?? 1));
+    expect(moved.flow?.confirmedPerSecond).toBeGreaterThan(0);
     const human = await runTsr(['generator', 'status', ...flags]);
     expect(human.stdout).toMatch(/rate auto: (holding|searching)/);
     expect(human.stdout).toMatch(/offered [\d.]+ pairs\/s, confirmed [\d.]+ pairs\/s/);
   }, 300_000);
 
-  it('an overload is flagged as falling behind with the stage that limits; status exits 4', async () => {
-    const overload = Math.max(3, Math.round(2.5 * sustainable));
-    // `start` (not `rate`): it also starts the generator when the test above did not run.
-    expect((await runTsr(['generator', 'start', '--rate', String(overload), ...flags])).code).toBe(0);
+  it('a stage that cannot keep up is flagged as falling behind, naming that stage; status exits 4', async () => {
+    // A platform that keeps up with whatever a rate test picks on one machine may not on another (a CI run offered
+    // 2.5 times the first rate the auto loop confirmed and never fell behind): the core that cannot keep up is made
+    // so for sure — stopped (SIGSTOP, a hang its supervisor does not see) — under a modest offered rate.
+    expect((await runTsr(['generator', 'start', '--rate', '5', ...flags])).code).toBe(0);
+    hangTradeCore('STOP');
     const flagged = await eventually(
       async () => {
         const look = await runJson<ResultOf<typeof Status>>(['status', '--behind-after', '30', ...flags]);
         return look.json.flow?.fallingBehind ? look : undefined;
       },
-      { timeoutMs: 600_000, intervalMs: 2_000, what: 'status saying FALLING BEHIND' },
+      { timeoutMs: 300_000, intervalMs: 2_000, what: 'status saying FALLING BEHIND' },
     );
     expect(flagged.result.code).toBe(4);
     const flow = flagged.json.flow;
-    expect(flow?.limitingStage).toBeTruthy();
+    expect(flow?.limitingStage).toBe(HUNG_STAGE);
     expect(flow?.stages.map((s) => s.id)).toContain(flow?.limitingStage);
     expect(flow?.behindForMs).toBeGreaterThanOrEqual(30_000);
     expect(flow?.offeredPerSecond).toBeGreaterThan(0);
@@ -90,6 +100,7 @@ describe('flow health end to end', () => {
     );
     // The verdict lines come first: the health verdict, then the flow's.
     expect(human.stdout.split('\n')[1]).toMatch(/^FALLING BEHIND: .* limiting stage \S+/);
+    expect(human.stdout.split('\n')[1]).toContain(HUNG_STAGE);
     await eventually(
       async () =>
         (await runJson<ResultOf<typeof GeneratorStatus>>(['generator', 'status', ...flags])).json.flowHealth
@@ -99,11 +110,14 @@ describe('flow health end to end', () => {
   }, 900_000);
 
   it('a rotation started while behind warns in its preflight and notes it next to RTO', async () => {
-    // Still overloaded from the test above. The generator stops once the preflight runs (its look sees the backlog
-    // and the generator's history either way), so the rotation does not carry an ever-growing load; the preflight
-    // may wait for replication, which an overload puts behind too.
-    // Born into a backlog for sure: falling behind for well past the 30 s threshold (under an overload it only
+    // Still behind from the test above (the core hung; without that test, hung here). Once the preflight has looked,
+    // the core resumes and the generator stops, so the rotation works off the backlog it was born into.
+    // Born into a backlog for sure: falling behind for well past the 30 s threshold (with the core hung it only
     // grows), so the preflight's look a moment later does not come out the other way near the threshold.
+    if (!hung) {
+      expect((await runTsr(['generator', 'start', '--rate', '5', ...flags])).code).toBe(0);
+      hangTradeCore('STOP');
+    }
     await eventually(
       async () => {
         const look = await runJson<ResultOf<typeof Status>>(['status', '--behind-after', '30', ...flags]);
@@ -140,6 +154,7 @@ describe('flow health end to end', () => {
           }),
       { timeoutMs: 120_000, intervalMs: 200, what: 'the rotation in its preflight' },
     );
+    hangTradeCore('CONT');
     expect((await runTsr(['generator', 'stop', ...flags])).code).toBe(0);
     const rotated = await rotation;
     expect(rotated.json.journal.status).toBe('completed');
