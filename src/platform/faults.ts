@@ -1,7 +1,7 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AppName, StageName } from '../config/apps.js';
 import type { Target } from '../config/model.js';
+import { readJsonFile, writeJsonAtomically } from './json-file.js';
 import { requestJson } from './json-request.js';
 
 /**
@@ -223,19 +223,11 @@ export class ActiveFaults {
   }
 
   list(): InjectedFault[] {
-    if (!existsSync(this.file)) return [];
-    try {
-      return JSON.parse(readFileSync(this.file, 'utf8')) as InjectedFault[];
-    } catch {
-      return [];
-    }
+    return readJsonFile<InjectedFault[]>(this.file) ?? [];
   }
 
   private write(faults: readonly InjectedFault[]): void {
-    mkdirSync(path.dirname(this.file), { recursive: true });
-    const temp = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(temp, JSON.stringify(faults, null, 2));
-    renameSync(temp, this.file);
+    writeJsonAtomically(this.file, faults);
   }
 
   add(fault: InjectedFault): void {
