@@ -39,7 +39,15 @@ export interface ArcRoutingControlsOptions {
   readonly signer?: typeof LOCAL_SIGNER;
   /** Bound on one attempt against one endpoint, in ms. Default 2000. */
   readonly attemptTimeoutMs?: number;
+  /**
+   * Endpoints (URLs as given) to treat as unreachable: each fails at once as a refused connection, without a request,
+   * and the call moves on to the next. Read at every call, so a game-day fault held by another process takes effect.
+   */
+  readonly heldDown?: () => ReadonlySet<string>;
 }
+
+/** How an endpoint held down by `heldDown` fails: as the network error losing it would give, and saying why. */
+export const HELD_DOWN_ERROR = 'ECONNREFUSED (held down by game-day fault arc-endpoints-down)';
 
 /** A safety rule refused the update (ARC ConflictException); nothing was changed. Exit code 5. */
 export class SafetyRuleViolation extends UserError {
@@ -71,7 +79,9 @@ export class ArcUnavailableError extends UserError {
     super(
       `no ARC cluster endpoint answered (tried ${failures.length}: ` +
         `${failures.map((f) => `${f.endpoint} → ${f.error}`).join('; ')})`,
-      'is the platform deployed and running? Check with `tsr status` (local target: `tsr deploy --target local`)',
+      failures.some((f) => f.error === HELD_DOWN_ERROR)
+        ? 'a game-day fault holds ARC endpoints down: its undo, or `tsr gameday recover`, lets them answer again'
+        : 'is the platform deployed and running? Check with `tsr status` (local target: `tsr deploy --target local`)',
       ExitCode.unhealthy,
     );
     this.name = 'ArcUnavailableError';
@@ -174,6 +184,7 @@ export class ArcRoutingControls implements RoutingControls {
   }[];
   private readonly names: ResourceNames;
   private readonly attemptTimeoutMs: number;
+  private readonly heldDown: () => ReadonlySet<string>;
   private preferred = 0;
   private closed = false;
 
@@ -187,6 +198,7 @@ export class ArcRoutingControls implements RoutingControls {
     }
     this.names = opts.names;
     this.attemptTimeoutMs = opts.attemptTimeoutMs ?? 2000;
+    this.heldDown = opts.heldDown ?? (() => new Set());
     const resolved = opts.endpoints.map((e) =>
       typeof e === 'string' ? { url: e, region: opts.region } : { url: e.url, region: e.region || opts.region },
     );
@@ -357,9 +369,14 @@ export class ArcRoutingControls implements RoutingControls {
     if (this.closed) throw new Error('ArcRoutingControls is closed');
     const failures: EndpointFailure[] = [];
     const count = this.clients.length;
+    const held = this.heldDown();
     for (let step = 0; step < count; step++) {
       const index = (this.preferred + step) % count;
       const { endpoint, client } = this.clients[index];
+      if (held.has(endpoint)) {
+        failures.push({ endpoint, error: HELD_DOWN_ERROR });
+        continue;
+      }
       const abort = new AbortController();
       const timer = setTimeout(() => abort.abort(), this.attemptTimeoutMs);
       try {
