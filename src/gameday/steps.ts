@@ -283,27 +283,28 @@ interface PreparedFault {
 
 /**
  * The AWS side of a fault (TARGET_FAULTS.aws): services scaled down through ECS (their counts read first, so the
- * undo is on record before anything changes), one task stopped (ECS replaces it), or the writer cluster failed over
- * within its region (Aurora restarts the old writer as a reader: nothing to undo).
+ * undo is on record before anything changes), one task stopped (ECS replaces it), the writer cluster failed over
+ * within its region (Aurora restarts the old writer as a reader: nothing to undo), a partition through FIS, or ARC
+ * endpoints held down in tsr's own ARC client.
  */
 async function prepareAwsFault(platform: Platform, spec: FaultSpec, writerRegion: string | undefined, hold: boolean) {
   const faults = awsFaults(platform);
   const region = spec.region ?? '';
   const undoOf = (fault: AwsFault): UndoRequest[] => [{ via: 'aws', fault, timeoutMs: 120_000 }];
-  const scaled = (fault: AwsFault): PreparedFault => ({
+  const prepared = (fault: AwsFault): PreparedFault => ({
     undo: undoOf(fault),
     inject: () => faults.inject(fault),
     detail: fault.detail,
   });
   switch (spec.kind) {
     case 'region-down':
-      return scaled(await faults.prepareScale('region-down', region, faults.servicesOf('region-down', region)));
+      return prepared(await faults.prepareScale('region-down', region, faults.servicesOf('region-down', region)));
     case 'kill-stage':
-      return scaled(
+      return prepared(
         await faults.prepareScale('kill-stage', region, faults.servicesOf('kill-stage', region, spec.app, spec.stage)),
       );
     case 'kill-service':
-      if (hold) return scaled(await faults.prepareHoldOneDown(spec.app as AppName, spec.stage as StageName, region));
+      if (hold) return prepared(await faults.prepareHoldOneDown(spec.app as AppName, spec.stage as StageName, region));
       return {
         undo: [],
         inject: async () => void (await faults.killService(spec.app as AppName, spec.stage as StageName, region)),
@@ -317,6 +318,8 @@ async function prepareAwsFault(platform: Platform, spec: FaultSpec, writerRegion
       const fault = await faults.preparePartition();
       return { undo: undoOf(fault), inject: () => faults.startExperiments(fault), detail: fault.detail };
     }
+    case 'arc-endpoints-down':
+      return prepared(faults.prepareArcEndpointsDown(spec.endpoints ?? 'all-but-one'));
     default:
       throw new UserError(`the aws target cannot inject ${spec.kind}`, undefined, ExitCode.usage);
   }

@@ -66,16 +66,18 @@ export const FAULT_SHAPES: Readonly<
 export const LOCAL_FAULTS: readonly FaultKind[] = FAULT_KINDS;
 
 /**
- * What AWS can inject through its APIs (src/platform/aws/aws-faults.ts): a region's ECS services to zero tasks, a
+ * What AWS can inject (src/platform/aws/aws-faults.ts): through its APIs, a region's ECS services to zero tasks, a
  * stage to zero, one task stopped (or one held down for `for`), the writer cluster failed over within its region, and
- * a partition (an AWS FIS cross-Region connectivity experiment started in every region). Not on AWS: a hung process,
- * paused or delayed replication, broker loss, ARC endpoint loss (its cluster endpoints are AWS's to run).
+ * a partition (an AWS FIS cross-Region connectivity experiment started in every region); and ARC endpoint loss as
+ * tsr's own ARC client sees it (the cluster's endpoints are AWS's to run, but moving on to the next one is tsr's: the
+ * client fails the held-down endpoints at once). Not on AWS: a hung process, paused or delayed replication, broker loss.
  */
 export const AWS_FAULTS: readonly FaultKind[] = [
   'region-down',
   'kill-service',
   'kill-stage',
   'db-writer-crash',
+  'arc-endpoints-down',
   'partition',
 ];
 
@@ -97,7 +99,12 @@ export interface AwsFault {
   readonly scaledTo?: readonly number[];
   /** FIS experiment templates the fault starts, one per region (undo stops their running experiments). */
   readonly experiments?: readonly { readonly region: string; readonly templateId: string }[];
+  /** ARC cluster endpoints tsr's own ARC client treats as down while the fault holds (undo lets them answer again). */
+  readonly arcHeldDown?: { readonly endpoints: ArcEndpointsDown; readonly urls: readonly string[] };
 }
+
+/** Which ARC cluster endpoints `arc-endpoints-down` takes: all but one (the last in the configured order), or all. */
+export type ArcEndpointsDown = 'all-but-one' | 'all';
 
 /** A fault with every name resolved (regions are names, not aliases). */
 export interface FaultSpec {
@@ -106,7 +113,7 @@ export interface FaultSpec {
   readonly app?: AppName;
   readonly stage?: StageName;
   readonly delayMs?: number;
-  readonly endpoints?: 'all-but-one' | 'all';
+  readonly endpoints?: ArcEndpointsDown;
 }
 
 /** One request that undoes (part of) a local fault: kept as data so a later process can replay it. */

@@ -71,12 +71,19 @@ const updates = () =>
     .map((c) => c.args[0].input as UpdateServiceCommandInput)
     .map((i) => `${i.service}=${i.desiredCount}`);
 
-test('the capability list: AWS offers five fault kinds, and a game day can ask which of its faults it lacks', () => {
-  expect(SUPPORTED_FAULTS.aws).toEqual(['region-down', 'kill-service', 'kill-stage', 'db-writer-crash', 'partition']);
+test('the capability list: AWS offers six fault kinds, and a game day can ask which of its faults it lacks', () => {
+  expect(SUPPORTED_FAULTS.aws).toEqual([
+    'region-down',
+    'kill-service',
+    'kill-stage',
+    'db-writer-crash',
+    'arc-endpoints-down',
+    'partition',
+  ]);
   expect(SUPPORTED_FAULTS.local).toEqual(FAULT_KINDS); // every kind, a partition too (its relays are cuttable)
-  expect(unsupportedFaults('aws', ['region-down', 'partition', 'hang-service', 'broker-down', 'hang-service'])).toEqual(
-    ['hang-service', 'broker-down'],
-  );
+  expect(
+    unsupportedFaults('aws', ['region-down', 'partition', 'hang-service', 'broker-down', 'arc-endpoints-down']),
+  ).toEqual(['hang-service', 'broker-down']);
   expect(unsupportedFaults('local', ['partition', 'broker-down'])).toEqual([]);
 });
 

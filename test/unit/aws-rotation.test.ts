@@ -50,6 +50,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { awsRecord } from '../helpers/aws-record.js';
 import { loadConfig } from '../../src/config/load.js';
 import { deriveNames } from '../../src/config/model.js';
+import { ExitCode } from '../../src/errors.js';
+import type { AwsDeploymentRecord } from '../../src/infra/aws/deployment-record.js';
 import { AwsPlatform } from '../../src/platform/aws/aws-platform.js';
 import { loadRunbookFile, runRunbook, stepRegistry, type RunResult } from '../../src/runbooks/index.js';
 import { safeStoreItem, type PipelineRecord } from '../../src/services/pipeline/records.js';
@@ -379,6 +381,15 @@ function inOrder(actual: readonly string[] = [], expected: readonly string[]): b
 
 const EAST = 'us-east-1';
 const WEST = 'us-west-2';
+/** The routing control batches that move trade from us-east-1 to us-west-2, in order (rotation and failover alike). */
+const TRADE_MOVED_WEST = [
+  'trade-gate=On',
+  `trade-dns-${EAST}=Off trade-dns-${WEST}=On`,
+  `trade-queue-${WEST}=On`,
+  `trade-queue-${EAST}=Off trade-app-${EAST}=Off`,
+  `trade-app-${WEST}=On`,
+  'trade-gate=Off',
+];
 
 test('rotate trade us-east-1 → us-west-2 completes on AWS, each step making the AWS calls it should', async () => {
   const result = await run('rotate.yaml', { app: 'trade', target: WEST, drainTimeout: '30s' });
@@ -430,14 +441,7 @@ test('rotate trade us-east-1 → us-west-2 completes on AWS, each step making th
   expect(puts).toEqual([`test-tm-ingestion-in@${WEST}`, `test-tm-ingestion-in@${WEST}`]);
   expect(metrics).toEqual(new Set(['BrokerPending', 'ReplicationLatency', 'AuroraGlobalDBRPOLag']));
   // Every routing control change, in order; the writer moved without loss.
-  expect(updates).toEqual([
-    'trade-gate=On',
-    `trade-dns-${EAST}=Off trade-dns-${WEST}=On`,
-    `trade-queue-${WEST}=On`,
-    `trade-queue-${EAST}=Off trade-app-${EAST}=Off`,
-    `trade-app-${WEST}=On`,
-    'trade-gate=Off',
-  ]);
+  expect(updates).toEqual(TRADE_MOVED_WEST);
   expect(moves).toEqual([
     { GlobalClusterIdentifier: 'tsr-test-tm-core', TargetDbClusterIdentifier: clusterArn('tm', WEST) },
   ]);
@@ -474,14 +478,66 @@ test('fail trade over from a lost us-east-1 to us-west-2 on AWS: forced writer m
   ]);
   expect(writer.tm).toBe(WEST);
   expect([...writes, ...puts].every((w) => w.endsWith(`@${WEST}`))).toBe(true);
-  expect(updates).toEqual([
-    'trade-gate=On',
-    `trade-dns-${EAST}=Off trade-dns-${WEST}=On`,
-    `trade-queue-${WEST}=On`,
-    `trade-queue-${EAST}=Off trade-app-${EAST}=Off`,
-    `trade-app-${WEST}=On`,
-    'trade-gate=Off',
-  ]);
+  expect(updates).toEqual(TRADE_MOVED_WEST);
   // Without a generator ledger, what only the lost region held is unknown — said, not guessed.
   expect(result.journal.steps.find((s) => s.id === 'lost-in-region')?.detail).toMatch(/unknown/);
+});
+
+describe('with the game-day fault arc-endpoints-down holding ARC cluster endpoints down in tsr’s ARC client', () => {
+  const ARC_REGIONS = [EAST, WEST, 'eu-west-1'];
+  /** The platform anew over three cluster endpoints, one per region (the last in eu-west-1), the fault injected. */
+  const withArcDown = async (which: 'all-but-one' | 'all') => {
+    await platform.close();
+    const deployment = platform.record as AwsDeploymentRecord;
+    platform = new AwsPlatform(platform.config, {
+      record: {
+        ...deployment,
+        global: {
+          ...(deployment.global as NonNullable<AwsDeploymentRecord['global']>),
+          arcEndpoints: ARC_REGIONS.map((region) => ({ region, url: `https://arc.${region}.example` })),
+        },
+      },
+      env: {},
+      writerPollMs: 20,
+    });
+    const faults = platform.faults();
+    await faults.inject(faults.prepareArcEndpointsDown(which));
+  };
+  const arcCalls = () => calls.filter((c) => c.call.startsWith('arc:'));
+
+  test('all but one: the rotation completes, every ARC call sent to the last endpoint only', async () => {
+    await withArcDown('all-but-one');
+    const result = await run('rotate.yaml', { app: 'trade', target: WEST, drainTimeout: '30s' });
+    expect(result.journal.status).toBe('completed');
+    expect(arcCalls().length).toBeGreaterThan(0);
+    expect(new Set(arcCalls().map((c) => c.detail))).toEqual(new Set(['eu-west-1']));
+    expect(updates).toEqual(TRADE_MOVED_WEST);
+    expect(writer.tm).toBe(WEST);
+  });
+
+  test('all: a rotation stops before anything changes (ArcUnavailableError, exit 4), nothing sent to ARC', async () => {
+    await withArcDown('all');
+    // Where trade runs is read from ARC while planning: no endpoint answers, so nothing runs.
+    await expect(run('rotate.yaml', { app: 'trade', target: WEST })).rejects.toMatchObject({
+      name: 'ArcUnavailableError',
+      exitCode: ExitCode.unhealthy,
+      message: expect.stringMatching(/held down by game-day fault arc-endpoints-down/),
+    });
+    expect(arcCalls()).toEqual([]);
+    expect(updates).toEqual([]);
+    expect(moves).toEqual([]);
+    expect(writer.tm).toBe(EAST);
+  });
+
+  test('all: a failover from a named region fails at its first ARC step with the controls and the writer unchanged', async () => {
+    await withArcDown('all');
+    const result = await run('failover.yaml', { app: 'trade', target: WEST, source: EAST });
+    expect(result.journal.status).toBe('failed');
+    const failed = result.journal.steps.find((s) => s.status === 'failed');
+    expect(failed?.error).toMatch(/no ARC cluster endpoint answered .*held down by game-day fault arc-endpoints-down/);
+    expect(arcCalls()).toEqual([]);
+    expect(updates).toEqual([]);
+    expect(moves).toEqual([]);
+    expect([...writes, ...puts]).toEqual([]);
+  });
 });

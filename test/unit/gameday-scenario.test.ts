@@ -136,9 +136,14 @@ describe('game-day scenarios', () => {
     expect(problems({ ...base, phases: [{ fault: 'partition' }] }, 'aws')).not.toEqual(
       expect.arrayContaining([expect.stringMatching(/cannot inject partition/)]),
     );
+    // ARC endpoint loss runs on AWS too (held in tsr's own ARC client): the built-in control-plane-loss is refused
+    // there only for the objectives the verdict judges.
+    const controlPlaneLoss = listScenarios({ ...env, target: 'aws' }).find((s) => s.name === 'control-plane-loss');
+    expect(controlPlaneLoss?.problems.length).toBeGreaterThan(0);
+    expect(controlPlaneLoss?.problems.filter((p) => !/: objectives\.\w+: /.test(p))).toEqual([]);
     expect(problems(base, 'aws')).toEqual([
       expect.stringMatching(
-        /the aws target cannot inject replication-delay; it can: region-down, kill-service, kill-stage, db-writer-crash, partition/,
+        /the aws target cannot inject replication-delay; it can: region-down, kill-service, kill-stage, db-writer-crash, arc-endpoints-down, partition/,
       ),
     ]);
   });
@@ -158,6 +163,7 @@ describe('game-day scenarios', () => {
         { fault: 'kill-service', app: 'trade', stage: 'core', region: 'active', for: '30s' },
         { fault: 'db-writer-crash', app: 'trade' },
         { fault: 'partition', for: '30s' },
+        { fault: 'arc-endpoints-down', endpoints: 'all-but-one', for: '30s' },
         { probe: 'confirming', expect: 'hold', within: '30s' },
         { wait: 'confirming', timeout: '2m' },
         { rotate: 'trade', to: 'secondary' },
@@ -167,15 +173,15 @@ describe('game-day scenarios', () => {
     // Load, the confirming and latency probes, wait confirming and p99ToMatched read the generator, which runs on
     // AWS as an ECS service; only a fault AWS cannot inject is refused.
     expect(problems(onAws, 'aws')).toEqual([
-      expect.stringMatching(/phases\.8\.fault: the aws target cannot inject hang-service/),
+      expect.stringMatching(/phases\.9\.fault: the aws target cannot inject hang-service/),
     ]);
-    expect(problems({ ...onAws, phases: onAws.phases.slice(0, 8) }, 'aws')).toEqual([]);
+    expect(problems({ ...onAws, phases: onAws.phases.slice(0, 9) }, 'aws')).toEqual([]);
     // What the verdict judges still cannot run there: it reads the core databases, private to each VPC.
     expect(
       problems(
         {
           ...onAws,
-          phases: onAws.phases.slice(0, 8),
+          phases: onAws.phases.slice(0, 9),
           objectives: { rto: '10m', lost: 0, duplicated: 0, wrong: 0, late: 0, lossAgrees: true },
         },
         'aws',

@@ -19,7 +19,8 @@ import { ExitCode, UserError } from '../../errors.js';
 import { partitionTemplateName } from '../../infra/aws/constructs/fault-experiments.js';
 import { awsNames } from '../../infra/aws/naming.js';
 import type { FaultKindName } from '../capabilities.js';
-import type { AwsFault } from '../faults.js';
+import type { ArcEndpointsDown, AwsFault } from '../faults.js';
+import { ArcEndpointFault, endpointsToHold } from './arc-endpoint-fault.js';
 import { toUserError } from './aws-errors.js';
 
 export type { AwsFault };
@@ -28,6 +29,8 @@ type Clients = {
   ecs: (region: string) => ECSClient;
   rds: (region: string) => RDSClient;
   fis: (region: string) => FisClient;
+  /** The ARC cluster endpoint URLs tsr's ARC client tries, in the configured order. */
+  arcEndpoints: () => readonly string[];
 };
 
 /** FIS experiment states in which an experiment still holds its fault (stopping it undoes it). */
@@ -36,16 +39,19 @@ const ACTIVE_EXPERIMENT = new Set(['pending', 'initiating', 'running']);
 /**
  * Faults on the AWS target, through the AWS APIs (no agent in the tasks): services scaled to zero (a region, or a
  * stage of a region), one task stopped (ECS starts a replacement), and the writer of an app's database failed over
- * to a reader instance in its region (Aurora restarts the old writer as a reader).
+ * to a reader instance in its region (Aurora restarts the old writer as a reader). ARC endpoint loss is held in
+ * tsr's own ARC client instead (arc-endpoint-fault.ts).
  */
 export class AwsFaults {
   private readonly aws;
+  private readonly arc: ArcEndpointFault;
 
   constructor(
     private readonly config: TsrConfig,
     private readonly clients: Clients,
   ) {
     this.aws = awsNames(config);
+    this.arc = new ArcEndpointFault(config.workspace);
   }
 
   private services(region: string, app?: AppName, stage?: StageName): string[] {
@@ -95,8 +101,9 @@ export class AwsFaults {
     };
   }
 
-  /** Applies a prepared scaling fault: each service to its count under the fault. */
+  /** Applies a prepared fault: ARC endpoints held down, or each service to its count under the fault. */
   async inject(fault: AwsFault): Promise<void> {
+    if (fault.arcHeldDown) return this.arc.hold(fault.arcHeldDown.endpoints, fault.arcHeldDown.urls);
     const ecs = this.clients.ecs(fault.region);
     try {
       for (const [i, { service }] of (fault.restore ?? []).entries()) {
@@ -167,6 +174,25 @@ export class AwsFaults {
       throw toUserError(error, `db-writer-crash of ${cluster}`);
     }
     return { kind: 'db-writer-crash', region: writerRegion, detail: `${cluster} failed over to a reader instance` };
+  }
+
+  /**
+   * ARC endpoints lost, as tsr's ARC client on this target sees them: which ones, without changing anything yet
+   * (inject writes them to the workspace, where every tsr process's client reads them at each call).
+   */
+  prepareArcEndpointsDown(which: ArcEndpointsDown): AwsFault {
+    const urls = this.clients.arcEndpoints();
+    const held = endpointsToHold(urls, which);
+    const left = urls.filter((url) => !held.includes(url));
+    return {
+      kind: 'arc-endpoints-down',
+      // ARC's cluster is global; the primary stands in for the region an AwsFault names.
+      region: this.config.regions[0],
+      detail:
+        `tsr's ARC client holds ${held.length} of ${urls.length} cluster endpoint(s) down` +
+        (left.length ? `; ${left.join(', ')} still answers` : ''),
+      arcHeldDown: { endpoints: which, urls: held },
+    };
   }
 
   /**
@@ -241,10 +267,11 @@ export class AwsFaults {
   }
 
   /**
-   * Undoes a fault: services scaled down back to their counts, experiments stopped (FIS puts the route tables back).
-   * Others need no undo.
+   * Undoes a fault: services scaled down back to their counts, experiments stopped (FIS puts the route tables back),
+   * ARC endpoints released. Others need no undo.
    */
   async undo(fault: AwsFault): Promise<void> {
+    if (fault.arcHeldDown) return this.arc.release();
     if (fault.experiments) return this.stopExperiments(fault);
     if (!fault.restore) return;
     const ecs = this.clients.ecs(fault.region);

@@ -22,7 +22,7 @@ import {
   type AwsDeploymentRecord,
 } from '../../infra/aws/deployment-record.js';
 import { awsNames, DATABASE_MASTER_USER, type AwsNames } from '../../infra/aws/naming.js';
-import { ArcRoutingControls } from '../../clients/arc-routing-controls.js';
+import { ArcRoutingControls, type ArcEndpointWithRegion } from '../../clients/arc-routing-controls.js';
 import { BROKER_PENDING_METRIC } from '../../clients/broker-metrics.js';
 import { inboundClientId } from '../../config/model.js';
 import type {
@@ -44,6 +44,7 @@ import type {
   RoutingControls,
 } from '../platform.js';
 import { isCredentialError, toUserError } from './aws-errors.js';
+import { ArcEndpointFault } from './arc-endpoint-fault.js';
 import { AwsFaults } from './aws-faults.js';
 import { AwsGenerator } from './aws-generator.js';
 import { GeneratorLedgerTable, generatorLedgerTable } from '../../clients/generator-ledger.js';
@@ -168,21 +169,29 @@ export class AwsPlatform implements Platform, DrillCapabilities {
     };
   }
 
+  /** The ARC cluster endpoints, in the configured order: TSR_ARC_ENDPOINTS, else those the deployment recorded. */
+  private arcEndpoints(): ArcEndpointWithRegion[] {
+    const override = this.env.TSR_ARC_ENDPOINTS;
+    const endpoints = override ? parseArcEndpoints(override) : (this.record?.global?.arcEndpoints ?? []);
+    if (endpoints.length === 0) {
+      throw new UserError(
+        `no ARC cluster endpoints are known for environment "${this.config.environment}"`,
+        'deploy with `tsr deploy --target aws` (it records them), or set TSR_ARC_ENDPOINTS=region=url,…',
+        ExitCode.notDeployed,
+      );
+    }
+    // Each cluster endpoint is signed for its own region; one without a region falls back to the primary.
+    return endpoints.map((e) => ({ url: e.url, region: e.region || this.config.regions[0] }));
+  }
+
   routingControls(): RoutingControls {
     if (!this.controls) {
-      const override = this.env.TSR_ARC_ENDPOINTS;
-      const endpoints = override ? parseArcEndpoints(override) : (this.record?.global?.arcEndpoints ?? []);
-      if (endpoints.length === 0) {
-        throw new UserError(
-          `no ARC cluster endpoints are known for environment "${this.config.environment}"`,
-          'deploy with `tsr deploy --target aws` (it records them), or set TSR_ARC_ENDPOINTS=region=url,…',
-          ExitCode.notDeployed,
-        );
-      }
-      // Each cluster endpoint is signed for its own region; one without a region falls back to the primary.
+      const fault = new ArcEndpointFault(this.config.workspace);
       this.controls = new ArcRoutingControls({
-        endpoints: endpoints.map((e) => ({ url: e.url, region: e.region || this.config.regions[0] })),
+        endpoints: this.arcEndpoints(),
         names: this.names,
+        // The game-day fault arc-endpoints-down, read at every call: another process may inject or undo it.
+        heldDown: () => fault.heldDown(),
       });
     }
     return this.controls;
@@ -482,6 +491,7 @@ export class AwsPlatform implements Platform, DrillCapabilities {
       ecs: (region) => this.client(region, 'ecs'),
       rds: (region) => this.client(region, 'rds'),
       fis: (region) => this.client(region, 'fis'),
+      arcEndpoints: () => this.arcEndpoints().map((e) => e.url),
     });
   }
 
