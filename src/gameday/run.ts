@@ -10,7 +10,7 @@ import { findRun, type RunJournal } from '../runbooks/journal.js';
 import { parseRunbook } from '../runbooks/load.js';
 import { planRunbook, planSummary, renderPlan, type RunPlan } from '../runbooks/plan.js';
 import { stepRegistry } from '../runbooks/steps/index.js';
-import { computeVerdict, type LossWindow } from '../verdict/index.js';
+import { checkVerdictReadable, computeVerdict, type LossWindow } from '../verdict/index.js';
 import { compiledSource, compileScenario, DEFAULT_SETTLE } from './compile.js';
 import { type LoadedScenario, loadScenario } from './load.js';
 import { GameDayMonitor, type TimelineSample } from './monitor.js';
@@ -233,6 +233,7 @@ export async function runGameDay(
   const platform = await openPlatform(config);
   try {
     const { scenario, plan } = await planScenario(config, nameOrFile, platform);
+    if (scenario.definition.load) await checkVerdictReadable(platform);
     say(header(scenario));
     return await conduct(config, platform, scenario, options, (runOptions) => runPlan(plan, runOptions));
   } finally {
@@ -271,6 +272,7 @@ export async function resumeGameDay(
   });
   const platform = await openPlatform(config);
   try {
+    if (scenario.definition.load) await checkVerdictReadable(platform);
     say(header(scenario));
     return await conduct(config, platform, scenario, options, (runOptions) => resumeRun(journal.runId, runOptions));
   } finally {

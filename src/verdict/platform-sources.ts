@@ -15,3 +15,11 @@ export async function sourcesOf(platform: Platform | VerdictSources): Promise<Ve
   if (platform instanceof AwsPlatform) return awsSources(platform);
   throw new UserError(`the verdict cannot read the ${platform.target} target`, undefined, ExitCode.usage);
 }
+
+/**
+ * Refuses, before a game day with load starts, an AWS platform whose core databases the verdict will not read (a
+ * cluster without the Data API, a record without the secrets): a drill is long to find that out at its end.
+ */
+export async function checkVerdictReadable(platform: Platform): Promise<void> {
+  if (platform instanceof AwsPlatform) await awsSources(platform);
+}

@@ -15,6 +15,7 @@ import { ExitCode, UserError } from '../../src/errors.js';
 import type { AwsDeploymentRecord } from '../../src/infra/aws/deployment-record.js';
 import { AwsPlatform } from '../../src/platform/aws/aws-platform.js';
 import { DataApiClient, fromField, toNamedStatement, toRows } from '../../src/verdict/data-api-copy.js';
+import { checkVerdictReadable } from '../../src/verdict/index.js';
 
 const data = mockClient(RDSDataClient);
 /** The UserError a promise rejects with. */
@@ -229,6 +230,8 @@ describe('where the verdict reads on AWS', () => {
     expect(disabled.fix).toContain('tsr deploy --target aws');
     expect(disabled.fix).toContain(`enable-http-endpoint --resource-arn ${CLUSTER}`);
     expect(disabled.exitCode).toBe(ExitCode.notDeployed);
+    // A game day with load checks it before it starts, not after the drill.
+    expect((await refusal(checkVerdictReadable(platform))).message).toMatch(/RDS Data API is not enabled/);
 
     await platform.close();
     open(undefined);
