@@ -191,7 +191,8 @@ function dataApiError(error: unknown, target: DataApiTarget, database: string): 
       ExitCode.notDeployed,
     );
   }
-  const mapped = toUserError(error, action);
+  // Mapped from a copy carrying the redacted message: no secret ARN in any message tsr prints.
+  const mapped = toUserError(Object.assign(new Error(message), { name }), action);
   if (mapped instanceof UserError) return mapped;
   return new Error(`${action}: ${name ? `${name}: ` : ''}${message}`);
 }
