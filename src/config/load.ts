@@ -60,7 +60,13 @@ const awsSchema = z
       .optional(),
     shardsPerStream: z.number().int().min(1).max(500).default(2),
     tasksPerService: z.number().int().min(1).max(100).default(2),
-    auroraInstanceClass: z.string().default('db.r6g.large'),
+    auroraInstanceClass: z
+      .string()
+      .refine(
+        (value) => !/^db\.t\d/.test(value),
+        'T instance classes (db.t*) are refused: the verdict reads the core databases through the RDS Data API, which does not support them; use e.g. db.r6g.large',
+      )
+      .default('db.r6g.large'),
     brokerInstanceType: z.string().default('mq.m5.large'),
     stateBucket: z
       .string()

@@ -219,16 +219,6 @@ export function parseScenario(text: string, file: string, env: ScenarioEnv): Loa
   ) {
     issues.add(['load'], 'p99ToMatched and the no-confirmation stop condition need load (e.g. load: { rate: 5 })');
   }
-  if (env.target === 'aws') {
-    // The generator runs on AWS (an ECS service), but the verdict reads the core databases, which are private to
-    // each region's VPC (docs/gamedays.md#on-aws): what is judged from it is refused here, naming the target,
-    // rather than failing at the end of a run.
-    const why = 'the aws target gives the verdict no access to the core databases';
-    for (const name of ['lost', 'duplicated', 'wrong', 'late', 'lossAgrees'] as const) {
-      if (data.objectives[name] !== undefined)
-        issues.add(['objectives', name], `${why}: objective ${name} is judged by the verdict`);
-    }
-  }
   if (issues.list.length) throw new ScenarioValidationError(file, issues.list);
   return { file, source: text, definition: { ...data, phases }, locate };
 }

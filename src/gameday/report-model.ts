@@ -15,7 +15,10 @@ export interface ReportVerdict {
   /** How the pairs the failovers counted as lost with a region ended (when the failovers listed them). */
   readonly lostWithRegion?: LostWithRegionCheck;
   readonly error?: string;
-  /** Why the pairs were not judged (the target gives the verdict no access to its databases): not a failure. */
+  /**
+   * Why the pairs were not judged: only in reports written before the verdict read the AWS target (it now does, through
+   * the RDS Data API); kept so `tsr gameday history` and `report` still read them right.
+   */
   readonly notJudged?: string;
 }
 

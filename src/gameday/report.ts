@@ -29,9 +29,7 @@ export function buildGameDayReport(input: {
   const ended = journal.endedAt ? Date.parse(journal.endedAt) : undefined;
   const status = input.stoppedBy ? 'stopped' : journal.status;
   const passed =
-    status === 'completed' &&
-    input.objectives.every((o) => o.passed !== false) &&
-    (input.verdict ? input.verdict.passed || input.verdict.notJudged !== undefined : false);
+    status === 'completed' && input.objectives.every((o) => o.passed !== false) && (input.verdict?.passed ?? false);
   return {
     version: 1,
     runId: journal.runId,
@@ -152,7 +150,7 @@ export function renderJunit(report: GameDayReport): string {
     { name: 'run completed', passed: report.status === 'completed', detail: report.message ?? report.status },
     {
       name: 'verdict',
-      passed: report.verdict?.notJudged ? undefined : (report.verdict?.passed ?? false),
+      passed: report.verdict?.passed ?? false,
       detail: renderVerdictLine(report.verdict),
     },
     ...report.objectives.map((o) => ({

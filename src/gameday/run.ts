@@ -10,8 +10,7 @@ import { findRun, type RunJournal } from '../runbooks/journal.js';
 import { parseRunbook } from '../runbooks/load.js';
 import { planRunbook, planSummary, renderPlan, type RunPlan } from '../runbooks/plan.js';
 import { stepRegistry } from '../runbooks/steps/index.js';
-import { computeVerdict, type LossWindow } from '../verdict/index.js';
-import { verdictUnreadable } from '../verdict/sources.js';
+import { checkVerdictReadable, computeVerdict, type LossWindow } from '../verdict/index.js';
 import { compiledSource, compileScenario, DEFAULT_SETTLE } from './compile.js';
 import { type LoadedScenario, loadScenario } from './load.js';
 import { GameDayMonitor, type TimelineSample } from './monitor.js';
@@ -234,6 +233,7 @@ export async function runGameDay(
   const platform = await openPlatform(config);
   try {
     const { scenario, plan } = await planScenario(config, nameOrFile, platform);
+    if (scenario.definition.load) await checkVerdictReadable(platform);
     say(header(scenario));
     return await conduct(config, platform, scenario, options, (runOptions) => runPlan(plan, runOptions));
   } finally {
@@ -272,6 +272,7 @@ export async function resumeGameDay(
   });
   const platform = await openPlatform(config);
   try {
+    if (scenario.definition.load) await checkVerdictReadable(platform);
     say(header(scenario));
     return await conduct(config, platform, scenario, options, (runOptions) => resumeRun(journal.runId, runOptions));
   } finally {
@@ -317,15 +318,11 @@ async function conduct(
   const journal = live ?? result.journal;
   say('\nVerdict on every trade:');
   const settleMs = parseDuration(scenario.definition.settle ?? DEFAULT_SETTLE) ?? 120_000;
-  const unreadable = verdictUnreadable(platform);
-  if (scenario.definition.load && unreadable) say(`  not judged: ${unreadable}`);
   const recoveries = recoveriesOf(journal);
   const lostWithRegion = lostSidesOfFailovers(config.workspace, recoveries);
-  const verdict = !scenario.definition.load
-    ? undefined
-    : unreadable
-      ? { pairs: 0, counts: {}, passed: false, notJudged: unreadable }
-      : await judge(platform, journal, monitor.samples, { settleMs, lostWithRegion }, options, say);
+  const verdict = scenario.definition.load
+    ? await judge(platform, journal, monitor.samples, { settleMs, lostWithRegion }, options, say)
+    : undefined;
   const objectives = judgeObjectives(scenario.definition.objectives, {
     recoveries,
     counts: verdict?.error ? undefined : verdict?.counts,

@@ -7,10 +7,9 @@
  */
 import { createHash } from 'node:crypto';
 import { type AttributeValue, type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import type pg from 'pg';
 import { APPS, type AppName } from '../config/apps.js';
 import type { Divergence } from './model.js';
-import type { DatabaseCopy, VerdictSources } from './sources.js';
+import type { DatabaseCopy, QueryClient, VerdictSources } from './sources.js';
 import { cursorRows } from './streams.js';
 
 const SAMPLE = 10;
@@ -87,7 +86,7 @@ async function compareTable(
   const base = { kind: 'database' as const, name, reference: writer.region, region: replica.region };
   const unavailable = writer.unavailable ?? replica.unavailable;
   if (unavailable) return { ...base, error: unavailable };
-  const clients: pg.Client[] = [];
+  const clients: QueryClient[] = [];
   try {
     clients.push(await writer.connect(database), await replica.connect(database));
     const sql = `SELECT (${table.key}) COLLATE "C" AS k, md5(t::text) AS h FROM ${table.table} t ORDER BY 1`;

@@ -14,11 +14,20 @@ import { LocalPlatform } from '../platform/local-platform.js';
 import { fileLedger, type LedgerSource } from '../platform/ledger-source.js';
 import type { Platform } from '../platform/platform.js';
 
+/**
+ * What the verdict asks of a connection to a core database: text with `$1…$n` parameters in, rows out. A `pg.Client`
+ * is one (the local target); so is the RDS Data API adapter (the AWS target, src/verdict/data-api-copy.ts).
+ */
+export interface QueryClient {
+  query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
+  end(): Promise<void>;
+}
+
 /** One PostgreSQL server holding a copy of an app's core database. */
 export interface DatabaseCopy {
   readonly region: string;
   /** A connected client on `database` (the caller ends it). */
-  connect(database: string): Promise<pg.Client>;
+  connect(database: string): Promise<QueryClient>;
   /** Why it cannot be read (its region is down), if so. */
   readonly unavailable?: string;
 }
@@ -109,24 +118,4 @@ export function localSources(platform: LocalPlatform): VerdictSources {
 /** Where the sources' ledger is. */
 export function ledgerOfSources(sources: VerdictSources): LedgerSource {
   return sources.ledger ?? fileLedger(sources.workspace);
-}
-
-/**
- * Why the verdict cannot read a platform, if it cannot: it reads the core databases directly, which only the local
- * platform lets tsr reach (on AWS they are private to each region's VPC).
- */
-export function verdictUnreadable(platform: Platform | VerdictSources): string | undefined {
-  if (isSources(platform) || platform instanceof LocalPlatform) return undefined;
-  return `the verdict reads the core databases directly, which the ${platform.target} target does not give tsr access to yet`;
-}
-
-/** The sources of any platform, or the error saying why the verdict cannot read it. */
-export function sourcesOf(platform: Platform | VerdictSources): VerdictSources {
-  if (isSources(platform)) return platform;
-  if (platform instanceof LocalPlatform) return localSources(platform);
-  throw new UserError(
-    verdictUnreadable(platform) ?? `the verdict cannot read the ${platform.target} target`,
-    'run game days and `tsr verify` on the local target (--target local)',
-    ExitCode.usage,
-  );
 }

@@ -2,7 +2,7 @@
  * Ordered streams and the merge join over them: the verdict reads the ledger and each database in the same key order
  * (run, then sequence number) and walks them side by side, so its memory is a few batches, whatever the pair count.
  */
-import type pg from 'pg';
+import type { QueryClient } from './sources.js';
 
 /** Where a pair sits in every stream: its generator run, then its sequence number in that run. */
 export interface PairKey {
@@ -29,7 +29,7 @@ let cursors = 0;
  * this one is used). Runs in its own read-only transaction on `client`, which must be used for nothing else meanwhile.
  */
 export async function* cursorRows<T>(
-  client: pg.ClientBase,
+  client: QueryClient,
   sql: string,
   params: readonly unknown[] = [],
   batch = 5_000,
@@ -41,12 +41,12 @@ export async function* cursorRows<T>(
     // planner, misled by the expressions the verdict sorts on, would otherwise take a nested loop.)
     await client.query(`SET LOCAL work_mem = '128MB'`);
     await client.query('SET LOCAL enable_nestloop = off');
-    await client.query(`DECLARE ${name} NO SCROLL CURSOR FOR ${sql}`, params as unknown[]);
-    let next = client.query<pg.QueryResultRow>(`FETCH ${batch} FROM ${name}`);
+    await client.query(`DECLARE ${name} NO SCROLL CURSOR FOR ${sql}`, [...params]);
+    let next = client.query(`FETCH ${batch} FROM ${name}`);
     for (;;) {
       const { rows } = await next;
       if (!rows.length) break;
-      next = client.query<pg.QueryResultRow>(`FETCH ${batch} FROM ${name}`);
+      next = client.query(`FETCH ${batch} FROM ${name}`);
       yield* rows as T[];
     }
   } finally {

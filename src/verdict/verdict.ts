@@ -3,7 +3,6 @@
  * senders received (docs/domain.md#game-days), then the regions compared. The ledger and the rows are read as
  * streams in one key order and merged, so memory does not grow with the number of pairs.
  */
-import type pg from 'pg';
 import type { AppName } from '../config/apps.js';
 import { settlementId } from '../domain/ids.js';
 import { ExitCode, UserError } from '../errors.js';
@@ -23,7 +22,8 @@ import {
   type Verdict,
   type VerdictOptions,
 } from './model.js';
-import { type DatabaseCopy, ledgerOfSources, sourcesOf, type VerdictSources } from './sources.js';
+import { sourcesOf } from './platform-sources.js';
+import { type DatabaseCopy, ledgerOfSources, type QueryClient, type VerdictSources } from './sources.js';
 import { cursorRows, groupByKey, MergeCursor, type PairKey } from './streams.js';
 
 /** `split_part` on the deal reference gives the run and the sequence number: the ledger's own order. */
@@ -53,7 +53,7 @@ interface SettlementRow {
 
 const keyOf = (row: { run: string; seq: string }): PairKey => ({ run: row.run, seq: Number(row.seq) });
 
-async function connectWriter(sources: VerdictSources, app: AppName): Promise<pg.Client> {
+async function connectWriter(sources: VerdictSources, app: AppName): Promise<QueryClient> {
   const { writer } = sources.copies(app);
   const name = sources.databases[app];
   if (writer.unavailable) {
@@ -66,6 +66,7 @@ async function connectWriter(sources: VerdictSources, app: AppName): Promise<pg.
   try {
     return await writer.connect(name);
   } catch (error) {
+    if (error instanceof UserError) throw error;
     throw new UserError(
       `cannot read ${name} in ${writer.region}: ${(error as Error).message}`,
       'check `tsr status`: the database must be up',
@@ -75,7 +76,7 @@ async function connectWriter(sources: VerdictSources, app: AppName): Promise<pg.
 }
 
 /** Trade sides with their allocations' settlement results, grouped per pair. */
-function tradeSides(client: pg.ClientBase, runs: string[]): MergeCursor<CoreTradeSide> {
+function tradeSides(client: QueryClient, runs: string[]): MergeCursor<CoreTradeSide> {
   const rows = cursorRows<TradeRow>(
     client,
     `SELECT ${RUN} AS run, ${SEQ} AS seq, s.id, s.status, s.counterpart_id,
@@ -105,7 +106,7 @@ function tradeSides(client: pg.ClientBase, runs: string[]): MergeCursor<CoreTrad
   );
 }
 
-function settlements(client: pg.ClientBase, runs: string[]): MergeCursor<CoreSettlement> {
+function settlements(client: QueryClient, runs: string[]): MergeCursor<CoreSettlement> {
   const rows = cursorRows<SettlementRow>(
     client,
     `SELECT ${RUN} AS run, ${SEQ} AS seq, id, status, extract(epoch FROM updated_at)::float8 * 1000 AS updated_ms
@@ -132,7 +133,7 @@ export async function computeVerdict(
   options: VerdictOptions = {},
 ): Promise<Verdict> {
   const started = Date.now();
-  const sources = sourcesOf(platform);
+  const sources = await sourcesOf(platform);
   const progress = options.onProgress;
   const ledger = ledgerOfSources(sources);
   const runs = await ledger.runs();
@@ -148,7 +149,7 @@ export async function computeVerdict(
   const deadlineMs = options.deadline?.getTime();
   const idsLimit = options.idsLimit ?? 1_000;
 
-  const clients: pg.Client[] = [];
+  const clients: QueryClient[] = [];
   const cursors: MergeCursor<unknown>[] = [];
   const counts = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
   const ids = Object.fromEntries(OUTCOMES.filter((o) => o !== 'ok').map((o) => [o, []])) as unknown as Record<

@@ -475,7 +475,53 @@ describe.each([
         expect(cluster.storage_encrypted).toBe(true);
         if (region === regions[0]) expect(cluster.master_username).toBe('tsr_admin');
         else expect(cluster.master_username).toBeUndefined();
+        // The verdict reads the writer through the RDS Data API, wherever the writer moves.
+        expect(cluster.enable_http_endpoint).toBe(true);
       }
+    }
+  });
+
+  test('the verdict reader policy: the Data API on the core clusters, their secrets, and the key only through Secrets Manager', () => {
+    const global = globalOf(s);
+    const [policy] = resources(global, 'aws_iam_policy');
+    expect(policy.name).toBe('tsr-test-verdict-reader');
+    expect((global.output as Record<string, { value: unknown }>).verdict_reader_policy_arn.value).toMatch(
+      /^\$\{aws_iam_policy\..+\.arn\}$/,
+    );
+    const document = JSON.parse(withoutInterpolations(policy.policy as string)) as {
+      Statement: { Sid: string; Action: string[]; Resource: string[]; Condition?: unknown }[];
+    };
+    const sid = (name: string) => document.Statement.find((st) => st.Sid === name);
+    const clusters = APPS.flatMap((app) =>
+      regions.map((r) => `arn:TF_EXPR:rds:${r}:TF_EXPR:cluster:tsr-test-${app === 'trade' ? 'tm' : 'st'}-core-${r}`),
+    );
+    expect(sid('ReadThroughDataApi')).toEqual({
+      Sid: 'ReadThroughDataApi',
+      Effect: 'Allow',
+      Action: [
+        'rds-data:ExecuteStatement',
+        'rds-data:BeginTransaction',
+        'rds-data:CommitTransaction',
+        'rds-data:RollbackTransaction',
+      ],
+      Resource: clusters,
+    });
+    expect(sid('FindWriters')?.Resource).toEqual([
+      'arn:TF_EXPR:rds::TF_EXPR:global-cluster:tsr-test-tm-core',
+      'arn:TF_EXPR:rds::TF_EXPR:global-cluster:tsr-test-st-core',
+      ...clusters,
+    ]);
+    // Every region's copy of each database secret: the primary's ARN as is, the others with the region replaced.
+    expect(sid('OpenDatabaseSecrets')).toMatchObject({ Action: ['secretsmanager:GetSecretValue'] });
+    expect(sid('OpenDatabaseSecrets')?.Resource).toHaveLength(APPS.length * regions.length);
+    expect(policy.policy).toContain(`:${regions[0]}:`);
+    expect(sid('DecryptDatabaseSecrets')).toMatchObject({
+      Action: ['kms:Decrypt'],
+      Condition: { StringEquals: { 'kms:ViaService': regions.map((r) => `secretsmanager.${r}.amazonaws.com`) } },
+    });
+    for (const statement of document.Statement) {
+      for (const action of statement.Action) expect(action).not.toContain('*');
+      expect(statement.Resource).not.toContain('*');
     }
   });
 

@@ -96,6 +96,17 @@ describe('loadConfig', () => {
     expect(variable.fix).toBe('set TSR_BASE_PORT to a valid value, e.g. 46000');
   });
 
+  it('refuses an Aurora T instance class, which the RDS Data API the verdict reads through does not support', () => {
+    const dir = emptyDir();
+    writeFileSync(path.join(dir, 'tsr.config.yaml'), 'aws:\n  auroraInstanceClass: db.t4g.medium\n');
+    const error = configError(() => loadConfig({}, {}, dir));
+    expect(error.message).toContain('aws.auroraInstanceClass: T instance classes (db.t*) are refused');
+    expect(error.message).toContain('RDS Data API');
+    expect(error.message).toContain('(from tsr.config.yaml:2)');
+    writeFileSync(path.join(dir, 'tsr.config.yaml'), 'aws:\n  auroraInstanceClass: db.r7g.large\n');
+    expect(loadConfig({}, {}, dir).aws.auroraInstanceClass).toBe('db.r7g.large');
+  });
+
   it('suggests the setting an unknown one is a slip of, with its line', () => {
     const dir = emptyDir();
     writeFileSync(path.join(dir, 'tsr.config.yaml'), 'environment: dev\nregoins: [us-east-1, us-west-2]\n');

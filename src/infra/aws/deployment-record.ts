@@ -25,6 +25,10 @@ export interface DeployedGlobal {
   readonly controlPanelArn?: string;
   readonly routingControlArns: Readonly<Record<string, string>>;
   readonly safetyRuleArns: Readonly<Record<string, string>>;
+  /** Each app's core database master secret in the primary region (a replica differs only in the region). */
+  readonly databaseSecretArns?: Readonly<Record<string, string>>;
+  /** The IAM policy an operator attaches to run the verdict through the RDS Data API. */
+  readonly verdictReaderPolicyArn?: string;
 }
 
 export type StackStatus = 'applied' | 'failed' | 'destroyed';
@@ -96,6 +100,8 @@ export function parseGlobalOutputs(json: string): DeployedGlobal {
     controlPanelArn: value<string>('control_panel_arn'),
     routingControlArns: value<Record<string, string>>('routing_control_arns') ?? {},
     safetyRuleArns: value<Record<string, string>>('safety_rule_arns') ?? {},
+    databaseSecretArns: value<Record<string, string>>('database_secret_arns'),
+    verdictReaderPolicyArn: value<string>('verdict_reader_policy_arn'),
   };
 }
 

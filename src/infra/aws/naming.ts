@@ -30,6 +30,8 @@ export interface AwsNames {
   serviceRole(service: string, region: string, purpose: 'exec' | 'task'): string;
   /** The private hosted zone of the apps' endpoint records (`<app>.<zone>`), resolvable in every tsr VPC. */
   readonly dnsZone: string;
+  /** The IAM managed policy an operator attaches to run the verdict through the RDS Data API (account-wide name). */
+  readonly verdictReaderPolicy: string;
   /** The role AWS FIS assumes for this region's fault experiments (account-wide name, so region-qualified). */
   fisRole(region: string): string;
 }
@@ -57,6 +59,7 @@ export function awsNames(config: Pick<TsrConfig, 'environment'>): AwsNames {
     kmsAliasRegional: `alias/${prefix}-regional`,
     serviceRole: (service, region, purpose) => `${service}-${region}-${purpose}`,
     fisRole: (region) => `${prefix}-fis-${region}`,
+    verdictReaderPolicy: `${prefix}-verdict-reader`,
     dnsZone: `${prefix}.internal`,
   };
 }

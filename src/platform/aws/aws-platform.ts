@@ -4,12 +4,14 @@ import { FisClient } from '@aws-sdk/client-fis';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import {
+  DescribeDBClustersCommand,
   DescribeGlobalClustersCommand,
   FailoverGlobalClusterCommand,
   RDSClient,
   SwitchoverGlobalClusterCommand,
   type GlobalClusterMember,
 } from '@aws-sdk/client-rds';
+import { RDSDataClient } from '@aws-sdk/client-rds-data';
 import { APP_SHORT, STAGES, type AppName } from '../../config/apps.js';
 import { deriveNames, type ResourceNames, type TsrConfig } from '../../config/model.js';
 import { ExitCode, UserError } from '../../errors.js';
@@ -52,6 +54,18 @@ import { tableLedger, type LedgerSource } from '../ledger-source.js';
 import { latestDatapoints, latestValues, type MetricQuery } from './metrics.js';
 import { appStreamBacklogs } from '../stream-backlog.js';
 
+/** An app's core database as the RDS Data API reaches it: the writer cluster and the secret it opens. */
+export interface CoreDatabaseAccess {
+  readonly region: string;
+  readonly cluster: string;
+  readonly resourceArn: string;
+  /** The master secret's replica in the writer's region. */
+  readonly secretArn: string;
+  /** The operator policy granting the Data API calls (a global stack output), when recorded. */
+  readonly policyArn?: string;
+  readonly client: RDSDataClient;
+}
+
 export interface AwsPlatformOptions {
   /** Out dir of `tsr synth`/`deploy` (default cdktf.out): the deployment record is read next to it. */
   readonly outDir?: string;
@@ -71,6 +85,7 @@ export interface AwsPlatformOptions {
 
 type Clients = {
   rds: RDSClient;
+  rdsData: RDSDataClient;
   ecs: ECSClient;
   cloudwatch: CloudWatchClient;
   dynamodb: DynamoDBClient;
@@ -136,6 +151,7 @@ export class AwsPlatform implements Platform, DrillCapabilities {
       const common = { region, maxAttempts: this.maxAttempts };
       set = {
         rds: new RDSClient(common),
+        rdsData: new RDSDataClient(common),
         ecs: new ECSClient(common),
         cloudwatch: new CloudWatchClient(common),
         dynamodb: new DynamoDBClient(common),
@@ -229,6 +245,59 @@ export class AwsPlatform implements Platform, DrillCapabilities {
   async databaseWriter(app: AppName): Promise<string | undefined> {
     const members = await this.globalMembers(app);
     return regionOfArn(members.find((m) => m.IsWriter)?.DBClusterArn);
+  }
+
+  /**
+   * How the verdict reads an app's core database (docs/gamedays.md#on-aws): the writer's cluster through the RDS Data
+   * API, which runs statements on a cluster's writer only, with the master secret's copy in the writer's region.
+   * Refuses, saying how to fix it, a cluster deployed without the Data API.
+   */
+  async coreDatabaseAccess(app: AppName): Promise<CoreDatabaseAccess> {
+    const members = await this.globalMembers(app);
+    const resourceArn = members.find((m) => m.IsWriter)?.DBClusterArn;
+    const region = regionOfArn(resourceArn);
+    if (!resourceArn || !region) {
+      throw new UserError(
+        `the ${app} global database ${this.aws.globalCluster(app)} has no writer now (a failover in progress?)`,
+        'wait until `tsr status --target aws` shows a writer, then run the verdict again',
+        ExitCode.unhealthy,
+      );
+    }
+    const cluster = this.aws.regionalCluster(app, region);
+    let enabled: boolean | undefined;
+    try {
+      const answer = await this.client(region, 'rds').send(
+        new DescribeDBClustersCommand({ DBClusterIdentifier: cluster }),
+      );
+      enabled = answer.DBClusters?.[0]?.HttpEndpointEnabled;
+    } catch (error) {
+      throw toUserError(error, `describing ${cluster} in ${region}`);
+    }
+    if (!enabled) {
+      throw new UserError(
+        `the RDS Data API is not enabled on ${cluster} in ${region}: the verdict reads the core databases through it`,
+        'run `tsr deploy --target aws` with this version of tsr (its stacks enable the Data API on every core ' +
+          `database cluster), or enable it alone: aws rds enable-http-endpoint --resource-arn ${resourceArn} --region ${region}`,
+        ExitCode.notDeployed,
+      );
+    }
+    const secret = this.record?.global?.databaseSecretArns?.[app];
+    if (!secret) {
+      throw new UserError(
+        `the deployment record of "${this.config.environment}" does not name the ${app} database secret the Data API needs`,
+        'run `tsr deploy --target aws` again: it records the global stack outputs, the secret ARNs among them',
+        ExitCode.notDeployed,
+      );
+    }
+    const primary = regionOfArn(secret) ?? this.config.regions[0];
+    return {
+      region,
+      cluster,
+      resourceArn,
+      secretArn: secret.replace(`:${primary}:`, `:${region}:`),
+      policyArn: this.record?.global?.verdictReaderPolicyArn,
+      client: this.client(region, 'rdsData'),
+    };
   }
 
   switchoverDatabase(app: AppName, toRegion: string, options?: DatabaseTransitionOptions): Promise<DatabaseTransition> {
@@ -591,6 +660,7 @@ export class AwsPlatform implements Platform, DrillCapabilities {
     await this.controls?.close();
     for (const set of this.clients.values()) {
       set.rds.destroy();
+      set.rdsData.destroy();
       set.ecs.destroy();
       set.cloudwatch.destroy();
       set.dynamodb.destroy();

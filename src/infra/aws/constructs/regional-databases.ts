@@ -60,6 +60,9 @@ export class RegionalDatabases extends Construct {
         backupRetentionPeriod: 7,
         copyTagsToSnapshot: true,
         enabledCloudwatchLogsExports: ['postgresql'],
+        // The RDS Data API: how the verdict reads the core databases from outside the VPC (docs/gamedays.md#on-aws).
+        // On every member, since the writer moves; it answers on the writer only.
+        enableHttpEndpoint: true,
         skipFinalSnapshot: false,
         // Unique per cluster lifetime (the creation time, kept by ignore_changes below): a fixed id exists after the
         // first destroy and blocks the next one.

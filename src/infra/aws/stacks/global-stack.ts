@@ -1,5 +1,7 @@
 import type { Construct } from 'constructs';
 import { TerraformOutput, TerraformStack } from 'cdktf';
+import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity/index.js';
+import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition/index.js';
 import type { AppName } from '../../../config/apps.js';
 import type { ResourceNames, TsrConfig } from '../../../config/model.js';
 import { DnsHealthChecks } from '../constructs/dns-health-checks.js';
@@ -11,6 +13,7 @@ import { MultiRegionKey } from '../constructs/multi-region-key.js';
 import { ReplicatedSecret } from '../constructs/replicated-secret.js';
 import { RoutingControls } from '../constructs/routing-controls.js';
 import { SafetyRules } from '../constructs/safety-rules.js';
+import { VerdictReaderPolicy } from '../constructs/verdict-reader-policy.js';
 import { BROKER_USER, DATABASE_MASTER_USER, type AwsNames } from '../naming.js';
 import { configureStack } from './provider.js';
 
@@ -27,6 +30,7 @@ export const GLOBAL_OUTPUTS = {
   databasePasswords: 'database_passwords',
   globalKeyArns: 'global_kms_key_arns',
   dnsHealthCheckIds: 'dns_health_check_ids',
+  verdictReaderPolicyArn: 'verdict_reader_policy_arn',
 } as const;
 
 export interface GlobalStackProps {
@@ -109,6 +113,19 @@ export class GlobalStack extends TerraformStack {
       });
     }
     this.databases = databases;
+    const verdictReader = new VerdictReaderPolicy(this, 'verdict-reader', {
+      name: aws.verdictReaderPolicy,
+      account: new DataAwsCallerIdentity(this, 'identity').accountId,
+      partition: new DataAwsPartition(this, 'partition').partition,
+      primaryRegion: primary,
+      regions: config.regions,
+      databases: config.apps.map((app) => ({
+        globalCluster: aws.globalCluster(app),
+        regionalCluster: (region: string) => aws.regionalCluster(app, region),
+      })),
+      secretArns: Object.values(dbSecrets).map((s) => s.arn),
+      keyArnByRegion: key.arnByRegion,
+    });
 
     const out = (name: string, value: unknown, sensitive = false) =>
       new TerraformOutput(this, name, { value, sensitive, staticId: true });
@@ -130,5 +147,6 @@ export class GlobalStack extends TerraformStack {
     );
     out(GLOBAL_OUTPUTS.globalKeyArns, key.arnByRegion);
     out(GLOBAL_OUTPUTS.dnsHealthCheckIds, healthChecks.idByControl);
+    out(GLOBAL_OUTPUTS.verdictReaderPolicyArn, verdictReader.arn);
   }
 }
