@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EngineSpec } from './engines/start-engine.js';
 import { isAlive } from './process-alive.js';
+import { LEAN_HEAP_FLAGS } from './node-flags.js';
 
 const ENGINE_MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'engine-main.js');
 
@@ -42,7 +43,7 @@ export function spawnEngine(spec: EngineSpec, logFile: string, timeoutMs = 60_00
   const child = fork(ENGINE_MAIN, [], {
     env: { ...process.env, TSR_ENGINE_SPEC: JSON.stringify(spec) },
     stdio: ['ignore', logFd, logFd, 'ipc'],
-    execArgv: [],
+    execArgv: [...LEAN_HEAP_FLAGS],
   });
   closeSync(logFd);
   const name = 'region' in spec ? `${spec.kind} (${spec.region})` : spec.kind;
