@@ -100,6 +100,35 @@ describe('local platform: deploy, status, routing controls, replication, destroy
     expect(footprint.totals.pssBytes).toBeGreaterThan(footprint.totals.fileBytes);
   });
 
+  it('runs its Node engines and services with a small young generation, and PostgreSQL with a bounded WAL', async () => {
+    // Both keep a long game day's memory and disk flat: dropping either fails here.
+    const args = (pid?: number) => (pid ? readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0') : []);
+    for (const id of ['dynamodb@us-east-1', 'kinesis@us-west-2'])
+      expect(args(state.processes.find((p) => p.id === id)?.pid)).toContain('--max-semi-space-size=2');
+    for (const id of ['trade/core@us-east-1', 'settlement/ingestion@us-west-2'])
+      expect(args(state.services.find((s) => s.id === id)?.pid)).toContain('--max-semi-space-size=2');
+    const password = readFileSync(path.join(workspace, 'secrets', 'postgres-password'), 'utf8').trim();
+    const client = new pg.Client({
+      host: '127.0.0.1',
+      port: state.endpoints.regions['us-east-1'].postgres.port,
+      user: 'postgres',
+      password,
+      database: 'postgres',
+    });
+    await client.connect();
+    try {
+      const { rows } = await client.query(
+        `SELECT name, setting, unit FROM pg_settings WHERE name IN ('min_wal_size', 'max_wal_size') ORDER BY name`,
+      );
+      expect(rows).toEqual([
+        { name: 'max_wal_size', setting: '128', unit: 'MB' },
+        { name: 'min_wal_size', setting: '32', unit: 'MB' },
+      ]);
+    } finally {
+      await client.end();
+    }
+  });
+
   it('creates every stream in every region', async () => {
     for (const region of config.regions) {
       const client = kinesisClient({ region, endpoint: state.endpoints.regions[region].kinesis });
