@@ -2,7 +2,7 @@
  * `arc-endpoints-down` on the AWS target: held in tsr's own ARC client (ARC's cluster is AWS's to run, trying the
  * next endpoint is tsr's). Only the SDK client is mocked: each call records the cluster endpoint it was sent to.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -184,6 +184,19 @@ describe('arc-endpoints-down through the AWS platform', () => {
     sentTo = [];
     await platform().routingControls().get('trade-gate');
     expect(sentTo).toEqual([ENDPOINTS[0].url]);
+  });
+
+  test('release removes only the record the fault wrote: another file at that path stays and holds nothing down', () => {
+    mkdirSync(path.dirname(file()), { recursive: true });
+    writeFileSync(file(), '{"notes": "not tsr\'s"}');
+    const fault = new ArcEndpointFault(config.workspace);
+    expect(fault.heldDown()).toEqual(new Set());
+    fault.release();
+    expect(readFileSync(file(), 'utf8')).toBe('{"notes": "not tsr\'s"}');
+    rmSync(file());
+    fault.hold('all', [ENDPOINTS[0].url]);
+    fault.release();
+    expect(existsSync(file())).toBe(false);
   });
 
   test('all: status reports the routing controls unreadable, naming the held-down endpoints; nothing is sent', async () => {

@@ -49,8 +49,11 @@ export class ArcEndpointFault {
     writeJsonAtomically(this.file, record);
   }
 
-  /** Every endpoint answers again; releasing what is not held changes nothing (an undo may run twice). */
+  /**
+   * Every endpoint answers again; releasing what is not held changes nothing (an undo may run twice). Only the
+   * record this fault wrote is removed: a file there that is not one is left alone (and holds nothing down).
+   */
   release(): void {
-    rmSync(this.file, { force: true });
+    if (this.read()?.kind === 'arc-endpoints-down') rmSync(this.file, { force: true });
   }
 }
