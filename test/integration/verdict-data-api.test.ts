@@ -22,7 +22,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import pg from 'pg';
 import { loadConfig } from '../../src/config/load.js';
-import { deriveNames } from '../../src/config/model.js';
+import { deriveNames, type ResourceNames } from '../../src/config/model.js';
 import type { AwsDeploymentRecord } from '../../src/infra/aws/deployment-record.js';
 import { AwsPlatform } from '../../src/platform/aws/aws-platform.js';
 import { fileLedger } from '../../src/platform/ledger-source.js';
@@ -30,6 +30,7 @@ import { runMigrations } from '../../src/services/core-db/migrations.js';
 import { DataApiClient } from '../../src/verdict/data-api-copy.js';
 import { computeVerdict, localCopy, type VerdictSources } from '../../src/verdict/index.js';
 import { cursorRows } from '../../src/verdict/streams.js';
+import { awsRecord } from '../helpers/aws-record.js';
 import { startTestPostgres, type TestPostgres } from '../helpers/postgres.js';
 
 /**
@@ -277,19 +278,10 @@ async function seed(): Promise<void> {
   writeFileSync(path.join(dir, 'generator', `ledger-${RUN}.jsonl`), `${ledgerLines.join('\n')}\n`);
 }
 
-const record: AwsDeploymentRecord = {
-  version: 1,
-  environment: 'test',
-  regions: REGIONS,
-  stacks: {},
-  updatedAt: '2026-05-01T00:00:00.000Z',
-  global: {
-    arcEndpoints: [],
-    routingControlArns: {},
-    safetyRuleArns: {},
-    databaseSecretArns: { trade: secretArn('tm'), settlement: secretArn('st') },
-  },
-};
+const record = (names: ResourceNames): AwsDeploymentRecord =>
+  awsRecord(names, REGIONS, 'arn:aws:route53-recovery-control::123456789012:controlpanel/abc', {
+    global: { databaseSecretArns: { trade: secretArn('tm'), settlement: secretArn('st') } },
+  });
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'tsr-verdict-data-api-'));
@@ -363,7 +355,7 @@ test('the rows a cursor reads through the Data API are the rows pg reads: text, 
 }, 60_000);
 
 test('the verdict on the AWS platform judges every pair as it does through pg; replicas are unchecked, with the reason', async () => {
-  const platform = new AwsPlatform(config(), { record, env: {} });
+  const platform = new AwsPlatform(config(), { record: record(deriveNames(config())), env: {} });
   try {
     const viaDataApi = await computeVerdict(platform, { ids: true, divergence: 'databases' });
     const viaPg = await computeVerdict(pgSources(), { ids: true, divergence: 'none' });

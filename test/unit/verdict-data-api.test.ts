@@ -11,11 +11,13 @@ import {
 } from '@aws-sdk/client-rds-data';
 import { mockClient } from 'aws-sdk-client-mock';
 import { loadConfig } from '../../src/config/load.js';
+import { deriveNames } from '../../src/config/model.js';
 import { ExitCode, UserError } from '../../src/errors.js';
 import type { AwsDeploymentRecord } from '../../src/infra/aws/deployment-record.js';
 import { AwsPlatform } from '../../src/platform/aws/aws-platform.js';
 import { DataApiClient, fromField, toNamedStatement, toRows } from '../../src/verdict/data-api-copy.js';
 import { checkVerdictReadable } from '../../src/verdict/index.js';
+import { awsRecord } from '../helpers/aws-record.js';
 
 const data = mockClient(RDSDataClient);
 /** The UserError a promise rejects with. */
@@ -165,27 +167,23 @@ describe('statements through the RDS Data API', () => {
   });
 });
 
+const PANEL = 'arn:aws:route53-recovery-control::123456789012:controlpanel/abc';
+
 describe('where the verdict reads on AWS', () => {
   const EAST = 'arn:aws:rds:us-east-1:123456789012:cluster:tsr-test-tm-core-us-east-1';
   let dir: string;
   let platform: AwsPlatform;
-  const record = (databaseSecretArns?: Record<string, string>): AwsDeploymentRecord => ({
-    version: 1,
-    environment: 'test',
-    regions: ['us-east-1', 'us-west-2'],
-    stacks: {},
-    updatedAt: '2026-01-01T00:00:00.000Z',
-    global: {
-      arcEndpoints: [],
-      routingControlArns: {},
-      safetyRuleArns: {},
-      databaseSecretArns,
-      verdictReaderPolicyArn: 'arn:aws:iam::123456789012:policy/tsr-test-verdict-reader',
-    },
-  });
+  const record = (databaseSecretArns?: Record<string, string>): AwsDeploymentRecord =>
+    awsRecord(deriveNames(configOf()), ['us-east-1', 'us-west-2'], PANEL, {
+      global: {
+        databaseSecretArns,
+        verdictReaderPolicyArn: 'arn:aws:iam::123456789012:policy/tsr-test-verdict-reader',
+      },
+    });
+  const configOf = () =>
+    loadConfig({ environment: 'test', regions: ['us-east-1', 'us-west-2'], target: 'aws' }, {}, dir);
   const open = (secrets?: Record<string, string>) => {
-    const config = loadConfig({ environment: 'test', regions: ['us-east-1', 'us-west-2'], target: 'aws' }, {}, dir);
-    platform = new AwsPlatform(config, { record: record(secrets), env: {} });
+    platform = new AwsPlatform(configOf(), { record: record(secrets), env: {} });
   };
   beforeEach(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'tsr-data-api-'));
