@@ -3,6 +3,7 @@
  * sockets, the real AWS SDK client. Asserts on what is kept (files on disk, entries in memory), never on time.
  */
 import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import {
   DynamoDBClient,
   GetItemCommand,
   QueryCommand,
+  type AttributeValue,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import {
@@ -23,7 +25,9 @@ import {
   startDynamoReplicationLink,
   type DynamoReplicationLink,
 } from '../../src/infra/local/replication/dynamo-link.js';
+import { decodeCompressedJson } from '../../src/infra/local/engines/dynamo/compressed-json.js';
 import { eventually } from '../helpers/eventually.js';
+import { tradeItem } from '../helpers/safe-store-item.js';
 
 const TABLE = 'footprint-store';
 
@@ -135,6 +139,84 @@ describe('DynamoDB engine footprint', () => {
       what: `LevelDB directory below 24 MB (it holds ${(dirBytes(leveldb) / 1024 / 1024).toFixed(1)} MB)`,
     });
   }, 120_000);
+});
+
+/** dynalite's LevelDB opened directly (the engine closed), values as stored bytes. */
+interface RawLevel {
+  open(): Promise<void>;
+  close(): Promise<void>;
+  put(key: string, value: Buffer): Promise<void>;
+  iterator(): AsyncIterable<[string, Buffer]>;
+}
+function openRawLevel(dir: string): RawLevel {
+  const fromDynalite = createRequire(createRequire(import.meta.url).resolve('dynalite'));
+  const { Level } = fromDynalite('level') as {
+    Level: new (location: string, options: Record<string, unknown>) => RawLevel;
+  };
+  return new Level(join(dir, 'dynalite'), { keyEncoding: 'utf8', valueEncoding: 'buffer' });
+}
+
+describe('DynamoDB engine: how items are stored', () => {
+  let dir: string;
+  let engine: DynamoEngine | undefined;
+  let db: DynamoDBClient | undefined;
+
+  afterEach(async () => {
+    db?.destroy();
+    await engine?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function start(): Promise<DynamoDBClient> {
+    engine = await startDynamoEngine({ port: 0, dataDir: dir, region: 'us-east-1' });
+    db = client(engine.endpoint);
+    return db;
+  }
+
+  it('keeps items and index entries deflated, and still reads items stored as plain JSON', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tsr-stored-'));
+    const first = await start();
+    await createStore(first);
+    const items = Array.from({ length: 200 }, (_, n) => tradeItem(n) as Record<string, AttributeValue>);
+    for (let at = 0; at < items.length; at += 25) {
+      const requests = items.slice(at, at + 25).map((Item) => ({ PutRequest: { Item } }));
+      await first.send(new BatchWriteItemCommand({ RequestItems: { [TABLE]: requests } }));
+    }
+    first.destroy();
+    await engine?.close();
+    engine = undefined;
+
+    // On disk: every item and index entry starts with the deflated-JSON version byte, in under a quarter of its JSON.
+    const raw = openRawLevel(dir);
+    await raw.open();
+    let entries = 0;
+    let storedBytes = 0;
+    let jsonBytes = 0;
+    let legacy: { key: string; item: Record<string, AttributeValue> } | undefined;
+    for await (const [key, value] of raw.iterator()) {
+      if (!key.startsWith(`item-${TABLE}~`) && !key.startsWith(`index-global~${TABLE}~`)) continue;
+      entries++;
+      expect(value[0]).toBe(0x01);
+      storedBytes += value.length;
+      if (!legacy && key.startsWith('item-')) {
+        legacy = { key, item: decodeCompressedJson(value) as Record<string, AttributeValue> };
+      }
+    }
+    for (const item of items) jsonBytes += 2 * Buffer.byteLength(JSON.stringify(item)); // the item and its index copy
+    expect(entries).toBe(400);
+    expect(storedBytes).toBeLessThan(jsonBytes / 4);
+
+    // A workspace written before the encoding: an item stored as plain JSON reads back as it was.
+    expect(items).toContainEqual(legacy?.item);
+    await raw.put(legacy!.key, Buffer.from(JSON.stringify(legacy!.item)));
+    await raw.close();
+
+    const second = await start();
+    const got = await second.send(new GetItemCommand({ TableName: TABLE, Key: { id: legacy!.item.id } }));
+    expect(got.Item).toEqual(legacy!.item);
+    const other = await second.send(new GetItemCommand({ TableName: TABLE, Key: { id: items[150].id } }));
+    expect(other.Item).toEqual(items[150]);
+  }, 60_000);
 });
 
 describe('DynamoDB global tables: what the last-writer-wins clock keeps', () => {

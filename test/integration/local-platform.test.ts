@@ -100,13 +100,19 @@ describe('local platform: deploy, status, routing controls, replication, destroy
     expect(footprint.totals.pssBytes).toBeGreaterThan(footprint.totals.fileBytes);
   });
 
-  it('runs its Node engines and services with a small young generation, and PostgreSQL with a bounded WAL', async () => {
-    // Both keep a long game day's memory and disk flat: dropping either fails here.
-    const args = (pid?: number) => (pid ? readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0') : []);
-    for (const id of ['dynamodb@us-east-1', 'kinesis@us-west-2'])
-      expect(args(state.processes.find((p) => p.id === id)?.pid)).toContain('--max-semi-space-size=2');
-    for (const id of ['trade/core@us-east-1', 'settlement/ingestion@us-west-2'])
-      expect(args(state.services.find((s) => s.id === id)?.pid)).toContain('--max-semi-space-size=2');
+  it('runs its Node engines and services with a small young generation and two malloc arenas, and PostgreSQL with a bounded WAL', async () => {
+    // All three keep a long game day's memory and disk flat: dropping any fails here.
+    const read = (file: string, pid?: number) => (pid ? readFileSync(`/proc/${pid}/${file}`, 'utf8').split('\0') : []);
+    const pids = [
+      ...['dynamodb@us-east-1', 'kinesis@us-west-2'].map((id) => state.processes.find((p) => p.id === id)?.pid),
+      ...['trade/core@us-east-1', 'settlement/ingestion@us-west-2'].map(
+        (id) => state.services.find((s) => s.id === id)?.pid,
+      ),
+    ];
+    for (const pid of pids) {
+      expect(read('cmdline', pid)).toContain('--max-semi-space-size=2');
+      expect(read('environ', pid)).toContain('MALLOC_ARENA_MAX=2');
+    }
     const password = readFileSync(path.join(workspace, 'secrets', 'postgres-password'), 'utf8').trim();
     const client = new pg.Client({
       host: '127.0.0.1',

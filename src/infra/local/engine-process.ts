@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EngineSpec } from './engines/start-engine.js';
 import { isAlive } from './process-alive.js';
-import { LEAN_HEAP_FLAGS } from './node-flags.js';
+import { LEAN_HEAP_FLAGS, LEAN_PROCESS_ENV } from './node-flags.js';
 
 const ENGINE_MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'engine-main.js');
 
@@ -41,7 +41,7 @@ export class EngineStartError extends Error {
 export function spawnEngine(spec: EngineSpec, logFile: string, timeoutMs = 60_000): Promise<RunningEngine> {
   const logFd = openSync(logFile, 'a');
   const child = fork(ENGINE_MAIN, [], {
-    env: { ...process.env, TSR_ENGINE_SPEC: JSON.stringify(spec) },
+    env: { ...process.env, ...LEAN_PROCESS_ENV, TSR_ENGINE_SPEC: JSON.stringify(spec) },
     stdio: ['ignore', logFd, logFd, 'ipc'],
     execArgv: [...LEAN_HEAP_FLAGS],
   });

@@ -6,3 +6,11 @@
  * each cheaper — scavenges.
  */
 export const LEAN_HEAP_FLAGS: readonly string[] = ['--max-semi-space-size=2'];
+
+/**
+ * Environment of the same processes. glibc gives each thread that allocates its own malloc arena (up to 8 per core)
+ * and returns little of them: LevelDB's compaction thread and libuv's pool in the DynamoDB and Kinesis engines left
+ * ~70 MiB of native memory per engine after an hour, growing, while their JS heaps stayed at 16 MiB. Two arenas
+ * keep that memory shared and reused.
+ */
+export const LEAN_PROCESS_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };

@@ -7,11 +7,9 @@
  * dynalite (pinned, 4.0.0) does not export its store: it is captured as dynalite creates it, through its `db`
  * module (one CommonJS instance shared with dynalite's server).
  */
-import { createRequire } from 'node:module';
 import type { Server } from 'node:http';
+import { requireDynaliteDb } from './dynalite-loader.js';
 import { DynamoCallError, type ReplicatedChange } from './wire.js';
-
-const require = createRequire(import.meta.url);
 
 type Callback<T> = (error: (Error & { statusCode?: number; body?: { __type?: string } }) | null, value?: T) => void;
 
@@ -43,7 +41,7 @@ export interface DynaliteStore {
   };
 }
 
-const dynaliteDb = require('dynalite/db') as {
+interface DynaliteDb {
   create(options: unknown): DynaliteStore;
   createKey(item: unknown, table: TableDescription): string;
   getIndexActions(
@@ -52,19 +50,23 @@ const dynaliteDb = require('dynalite/db') as {
     item: WireItem | null,
     table: TableDescription,
   ): { puts: { index: string; key: string; item: unknown }[]; deletes: { index: string; key: string }[] };
-};
+}
+
+let loadedDb: DynaliteDb | undefined;
+const dynaliteDb = (): DynaliteDb => (loadedDb ??= requireDynaliteDb<DynaliteDb>());
 
 /** Starts dynalite's server through `start` and returns it with the store it created. */
 export function captureStore(start: () => Server): { server: Server; store: DynaliteStore } {
-  const create = dynaliteDb.create;
+  const db = dynaliteDb();
+  const create = db.create;
   let store: DynaliteStore | undefined;
-  dynaliteDb.create = (options: unknown) => (store = create(options));
+  db.create = (options: unknown) => (store = create(options));
   try {
     const server = start();
     if (!store) throw new Error('dynalite did not create its store through dynalite/db (version changed?)');
     return { server, store };
   } finally {
-    dynaliteDb.create = create;
+    db.create = create;
   }
 }
 
@@ -134,7 +136,7 @@ export async function writeChanges(store: DynaliteStore, changes: readonly Repli
 
 async function writeTableChanges(store: DynaliteStore, name: string, list: readonly ReplicatedChange[]): Promise<void> {
   const table = await describeTable(store, name);
-  const keys = list.map((change) => `item-${name}~${dynaliteDb.createKey(change.image ?? change.key, table)}`);
+  const keys = list.map((change) => `item-${name}~${dynaliteDb().createKey(change.image ?? change.key, table)}`);
   const existing = await store.db.getMany(keys);
   const indexOperations: LevelOperation[] = [];
   const itemOperations: LevelOperation[] = list.map((change, i) => {
@@ -144,7 +146,7 @@ async function writeTableChanges(store: DynaliteStore, name: string, list: reado
       ['global', table.GlobalSecondaryIndexes],
     ] as const) {
       if (!indexes?.length) continue;
-      const actions = dynaliteDb.getIndexActions(indexes, existing[i] ?? null, item, table);
+      const actions = dynaliteDb().getIndexActions(indexes, existing[i] ?? null, item, table);
       const prefix = (index: string) => `index-${kind}~${name}~${index}~`;
       for (const del of actions.deletes) indexOperations.push({ type: 'del', key: prefix(del.index) + del.key });
       for (const put of actions.puts)

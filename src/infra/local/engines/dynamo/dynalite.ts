@@ -10,9 +10,9 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
-import dynalite from 'dynalite';
 import { closeServer, listen } from '../../http-server.js';
 import { API_VERSION, type BufferedResponse, forwardableHeaders, responseHeaders, sendAwsError } from './aws-http.js';
+import { loadDynalite } from './dynalite-loader.js';
 import { cacheTableDescriptions, captureStore, type DynaliteStore, writeChanges } from './dynalite-store.js';
 import { closeLevelIteratorsOnReturn } from './level-iterators.js';
 import { DynamoCallError, type ReplicatedChange } from './wire.js';
@@ -31,6 +31,7 @@ export class Dynalite {
   /** Starts dynalite persisted under `dir`, with table ARNs in `region`. */
   static async start(dir: string, region: string): Promise<Dynalite> {
     closeLevelIteratorsOnReturn();
+    const dynalite = await loadDynalite();
     // dynalite reads the region for table ARNs from the environment when its store is created: give it ours.
     const savedRegion = process.env.AWS_REGION;
     process.env.AWS_REGION = region;

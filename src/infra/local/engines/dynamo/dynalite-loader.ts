@@ -1,0 +1,51 @@
+/**
+ * Loads dynalite with its LevelDB opened the way hours of load need: values stored as deflated JSON
+ * (compressed-json.ts) instead of plain JSON.
+ *
+ * dynalite (pinned, 4.0.0) opens `new Level(path, { valueEncoding: 'json' })` with the class its `db` module took
+ * from the `level` package when it was first loaded, and takes no LevelDB options. So `level`'s export is replaced
+ * by a subclass that swaps that encoding, before dynalite's modules are loaded — which is why everything that loads
+ * them goes through here.
+ */
+import { createRequire } from 'node:module';
+import type dynaliteFactory from 'dynalite';
+import { COMPRESSED_JSON_ENCODING } from './compressed-json.js';
+
+type LevelOptions = { valueEncoding?: unknown } & Record<string, unknown>;
+type LevelClass = new (location: string, options?: LevelOptions) => object;
+
+const require = createRequire(import.meta.url);
+const fromDynalite = createRequire(require.resolve('dynalite'));
+
+let installed = false;
+
+function useCompressedLevel(): void {
+  if (installed) return;
+  if (require.cache[require.resolve('dynalite/db')]) {
+    throw new Error('dynalite was loaded before its LevelDB encoding was set: load it through dynalite-loader.ts');
+  }
+  const levelModule = fromDynalite('level') as { Level: LevelClass };
+  const Base = levelModule.Level;
+  class CompressedValuesLevel extends Base {
+    constructor(location: string, options?: LevelOptions) {
+      super(
+        location,
+        options?.valueEncoding === 'json' ? { ...options, valueEncoding: COMPRESSED_JSON_ENCODING } : options,
+      );
+    }
+  }
+  levelModule.Level = CompressedValuesLevel;
+  installed = true;
+}
+
+/** dynalite's server factory. */
+export async function loadDynalite(): Promise<typeof dynaliteFactory> {
+  useCompressedLevel();
+  return (await import('dynalite')).default;
+}
+
+/** dynalite's internal `db` module (the same CommonJS instance its server uses). */
+export function requireDynaliteDb<T>(): T {
+  useCompressedLevel();
+  return require('dynalite/db') as T;
+}
