@@ -3,7 +3,6 @@
  * sockets, the real AWS SDK client. Asserts on what is kept (files on disk, entries in memory), never on time.
  */
 import { randomBytes } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +26,8 @@ import {
 } from '../../src/infra/local/replication/dynamo-link.js';
 import { decodeCompressedJson } from '../../src/infra/local/engines/dynamo/compressed-json.js';
 import { eventually } from '../helpers/eventually.js';
-import { tradeItem } from '../helpers/safe-store-item.js';
+import { openRawLevel } from '../helpers/raw-level.js';
+import { tradeItem } from '../helpers/typical-records.js';
 
 const TABLE = 'footprint-store';
 
@@ -141,21 +141,6 @@ describe('DynamoDB engine footprint', () => {
   }, 120_000);
 });
 
-/** dynalite's LevelDB opened directly (the engine closed), values as stored bytes. */
-interface RawLevel {
-  open(): Promise<void>;
-  close(): Promise<void>;
-  put(key: string, value: Buffer): Promise<void>;
-  iterator(): AsyncIterable<[string, Buffer]>;
-}
-function openRawLevel(dir: string): RawLevel {
-  const fromDynalite = createRequire(createRequire(import.meta.url).resolve('dynalite'));
-  const { Level } = fromDynalite('level') as {
-    Level: new (location: string, options: Record<string, unknown>) => RawLevel;
-  };
-  return new Level(join(dir, 'dynalite'), { keyEncoding: 'utf8', valueEncoding: 'buffer' });
-}
-
 describe('DynamoDB engine: how items are stored', () => {
   let dir: string;
   let engine: DynamoEngine | undefined;
@@ -187,7 +172,7 @@ describe('DynamoDB engine: how items are stored', () => {
     engine = undefined;
 
     // On disk: every item and index entry starts with the deflated-JSON version byte, in under a quarter of its JSON.
-    const raw = openRawLevel(dir);
+    const raw = openRawLevel(join(dir, 'dynalite'));
     await raw.open();
     let entries = 0;
     let storedBytes = 0;

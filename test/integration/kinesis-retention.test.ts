@@ -1,5 +1,5 @@
 /**
- * Stream retention on the local Kinesis engine (real kinesalite, LevelDB on disk, real sockets, the real SDK client):
+ * How the local Kinesis engine keeps records, and stream retention on it (real kinesalite, LevelDB on disk, real sockets, the real SDK client):
  * a sweep deletes records older than the stream's retention and keeps the rest. The clock is moved forward in this
  * process (kinesalite runs in it) instead of waiting a day.
  */
@@ -18,9 +18,83 @@ import { kinesisClient } from '../../src/clients/aws-clients.js';
 import { startKinesisEngine } from '../../src/infra/local/engines/kinesis-engine.js';
 import { sweepExpiredRecords } from '../../src/infra/local/engines/kinesis-retention.js';
 import type { StartedEngine } from '../../src/infra/local/engines/server-util.js';
+import { openRawLevel } from '../helpers/raw-level.js';
+import { streamRecord } from '../helpers/typical-records.js';
 
 const STREAM = 'retention-test';
 const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** Every record of a one-shard stream, oldest first, as text. */
+async function readStream(kinesis: KinesisClient, stream: string): Promise<string[]> {
+  const { ShardIterator } = await kinesis.send(
+    new GetShardIteratorCommand({
+      StreamName: stream,
+      ShardId: 'shardId-000000000000',
+      ShardIteratorType: 'TRIM_HORIZON',
+    }),
+  );
+  const page = await kinesis.send(new GetRecordsCommand({ ShardIterator, Limit: 1_000 }));
+  return (page.Records ?? []).map((r) => Buffer.from(r.Data as Uint8Array).toString());
+}
+
+describe('Kinesis records on the local engine’s disk', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tsr-kinesis-stored-'));
+  let engine: StartedEngine | undefined;
+  let kinesis: KinesisClient | undefined;
+
+  const start = async (): Promise<KinesisClient> => {
+    engine = await startKinesisEngine({ port: 0, dataDir });
+    kinesis = kinesisClient({ region: 'us-east-1', endpoint: engine.endpoint });
+    return kinesis;
+  };
+  const stop = async () => {
+    kinesis?.destroy();
+    await engine?.close();
+    engine = undefined;
+  };
+
+  afterAll(async () => {
+    await stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('keeps records deflated, and still reads records stored as JSON', async () => {
+    const first = await start();
+    await first.send(new CreateStreamCommand({ StreamName: STREAM, ShardCount: 1 }));
+    const texts = Array.from({ length: 100 }, (_, n) => Buffer.from(streamRecord(n).Data, 'base64').toString());
+    for (const [n, text] of texts.entries()) {
+      await first.send(new PutRecordCommand({ StreamName: STREAM, PartitionKey: `k${n}`, Data: Buffer.from(text) }));
+    }
+    await stop();
+
+    // On disk: every record starts with the record layout's version byte, in under a quarter of kinesalite's JSON.
+    const raw = openRawLevel(dataDir);
+    await raw.open();
+    let records = 0;
+    let storedBytes = 0;
+    let legacyKey: string | undefined;
+    for await (const [key, value] of raw.iterator()) {
+      if (!key.startsWith(`!stream-${STREAM}!`)) continue;
+      records++;
+      expect(value[0]).toBe(0x01);
+      storedBytes += value.length;
+      legacyKey ??= key;
+    }
+    const jsonBytes = texts.reduce((sum, text) => sum + Buffer.from(text).toString('base64').length + 70, 0);
+    expect(records).toBe(100);
+    expect(storedBytes).toBeLessThan(jsonBytes / 4);
+
+    // A workspace written before: the first record stored as kinesalite's JSON reads back as it was.
+    const legacy = {
+      PartitionKey: 'k0',
+      Data: Buffer.from(texts[0]).toString('base64'),
+      ApproximateArrivalTimestamp: 1,
+    };
+    await raw.put(legacyKey as string, Buffer.from(JSON.stringify(legacy)));
+    await raw.close();
+    expect(await readStream(await start(), STREAM)).toEqual(texts);
+  });
+});
 
 describe('Kinesis retention on the local engine', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'tsr-kinesis-retention-'));
@@ -29,17 +103,7 @@ describe('Kinesis retention on the local engine', () => {
 
   const put = (text: string) =>
     kinesis.send(new PutRecordCommand({ StreamName: STREAM, PartitionKey: 'k', Data: Buffer.from(text) }));
-  const stored = async (): Promise<string[]> => {
-    const { ShardIterator } = await kinesis.send(
-      new GetShardIteratorCommand({
-        StreamName: STREAM,
-        ShardId: 'shardId-000000000000',
-        ShardIteratorType: 'TRIM_HORIZON',
-      }),
-    );
-    const page = await kinesis.send(new GetRecordsCommand({ ShardIterator, Limit: 100 }));
-    return (page.Records ?? []).map((r) => Buffer.from(r.Data as Uint8Array).toString());
-  };
+  const stored = async (): Promise<string[]> => readStream(kinesis, STREAM);
 
   beforeAll(async () => {
     engine = await startKinesisEngine({ port: 0, dataDir });

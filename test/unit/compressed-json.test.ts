@@ -1,5 +1,5 @@
 import { decodeCompressedJson, encodeCompressedJson } from '../../src/infra/local/engines/dynamo/compressed-json.js';
-import { tradeItem } from '../helpers/safe-store-item.js';
+import { tradeItem } from '../helpers/typical-records.js';
 
 /** Pure: the local DynamoDB's stored value encoding. No engine. */
 describe('compressed JSON values of the local DynamoDB', () => {

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
-import kinesalite from 'kinesalite';
 import { kinesisClient } from '../../../clients/aws-clients.js';
 import { bindPort, closeServer } from '../http-server.js';
+import { loadKinesalite } from './kinesalite-loader.js';
 import { RETENTION_SWEEP_EVERY_MS, sweepExpiredRecords } from './kinesis-retention.js';
 import type { StartedEngine } from './server-util.js';
 
@@ -12,9 +12,13 @@ export interface KinesisEngineOptions {
   readonly dataDir: string;
 }
 
-/** One region's Kinesis: kinesalite persisted in LevelDB, so streams and records survive an engine restart. */
+/**
+ * One region's Kinesis: kinesalite persisted in LevelDB (records deflated: kinesis-record-encoding.ts), so streams and
+ * records survive an engine restart.
+ */
 export async function startKinesisEngine(options: KinesisEngineOptions): Promise<StartedEngine> {
   mkdirSync(options.dataDir, { recursive: true });
+  const kinesalite = await loadKinesalite();
   // Streams become ACTIVE at once: the default 500 ms per stream only slows deploys.
   const server = kinesalite({
     path: options.dataDir,
