@@ -110,7 +110,9 @@ describe('local platform: deploy, status, routing controls, replication, destroy
       ),
     ];
     for (const pid of pids) {
-      expect(read('cmdline', pid)).toContain('--max-semi-space-size=2');
+      expect(read('cmdline', pid)).toEqual(
+        expect.arrayContaining(['--max-semi-space-size=2', '--heap-growing-percent=25']),
+      );
       expect(read('environ', pid)).toContain('MALLOC_ARENA_MAX=2');
     }
     const password = readFileSync(path.join(workspace, 'secrets', 'postgres-password'), 'utf8').trim();
@@ -127,7 +129,7 @@ describe('local platform: deploy, status, routing controls, replication, destroy
         `SELECT name, setting, unit FROM pg_settings WHERE name IN ('min_wal_size', 'max_wal_size') ORDER BY name`,
       );
       expect(rows).toEqual([
-        { name: 'max_wal_size', setting: '128', unit: 'MB' },
+        { name: 'max_wal_size', setting: '64', unit: 'MB' },
         { name: 'min_wal_size', setting: '32', unit: 'MB' },
       ]);
     } finally {

@@ -107,12 +107,13 @@ function embeddedPostgres(options: PostgresEngineOptions, port: number, log: (li
       '-c',
       'wal_receiver_status_interval=1s',
       // WAL kept between checkpoints: PostgreSQL's defaults (80 MB recycled, up to 1 GB before a checkpoint) let each
-      // region's pg_wal grow by hundreds of MB over a long game day; a few segments are plenty at this load, and the
-      // replication slots still hold whatever a subscriber has not confirmed.
+      // region's pg_wal grow by hundreds of MB over a long game day; a few segments are plenty at this load (~10 MB of
+      // WAL a minute at 10 pairs/s: a checkpoint every few minutes), and the replication slots still hold whatever a
+      // subscriber has not confirmed.
       '-c',
       'min_wal_size=32MB',
       '-c',
-      'max_wal_size=128MB',
+      'max_wal_size=64MB',
     ],
   });
 }
