@@ -115,21 +115,18 @@ async function quiet(state: LocalState): Promise<number> {
  * reads the latency figures of the measured part, and of the whole run (the warm-up starts from an idle platform:
  * shards empty for 10 s are read once a second, and the first records after a pause wait for that at every hop).
  */
-async function latencyAt(
-  workspace: string,
-  state: LocalState,
-  platform: LocalPlatform,
-  rate: number,
-  warmupSeconds: number,
-  seconds: number,
-) {
+async function latencyAt(workspace: string, state: LocalState, rate: number, warmupSeconds: number, seconds: number) {
   const flags = ['--workspace', workspace];
-  // A restarted generator takes a moment to answer.
+  // A restarted generator takes a moment to answer, on the port it records in the state when it has bound one: the
+  // platform is opened anew to read it.
+  let platform: LocalPlatform;
   for (let attempt = 0; ; attempt++) {
+    platform = await openLocalPlatform(loadConfig({ workspace }, {}));
     try {
       await generatorStatus(platform);
       break;
     } catch (error) {
+      await platform.close();
       if (attempt >= 100) throw error;
       await sleep(200);
     }
@@ -143,6 +140,7 @@ async function latencyAt(
   // Confirmations keep arriving after the generator stops: read latency once every pair is final.
   const measured = (await generatorStatus(platform, { latencySince: from })).latencyToMatchedMs;
   const withWarmup = (await generatorStatus(platform)).latencyToMatchedMs;
+  await platform.close();
   return { measured, withWarmup, hops: await hopLatencies(state, state.environment, from, Date.now()) };
 }
 
@@ -344,7 +342,7 @@ export async function benchPipeline(): Promise<void> {
     // platform has finished what the saturating run left (replication to the standby, compactions).
     tsr(['services', 'restart', 'generator', ...flags]);
     const settled = await quiet(state);
-    const { measured, withWarmup, hops } = await latencyAt(workspace, state, platform, half, 15, 30);
+    const { measured, withWarmup, hops } = await latencyAt(workspace, state, half, 15, 30);
     const figures = (latency?: { p50: number; p99: number; samples: number }) =>
       latency ? `p50 ${latency.p50} ms, p99 ${latency.p99} ms over ${latency.samples}` : 'no samples';
     console.log(
