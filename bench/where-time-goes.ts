@@ -123,14 +123,15 @@ export async function hopLatencies(state: LocalState, environment: string, fromM
     for (const stage of HOPS) {
       const store = new SafeStore(dynamo, `${environment}-tm-${stage}`);
       const delays: number[] = [];
+      // The time index projects kind and status, not the payload: the records that carry a match are read whole.
       for await (const item of store.queryWindow(fromMs, toMs)) {
-        const record = item.payload as { kind?: string; submittedAt?: number; body?: { status?: string } };
-        if (!record?.submittedAt) continue;
         const carriesMatch =
           stage === 'inbound-gateway' || stage === 'ingestion'
-            ? record.kind === 'trade'
-            : record.kind === 'trade-status' && record.body?.status === 'MATCHED';
-        if (carriesMatch) delays.push(item.acceptedAt - record.submittedAt);
+            ? item.kind === 'trade'
+            : item.kind === 'trade-status' && item.status === 'MATCHED';
+        if (!carriesMatch) continue;
+        const record = (await store.get(item.id))?.payload as { submittedAt?: number } | undefined;
+        if (record?.submittedAt) delays.push(item.acceptedAt - record.submittedAt);
       }
       delays.sort((a, b) => a - b);
       if (delays.length)
