@@ -207,6 +207,24 @@ describe('redelivery', () => {
   });
 });
 
+describe('what a settlement keeps', () => {
+  it('reads every field back exactly as sent from its own columns, and stores no second copy', async () => {
+    const sent = instruction('IM1', {
+      quantity: 9_007_199_254_740_991,
+      price: '0.00000001',
+      tradeDate: '2024-02-29',
+      settlementDate: '2025-01-02',
+      account: 'ACC "7" ü',
+    });
+    const { sides } = await store.acceptInstruction(sent, at(0));
+    expect(sides[0]).toMatchObject({ ...sent, status: 'UNMATCHED' });
+    expect(await store.getSettlement(sent.id)).toEqual(sides[0]);
+    const { rows } = await pool.query('SELECT payload FROM settlements WHERE id = $1', [sent.id]);
+    expect(rows).toEqual([{ payload: null }]);
+    expect(await store.acceptInstruction(sent, at(5))).toEqual({ outcome: 'duplicate', sides });
+  });
+});
+
 describe('concurrency (two consumers on two pools)', () => {
   it('races both instructions of 250 allocations: each pair decided exactly once', async () => {
     const outcomes = await Promise.all(

@@ -130,7 +130,7 @@ describe('migrations under logical replication', () => {
         const p = target.pool(database, 2);
         pools.push(p);
         const client = await p.connect();
-        expect((await runMigrations(client, 'trade')).applied).toEqual([1, 2]);
+        expect((await runMigrations(client, 'trade')).applied).toEqual(MIGRATIONS.trade.map((m) => m.version));
         client.release();
       }
       await setupReplicatedDatabase(
@@ -361,6 +361,57 @@ describe('redelivery', () => {
     const outcomes = await Promise.all([store.acceptTrade(im(), at(0)), otherStore.acceptTrade(im(), at(0))]);
     expect(outcomes.map((o) => o.outcome).sort()).toEqual(['duplicate', 'new']);
     expect(await store.counts()).toEqual({ UNMATCHED: 1, MATCHED: 0, MISMATCHED: 0, SETTLED: 0 });
+  });
+});
+
+describe('what a side keeps', () => {
+  it('reads every field back exactly as sent from its own columns, and stores no second copy of the trade', async () => {
+    const sent = im('T-EDGE', {
+      quantity: 9_007_199_254_740_991,
+      price: '999999999999.00000010',
+      tradeDate: '2024-02-29',
+      settlementDate: '2024-12-31',
+      deliveryInstructions: 'DTC 0005 / "ref" ü',
+      allocations: [
+        { allocationId: 7, quantity: 9_007_199_254_740_000, account: 'ACC-7' },
+        { allocationId: 2, quantity: 991, account: 'ACC-2' },
+      ],
+    });
+    const { sides } = await store.acceptTrade(sent, at(0));
+    const { allocations, ...terms } = sent;
+    expect(sides[0]).toMatchObject(terms);
+    expect(
+      sides[0].allocations.map(({ allocationId, quantity, account }) => ({ allocationId, quantity, account })),
+    ).toEqual([allocations[1], allocations[0]]);
+    expect(await store.getTradeSide(idOf(sent))).toEqual(sides[0]);
+    const { rows } = await pool.query('SELECT payload FROM trade_sides WHERE id = $1', [idOf(sent)]);
+    expect(rows).toEqual([{ payload: null }]);
+    // The same trade with its allocations listed in another order is the same content.
+    const again = await store.acceptTrade({ ...sent, allocations: [...allocations].reverse() }, at(5));
+    expect(again).toEqual({ outcome: 'duplicate', sides });
+  });
+
+  it('still reads and matches a side an earlier version stored with its payload', async () => {
+    const earlier = im();
+    await plantUnmatched(earlier, at(0));
+    await pool.query(
+      `INSERT INTO trade_allocations (trade_side_id, allocation_id, quantity, account, settlement_id, settlement_status,
+         updated_at)
+       SELECT $1, a.allocation_id, a.quantity, a.account, $1 || '-' || a.allocation_id, 'UNMATCHED', now()
+       FROM unnest($2::int[], $3::bigint[], $4::text[]) AS a (allocation_id, quantity, account)`,
+      [
+        idOf(earlier),
+        earlier.allocations.map((a) => a.allocationId),
+        earlier.allocations.map((a) => a.quantity),
+        earlier.allocations.map((a) => a.account),
+      ],
+    );
+    const { sides } = await store.acceptTrade(broker(), at(1));
+    expect(sides.map((s) => [s.senderId, s.status])).toEqual([
+      ['BRK1', 'MATCHED'],
+      ['IM1', 'MATCHED'],
+    ]);
+    expect(await store.acceptTrade(im(), at(2))).toMatchObject({ outcome: 'duplicate' });
   });
 });
 

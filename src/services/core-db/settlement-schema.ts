@@ -41,4 +41,12 @@ CREATE INDEX IF NOT EXISTS settlements_unmatched_idx ON settlements (pair_key, r
   },
   // Counts per status kept by a trigger (status-counts.ts): the dashboard reads them without scanning settlements.
   statusCountsMigration(2, 'settlements'),
+  {
+    // The store reads a settlement's fields back from their own columns and writes no payload: it repeated them and
+    // was two thirds of each row (PostgreSQL compresses no value in rows this small). The column stays, empty:
+    // dropping it would stop replication from a database that still has it. Older rows keep theirs, unread.
+    version: 3,
+    name: 'payload no longer stored',
+    sql: `ALTER TABLE settlements ALTER COLUMN payload DROP NOT NULL;`,
+  },
 ];

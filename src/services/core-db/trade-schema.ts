@@ -51,4 +51,12 @@ CREATE TABLE IF NOT EXISTS trade_allocations (
   },
   // Counts per status kept by a trigger (status-counts.ts): the dashboard reads them without scanning trade_sides.
   statusCountsMigration(2, 'trade_sides'),
+  {
+    // The store reads a trade side's fields back from their own columns and writes no payload: it repeated them and
+    // was two thirds of each row (PostgreSQL compresses no value in rows this small). The column stays, empty:
+    // dropping it would stop replication from a database that still has it. Older rows keep theirs, unread.
+    version: 3,
+    name: 'payload no longer stored',
+    sql: `ALTER TABLE trade_sides ALTER COLUMN payload DROP NOT NULL;`,
+  },
 ];

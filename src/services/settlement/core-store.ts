@@ -24,9 +24,22 @@ export interface AcceptInstructionResult {
 
 type InstructionFields = Omit<SettlementInstruction, 'status'>;
 
+/** A settlement's row as COLUMNS reads it: the instruction's own fields come from its columns, exactly as sent. */
 interface SettlementRow {
   id: string;
-  payload: InstructionFields;
+  trade_record_id: string;
+  sender_id: string;
+  im_id: string;
+  broker_id: string;
+  trade_id: string;
+  allocation_id: number;
+  security: string;
+  side: InstructionFields['side'];
+  quantity: string;
+  price: string;
+  trade_date: string;
+  settlement_date: string;
+  account: string;
   status: SettlementStatus;
   counterpart_id: string | null;
   reason: string | null;
@@ -34,9 +47,17 @@ interface SettlementRow {
   updated_at: Date;
 }
 
-const COLUMNS = 'id, payload, status, counterpart_id, reason, received_at, updated_at';
+/**
+ * The columns a settlement's state is built from. The instruction's fields are read back from their own columns
+ * (numeric keeps the price's digits as sent; dates as written): the row keeps no second copy of the instruction,
+ * which would be most of its size. The older `payload` column is left empty (see settlement-schema.ts).
+ */
+const COLUMNS = `id, trade_record_id, sender_id, im_id, broker_id, trade_id, allocation_id, security, side,
+  quantity::text AS quantity, price::text AS price, to_char(trade_date, 'YYYY-MM-DD') AS trade_date,
+  to_char(settlement_date, 'YYYY-MM-DD') AS settlement_date, account, status, counterpart_id, reason, received_at,
+  updated_at`;
 
-/** The instruction fields in a fixed order, nothing else: stored as payload and compared for duplicates. */
+/** The instruction fields in a fixed order, nothing else: what is stored and compared for duplicates. */
 function canonical(instruction: InstructionFields): InstructionFields {
   return {
     id: instruction.id,
@@ -56,9 +77,29 @@ function canonical(instruction: InstructionFields): InstructionFields {
   };
 }
 
+/** The instruction's fields of a row, as they were sent. */
+function instructionOf(row: SettlementRow): InstructionFields {
+  return {
+    id: row.id,
+    tradeRecordId: row.trade_record_id,
+    senderId: row.sender_id,
+    imId: row.im_id,
+    brokerId: row.broker_id,
+    tradeId: row.trade_id,
+    allocationId: row.allocation_id,
+    security: row.security,
+    side: row.side,
+    quantity: Number(row.quantity),
+    price: row.price,
+    tradeDate: row.trade_date,
+    settlementDate: row.settlement_date,
+    account: row.account,
+  };
+}
+
 function toState(row: SettlementRow): SettlementState {
   return {
-    ...canonical(row.payload),
+    ...instructionOf(row),
     status: row.status,
     ...(row.counterpart_id ? { counterpartId: row.counterpart_id } : {}),
     ...(row.reason ? { reason: row.reason } : {}),
@@ -101,9 +142,8 @@ export class SettlementStore {
       // gives the new row's state, so an instruction without a counterpart needs no further read.
       const { rows: inserted } = await client.query<SettlementRow>(
         `INSERT INTO settlements (id, pair_key, trade_record_id, sender_id, im_id, broker_id, trade_id, allocation_id,
-           security, side, quantity, price, trade_date, settlement_date, account, payload, status, received_at,
-           updated_at)
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'UNMATCHED', $17, now()
+           security, side, quantity, price, trade_date, settlement_date, account, status, received_at, updated_at)
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'UNMATCHED', $16, now()
          FROM (SELECT pg_advisory_xact_lock(hashtextextended($2, 0))) AS pair_lock
          ON CONFLICT (id) DO NOTHING
          RETURNING ${COLUMNS}`,
@@ -123,7 +163,6 @@ export class SettlementStore {
           instruction.tradeDate,
           instruction.settlementDate,
           instruction.account,
-          JSON.stringify(instruction),
           receivedAt,
         ],
       );
@@ -142,7 +181,7 @@ export class SettlementStore {
         const counterpart = rows[0];
         let sides = [toState(inserted[0])];
         if (counterpart) {
-          const reason = settlementDifferences(instruction, counterpart.payload);
+          const reason = settlementDifferences(instruction, instructionOf(counterpart));
           const { rows: updated } = await client.query<SettlementRow>(
             `UPDATE settlements
              SET status = $3, reason = $4, updated_at = now(), counterpart_id = CASE WHEN id = $1 THEN $2 ELSE $1 END
@@ -170,7 +209,7 @@ export class SettlementStore {
     ]);
     const existing = rows[0];
     if (!existing) throw new Error(`settlement ${instruction.id} vanished while being redelivered`);
-    if (JSON.stringify(canonical(existing.payload)) !== JSON.stringify(instruction)) {
+    if (JSON.stringify(instructionOf(existing)) !== JSON.stringify(instruction)) {
       return {
         outcome: 'conflict',
         sides: [],

@@ -46,9 +46,20 @@ export interface SettlementResultOutcome {
   readonly reason?: string;
 }
 
+/** A trade side's row as SIDE_COLUMNS reads it: the trade's own fields come from its columns, exactly as sent. */
 interface SideRow {
   id: string;
-  payload: Trade;
+  sender_id: string;
+  im_id: string;
+  broker_id: string;
+  trade_id: string;
+  side: Trade['side'];
+  security: string;
+  quantity: string;
+  price: string;
+  trade_date: string;
+  settlement_date: string;
+  delivery_instructions: string;
   status: TradeStatus;
   counterpart_id: string | null;
   reason: string | null;
@@ -67,11 +78,19 @@ interface AllocationRow {
   settlement_reason: string | null;
 }
 
-const SIDE_COLUMNS = 'id, payload, status, counterpart_id, reason, received_at, updated_at';
+/**
+ * The columns a side's state is built from. The trade's fields are read back from their own columns (numeric keeps
+ * the price's digits as sent; dates as written): the row keeps no second copy of the trade, which would be most of
+ * its size. The older `payload` column is left empty (see trade-schema.ts).
+ */
+const SIDE_COLUMNS = `id, sender_id, im_id, broker_id, trade_id, side, security, quantity::text AS quantity,
+  price::text AS price, to_char(trade_date, 'YYYY-MM-DD') AS trade_date,
+  to_char(settlement_date, 'YYYY-MM-DD') AS settlement_date, delivery_instructions, status, counterpart_id, reason,
+  received_at, updated_at`;
 const ALLOCATION_COLUMNS = `trade_side_id, allocation_id, quantity, account, settlement_id, settlement_status,
   settlement_counterpart_id, settlement_reason`;
 
-/** The trade fields in a fixed order, nothing else: what is stored as payload and compared for duplicates. */
+/** The trade fields in a fixed order, nothing else: what is stored and compared for duplicates. */
 function canonicalTrade(trade: Trade): Trade {
   return {
     senderId: trade.senderId,
@@ -93,8 +112,33 @@ function canonicalTrade(trade: Trade): Trade {
   };
 }
 
+/** Same content, whatever the order the allocations were listed in (they are stored and read by id). */
 function sameTrade(a: Trade, b: Trade): boolean {
-  return JSON.stringify(canonicalTrade(a)) === JSON.stringify(canonicalTrade(b));
+  const comparable = (trade: Trade) => {
+    const fields = canonicalTrade(trade);
+    return JSON.stringify({
+      ...fields,
+      allocations: [...fields.allocations].sort((x, y) => x.allocationId - y.allocationId),
+    });
+  };
+  return comparable(a) === comparable(b);
+}
+
+/** The trade's fields of a row, as they were sent. */
+function tradeTerms(row: SideRow): Omit<Trade, 'allocations'> {
+  return {
+    senderId: row.sender_id,
+    imId: row.im_id,
+    brokerId: row.broker_id,
+    tradeId: row.trade_id,
+    side: row.side,
+    security: row.security,
+    quantity: Number(row.quantity),
+    price: row.price,
+    tradeDate: row.trade_date,
+    settlementDate: row.settlement_date,
+    deliveryInstructions: row.delivery_instructions,
+  };
 }
 
 function toAllocationState(row: AllocationRow): AllocationState {
@@ -111,7 +155,7 @@ function toAllocationState(row: AllocationRow): AllocationState {
 
 function toState(row: SideRow, allocations: AllocationState[]): TradeSideState {
   return {
-    ...canonicalTrade(row.payload), // its allocations are replaced by their states below
+    ...tradeTerms(row),
     id: row.id,
     status: row.status,
     ...(row.counterpart_id ? { counterpartId: row.counterpart_id } : {}),
@@ -126,8 +170,10 @@ function quote(value: string | number): string {
   return typeof value === 'string' ? `"${value}"` : String(value);
 }
 
+type MatchedTerms = Pick<Trade, 'senderId' | 'security' | 'quantity' | 'price'>;
+
 /** Why two sides of a deal do not match, naming each differing field; undefined when they match. */
-export function tradeDifferences(a: Trade, b: Trade, priceTolerance = '0'): string | undefined {
+export function tradeDifferences(a: MatchedTerms, b: MatchedTerms, priceTolerance = '0'): string | undefined {
   const differences: string[] = [];
   const differ = (field: string, x: string | number, y: string | number) =>
     differences.push(`${field} differs: ${a.senderId} sent ${quote(x)}, ${b.senderId} sent ${quote(y)}`);
@@ -177,15 +223,15 @@ export class TradeMatchingStore {
       const { rowCount } = await client.query(
         `WITH side AS (
            INSERT INTO trade_sides (id, match_key, sender_id, im_id, broker_id, trade_id, side, security, quantity,
-             price, trade_date, settlement_date, delivery_instructions, payload, status, received_at, updated_at)
-           SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'UNMATCHED', $15, now()
+             price, trade_date, settlement_date, delivery_instructions, status, received_at, updated_at)
+           SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'UNMATCHED', $14, now()
            FROM (SELECT pg_advisory_xact_lock(hashtextextended($2, 0))) AS match_lock
            ON CONFLICT (id) DO NOTHING
            RETURNING id)
          INSERT INTO trade_allocations (trade_side_id, allocation_id, quantity, account, settlement_id,
            settlement_status, updated_at)
          SELECT side.id, a.allocation_id, a.quantity, a.account, side.id || '-' || a.allocation_id, 'UNMATCHED', now()
-         FROM side, unnest($16::int[], $17::bigint[], $18::text[]) AS a (allocation_id, quantity, account)`,
+         FROM side, unnest($15::int[], $16::bigint[], $17::text[]) AS a (allocation_id, quantity, account)`,
         [
           id,
           key,
@@ -200,7 +246,6 @@ export class TradeMatchingStore {
           trade.tradeDate,
           trade.settlementDate,
           trade.deliveryInstructions,
-          JSON.stringify(trade),
           receivedAt,
           trade.allocations.map((a) => a.allocationId),
           trade.allocations.map((a) => a.quantity),
@@ -222,7 +267,7 @@ export class TradeMatchingStore {
         const [state] = await this.states(client, [id]);
         return { outcome: 'new', sides: [state] };
       }
-      const reason = tradeDifferences(trade, counterpart.payload, this.priceTolerance);
+      const reason = tradeDifferences(trade, tradeTerms(counterpart), this.priceTolerance);
       const status: TradeStatus = reason ? 'MISMATCHED' : 'MATCHED';
       await client.query(
         `UPDATE trade_sides
@@ -237,18 +282,17 @@ export class TradeMatchingStore {
 
   /** The id already exists: the same content is a duplicate (current states), different content a conflict. */
   private async redelivered(client: pg.ClientBase, id: string, trade: Trade): Promise<AcceptTradeResult> {
-    const { rows } = await client.query<SideRow>(`SELECT ${SIDE_COLUMNS} FROM trade_sides WHERE id = $1`, [id]);
-    const existing = rows[0];
+    const [existing] = await this.states(client, [id]);
     if (!existing) throw new Error(`trade side ${id} vanished while being redelivered`);
-    if (!sameTrade(existing.payload, trade)) {
+    if (!sameTrade(existing, trade)) {
       return {
         outcome: 'conflict',
         sides: [],
         reason: `trade ${id} was already received with different content; the first version is kept`,
       };
     }
-    const ids = existing.counterpart_id ? [id, existing.counterpart_id] : [id];
-    return { outcome: 'duplicate', sides: await this.states(client, ids) };
+    if (!existing.counterpartId) return { outcome: 'duplicate', sides: [existing] };
+    return { outcome: 'duplicate', sides: await this.states(client, [id, existing.counterpartId]) };
   }
 
   /** Records one allocation's settlement result; the side becomes SETTLED when every allocation is SETTLED. */
@@ -334,7 +378,7 @@ export class TradeMatchingStore {
   /** States of the given sides, in the order given (missing ids are skipped), in one round trip. */
   private async states(client: pg.ClientBase | pg.Pool, ids: string[]): Promise<TradeSideState[]> {
     const { rows } = await client.query<SideRow & { allocations: AllocationRow[] }>(
-      `SELECT s.id, s.payload, s.status, s.counterpart_id, s.reason, s.received_at, s.updated_at,
+      `SELECT ${SIDE_COLUMNS},
          (SELECT coalesce(json_agg(json_build_object(
              'trade_side_id', a.trade_side_id, 'allocation_id', a.allocation_id, 'quantity', a.quantity,
              'account', a.account, 'settlement_id', a.settlement_id, 'settlement_status', a.settlement_status,
