@@ -114,6 +114,9 @@ function embeddedPostgres(options: PostgresEngineOptions, port: number, log: (li
       'min_wal_size=32MB',
       '-c',
       'max_wal_size=64MB',
+      // Full-page images after each checkpoint are most of that WAL; compressed, the directory fills more slowly.
+      '-c',
+      'wal_compression=on',
     ],
   });
 }
