@@ -1,4 +1,5 @@
 import { decodeCompressedJson, encodeCompressedJson } from '../../src/infra/local/engines/dynamo/compressed-json.js';
+import { compactLevelOptions } from '../../src/infra/local/engines/dynamo/dynalite-loader.js';
 import { tradeItem } from '../helpers/typical-records.js';
 
 /** Pure: the local DynamoDB's stored value encoding. No engine. */
@@ -33,5 +34,18 @@ describe('compressed JSON values of the local DynamoDB', () => {
   it('refuses a value of an encoding version it does not know, naming it', () => {
     const future = Buffer.concat([Buffer.from([0x02]), Buffer.from('whatever')]);
     expect(() => decodeCompressedJson(future)).toThrow(/unknown encoding version 2/);
+  });
+});
+
+describe("dynalite's LevelDB options", () => {
+  it('swap JSON values for the deflated encoding and ask for 16 KiB blocks, keeping the rest', () => {
+    const options = compactLevelOptions({ valueEncoding: 'json', keyEncoding: 'utf8' });
+    expect(options).toMatchObject({ blockSize: 16 * 1024, keyEncoding: 'utf8' });
+    expect(options.valueEncoding).not.toBe('json');
+    expect(decodeCompressedJson((options.valueEncoding as { encode(v: unknown): Buffer }).encode({ a: 1 }))).toEqual({
+      a: 1,
+    });
+    expect(compactLevelOptions({ valueEncoding: 'utf8' })).toEqual({ valueEncoding: 'utf8', blockSize: 16 * 1024 });
+    expect(compactLevelOptions()).toEqual({ blockSize: 16 * 1024 });
   });
 });

@@ -1,6 +1,8 @@
 /**
  * Loads dynalite with its LevelDB opened the way hours of load need: values stored as deflated JSON
- * (compressed-json.ts) instead of plain JSON.
+ * (compressed-json.ts) instead of plain JSON, in 16 KiB blocks instead of 4 KiB (LevelDB compresses each block on
+ * its own: the keys' repeated parts compress better in larger ones; measured on an hour's data, 10% less disk and
+ * the same random-read time, where 64 KiB blocks read slower).
  *
  * dynalite (pinned, 4.0.0) opens `new Level(path, { valueEncoding: 'json' })` with the class its `db` module took
  * from the `level` package when it was first loaded, and takes no LevelDB options. So `level`'s export is replaced
@@ -19,6 +21,15 @@ const fromDynalite = createRequire(require.resolve('dynalite'));
 
 let installed = false;
 
+/** The options dynalite's LevelDB is opened with: deflated values where it asks for JSON, 16 KiB blocks. */
+export function compactLevelOptions(options: LevelOptions = {}): LevelOptions {
+  return {
+    ...options,
+    blockSize: 16 * 1024,
+    ...(options.valueEncoding === 'json' ? { valueEncoding: COMPRESSED_JSON_ENCODING } : {}),
+  };
+}
+
 function useCompressedLevel(): void {
   if (installed) return;
   if (require.cache[require.resolve('dynalite/db')]) {
@@ -28,10 +39,7 @@ function useCompressedLevel(): void {
   const Base = levelModule.Level;
   class CompressedValuesLevel extends Base {
     constructor(location: string, options?: LevelOptions) {
-      super(
-        location,
-        options?.valueEncoding === 'json' ? { ...options, valueEncoding: COMPRESSED_JSON_ENCODING } : options,
-      );
+      super(location, compactLevelOptions(options));
     }
   }
   levelModule.Level = CompressedValuesLevel;
