@@ -2,7 +2,8 @@
  * Soak figures for issue 17: one local deployment under a steady 10 pairs/s for a set time, its memory per component
  * (anonymous, PSS, file-mapped, from /proc/<pid>/smaps_rollup) and its disk per region and engine, sampled every
  * 30 s through sampleFootprint. Prints start/end figures, growth per minute after a 2-minute warm-up, and the goals'
- * ratios: anonymous memory grows < 5%/hour, the platform stays ≤ 2.5 GiB (PSS), the workspace grows ≤ 1 GB/hour;
+ * ratios: anonymous memory grows < 5%/hour, the platform stays ≤ 2.5 GiB (PSS), the data kept grows ≤ 1 GB/hour
+ * (the workspace less PostgreSQL's WAL, which fills up to its cap early in a run and then stays: also printed);
  * then what memory does 60 s after the load stops.
  *
  * Length: `npm run bench -- soak <minutes>`, or BENCH_SOAK_MINUTES (default 20; at least 3, warm-up included).
@@ -13,7 +14,7 @@ import { chmodSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type DiskUse, type Footprint, sampleFootprint } from '../src/platform/footprint.js';
+import { diskBytes, type DiskUse, type Footprint, sampleFootprint } from '../src/platform/footprint.js';
 
 const RUN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'run.js');
 const GOALS = { anonGrowthPerHour: 0.05, platformPssBytes: 2.5 * 1024 ** 3, diskBytesPerHour: 1e9 };
@@ -45,6 +46,14 @@ export function soakMinutes(argument: string | undefined, env = process.env.BENC
 interface Sample {
   readonly ms: number;
   readonly footprint: Footprint;
+  /** PostgreSQL's write-ahead log, all regions: bounded by max_wal_size, not data the platform keeps. */
+  readonly walBytes: number;
+}
+
+function walBytes(footprint: Footprint): number {
+  return footprint.disk
+    .filter((part) => part.part === 'postgres')
+    .reduce((sum, part) => sum + diskBytes(path.join(part.path, 'pg_wal')), 0);
 }
 
 /** Least-squares slope of y over x (per ms); 0 with fewer than two points. */
@@ -100,6 +109,10 @@ function printDisk(rest: Sample, warm: Sample, end: Sample, loaded: readonly Sam
       `${key.padEnd(28)} ${(size(rest, key) / 1e6).toFixed(1).padStart(8)} ${(size(warm, key) / 1e6).toFixed(1).padStart(8)} ${(part.bytes / 1e6).toFixed(1).padStart(8)} ${((growth * 60_000) / 1e6).toFixed(2).padStart(8)}`,
     );
   }
+  const walGrowth = slope(loaded.filter((s) => s.ms >= warm.ms).map((s) => [s.ms, s.walBytes]));
+  console.log(
+    `${'of which PostgreSQL WAL'.padEnd(28)} ${(rest.walBytes / 1e6).toFixed(1).padStart(8)} ${(warm.walBytes / 1e6).toFixed(1).padStart(8)} ${(end.walBytes / 1e6).toFixed(1).padStart(8)} ${((walGrowth * 60_000) / 1e6).toFixed(2).padStart(8)}  (all regions; capped at max_wal_size a region)`,
+  );
 }
 
 export async function benchSoak(argument?: string): Promise<void> {
@@ -112,7 +125,8 @@ export async function benchSoak(argument?: string): Promise<void> {
   const samples: Sample[] = [];
   let started = 0;
   const sample = () => {
-    const s = { ms: Date.now() - started, footprint: sampleFootprint(platform) };
+    const footprint = sampleFootprint(platform);
+    const s = { ms: Date.now() - started, footprint, walBytes: walBytes(footprint) };
     samples.push(s);
     return s;
   };
@@ -152,6 +166,8 @@ export async function benchSoak(argument?: string): Promise<void> {
     const anonPerHour = (anonSlope * 3_600_000) / warm.footprint.totals.anonymousBytes;
     const peakPss = Math.max(...loaded.map((s) => s.footprint.totals.pssBytes));
     const diskPerHour = slope(afterWarm.map((s) => [s.ms, s.footprint.workspace.usedBytes])) * 3_600_000;
+    // What the goal counts: the data kept (safe stores, streams, databases, ledger), not the WAL filling up to its cap.
+    const keptPerHour = slope(afterWarm.map((s) => [s.ms, s.footprint.workspace.usedBytes - s.walBytes])) * 3_600_000;
     const t = (s: Sample) => s.footprint.totals;
     console.log(`\nload: ${generator.trim().split('\n').slice(0, 2).join(' / ')}`);
     console.log(
@@ -167,7 +183,10 @@ export async function benchSoak(argument?: string): Promise<void> {
       `goal whole platform ≤ 2.5 GiB (peak PSS):     ${(peakPss / 1024 ** 3).toFixed(2)} GiB  ${ratio(peakPss, GOALS.platformPssBytes)}`,
     );
     console.log(
-      `goal disk ≤ 1 GB/hour (workspace, both regions): ${(diskPerHour / 1e9).toFixed(2)} GB/hour  ${ratio(diskPerHour, GOALS.diskBytesPerHour)}`,
+      `goal disk ≤ 1 GB/hour (data kept: workspace less the capped WAL, both regions): ${(keptPerHour / 1e9).toFixed(2)} GB/hour  ${ratio(keptPerHour, GOALS.diskBytesPerHour)}`,
+    );
+    console.log(
+      `  the workspace as a whole, WAL filling to its cap included: ${(diskPerHour / 1e9).toFixed(2)} GB/hour over this run`,
     );
   } finally {
     spawnSync(process.execPath, [RUN, 'destroy', '--purge', '--confirm', 'dev', ...flags]);
