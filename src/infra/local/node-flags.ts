@@ -6,14 +6,7 @@
  * with 20 live). Small semi-spaces and a 25% old-generation step keep memory nearer what is live, for more frequent —
  * each cheaper — GCs (in the hour-long soak, the services of a region turning standby gave back 9–10 MiB each).
  */
-export const LEAN_HEAP_FLAGS: readonly string[] = [
-  '--max-semi-space-size=2',
-  '--heap-growing-percent=25',
-  // V8 also lets the old generation grow by at least 8 MiB before its next full GC (2 MiB when optimizing for size).
-  // A standby service allocates slowly: it took ~15 minutes to fill those 8 MiB, which read as growth all along a
-  // 20-minute soak (each climbed 32 → 39 MiB, then stayed).
-  '--optimize-for-size',
-];
+export const LEAN_HEAP_FLAGS: readonly string[] = ['--max-semi-space-size=2', '--heap-growing-percent=25'];
 
 /**
  * Environment of the same processes. glibc gives each thread that allocates its own malloc arena (up to 8 per core)
