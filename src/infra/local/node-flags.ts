@@ -5,6 +5,9 @@
  * and lets the old generation reach up to 4× what the last full GC left before the next one (~80 MiB for a service
  * with 20 live). Small semi-spaces and a 25% old-generation step keep memory nearer what is live, for more frequent —
  * each cheaper — GCs (in the hour-long soak, the services of a region turning standby gave back 9–10 MiB each).
+ * V8 still lets the old generation grow by at least 8 MiB between full GCs: a standby service, allocating slowly, takes
+ * ~15 minutes to fill that and then stays flat (32 → 39 MiB). `--optimize-for-size` makes that step 2 MiB but cost
+ * half again the CPU per pair in the pipeline bench (20.8 pairs/s instead of 31.2), so it is not used.
  */
 export const LEAN_HEAP_FLAGS: readonly string[] = ['--max-semi-space-size=2', '--heap-growing-percent=25'];
 
