@@ -137,6 +137,17 @@ describe('local platform: deploy, status, routing controls, replication, destroy
     }
   });
 
+  it('starts its services from a bundle of ASCII only, which V8 keeps one byte a character', async () => {
+    const pid = state.services.find((s) => s.id === 'trade/core@us-east-1')?.pid;
+    const bundle = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      .split('\0')
+      .find((arg) => arg.endsWith('main.bundle.mjs'));
+    expect(bundle).toBeDefined();
+    const source = readFileSync(bundle as string, 'utf8');
+    expect(source.length).toBeGreaterThan(1_000_000);
+    expect(source.match(/[\u0080-\uffff]/g) ?? []).toEqual([]);
+  });
+
   it('creates every stream in every region', async () => {
     for (const region of config.regions) {
       const client = kinesisClient({ region, endpoint: state.endpoints.regions[region].kinesis });
