@@ -252,7 +252,7 @@ export function sampleFootprint(platform: {
   };
 }
 
-/** Below this much free space `tsr status` warns: a few hours of load at 10 pairs/s write about 1.2 GB an hour. */
+/** Below this much free space `tsr status` warns: a few hours of load at 10 pairs/s write about 1 GB an hour. */
 export const LOW_FREE_DISK_BYTES = 5 * 1024 ** 3;
 
 const gb = (bytes: number) => `${(bytes / 1e9).toFixed(1)} GB`;
@@ -274,7 +274,7 @@ export function diskStatus(workspace: string, regions: readonly string[], lowByt
       ? {
           warning:
             `free disk is low: ${gb(freeBytes)} left on the filesystem of ${workspace} (the workspace holds ${gb(usedBytes)}); ` +
-            'load writes about 1.2 GB an hour at 10 pairs/s: free some space, or stop and wipe an old platform with `tsr destroy --purge --confirm dev`',
+            'load writes about 1 GB an hour at 10 pairs/s: free some space, or stop and wipe an old platform with `tsr destroy --purge --confirm dev`',
         }
       : {}),
   };

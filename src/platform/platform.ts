@@ -64,7 +64,7 @@ export interface DiskStatus {
   readonly freeBytes: number;
   readonly totalBytes: number;
   readonly parts: readonly { readonly part: string; readonly region?: string; readonly bytes: number }[];
-  /** Free space is below lowBytes: long runs (about 1.2 GB an hour at 10 pairs/s) may fill it. */
+  /** Free space is below lowBytes: long runs (about 1 GB an hour at 10 pairs/s) may fill it. */
   readonly low: boolean;
   readonly lowBytes: number;
   readonly warning?: string;
