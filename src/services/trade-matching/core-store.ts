@@ -291,8 +291,8 @@ export class TradeMatchingStore {
         reason: `trade ${id} was already received with different content; the first version is kept`,
       };
     }
-    if (!existing.counterpartId) return { outcome: 'duplicate', sides: [existing] };
-    return { outcome: 'duplicate', sides: await this.states(client, [id, existing.counterpartId]) };
+    const counterpart = existing.counterpartId ? await this.states(client, [existing.counterpartId]) : [];
+    return { outcome: 'duplicate', sides: [existing, ...counterpart] };
   }
 
   /** Records one allocation's settlement result; the side becomes SETTLED when every allocation is SETTLED. */
