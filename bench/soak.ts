@@ -111,7 +111,7 @@ function printDisk(rest: Sample, warm: Sample, end: Sample, loaded: readonly Sam
   }
   const walGrowth = slope(loaded.filter((s) => s.ms >= warm.ms).map((s) => [s.ms, s.walBytes]));
   console.log(
-    `${'of which PostgreSQL WAL'.padEnd(28)} ${(rest.walBytes / 1e6).toFixed(1).padStart(8)} ${(warm.walBytes / 1e6).toFixed(1).padStart(8)} ${(end.walBytes / 1e6).toFixed(1).padStart(8)} ${((walGrowth * 60_000) / 1e6).toFixed(2).padStart(8)}  (all regions; capped at max_wal_size a region)`,
+    `${'of which PostgreSQL WAL'.padEnd(28)} ${(rest.walBytes / 1e6).toFixed(1).padStart(8)} ${(warm.walBytes / 1e6).toFixed(1).padStart(8)} ${(end.walBytes / 1e6).toFixed(1).padStart(8)} ${((walGrowth * 60_000) / 1e6).toFixed(2).padStart(8)}  (all regions; held near max_wal_size a region, a soft cap)`,
   );
 }
 

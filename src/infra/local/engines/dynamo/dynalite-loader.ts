@@ -1,7 +1,7 @@
 /**
  * Loads dynalite with its LevelDB opened the way hours of load need: values stored as deflated JSON
  * (compressed-json.ts) instead of plain JSON, in 16 KiB blocks instead of 4 KiB (LevelDB compresses each block on
- * its own: the keys' repeated parts compress better in larger ones; measured on an hour's data, 10% less disk and
+ * its own: the keys' repeated parts compress better in larger ones; measured on half an hour's data, 10% less disk and
  * the same random-read time, where 64 KiB blocks read slower).
  *
  * dynalite (pinned, 4.0.0) opens `new Level(path, { valueEncoding: 'json' })` with the class its `db` module took
