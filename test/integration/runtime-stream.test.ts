@@ -374,6 +374,56 @@ test('a worker that lost its lease mid-batch never checkpoints it and drops the 
   expect(calls).toBe(1);
 });
 
+test('a checkpoint that cannot be written is read again from the last one written, and counted as redelivered', async () => {
+  const stream = await newStream(1);
+  const producer = new StreamProducer(kinesis, stream);
+  // The lease table's DynamoDB answers every checkpoint write with an error while `failing` (an outage of the table
+  // only, injected in the SDK client): leases are still renewed, progress cannot be recorded.
+  const flaky = dynamoClient({ region: REGION, endpoint: dynamoEngine.endpoint });
+  let failing = false;
+  let refused = 0;
+  flaky.middlewareStack.add(
+    (next) => async (args) => {
+      const input = args.input as { UpdateExpression?: string };
+      if (failing && input.UpdateExpression?.includes('#checkpoint =')) {
+        refused++;
+        throw Object.assign(new Error('injected: lease table unavailable'), { name: 'InternalServerError' });
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: 'failCheckpoints' },
+  );
+  try {
+    const sink = new Sink();
+    const c = consumer({
+      streamName: stream,
+      workerId: 'w-redeliver',
+      dynamo: flaky,
+      handler: async (r) => sink.add(r),
+    });
+    await c.start();
+    await producer.put(messages(5, 10)); // 50, checkpointed normally
+    await eventually(() => c.metrics().recordsIn === 50, { what: 'the first 50 checkpointed' });
+    failing = true;
+    await producer.put(messages(5, 10, 10)); // 50 more: handled, but their checkpoint fails every attempt
+    await eventually(() => sink.total >= 100 && refused >= 5, {
+      what: 'the second 50 handled, their checkpoint refused',
+    });
+    failing = false;
+    await eventually(() => c.metrics().recordsIn === 100, { what: 'the second 50 checkpointed after reading again' });
+    await drainedAgain(c);
+    const m = c.metrics();
+    // Nothing lost or skipped; what the handler saw twice is exactly what the consumer counts as redelivered.
+    expect(sink.distinct()).toBe(100);
+    expect(m.recordsRedelivered).toBeGreaterThan(0);
+    expect(sink.total).toBe(100 + m.recordsRedelivered);
+    expect(m.recordsIn).toBe(100); // counted once, when checkpointed
+    expect((await lease(stream, m.shardsOwned[0]))?.owner).toBe('w-redeliver');
+  } finally {
+    flaky.destroy();
+  }
+});
+
 test('while isActive() is false nothing is read, but the leases are kept', async () => {
   const stream = await newStream(2);
   const producer = new StreamProducer(kinesis, stream);

@@ -90,4 +90,20 @@ describe('stream consumer counters', () => {
     expect(m.recordMs).toEqual({ inStream: 300 + 100, handling: 50 * 2, checkpointing: 50 * 2 });
     expect(m.shards.s1).toMatchObject({ owned: true, recordsIn: 2, batches: 1, lastRecordAgeMs: 200 });
   });
+
+  it('counts records the handler is given again after finishing them as redelivered, per shard', () => {
+    const counters = new ConsumerCounters();
+    counters.countHandled('s1', [record('98', 0), record('99', 0)]);
+    counters.countHandled('s1', [record('100', 0), record('101', 0)]); // longer numbers are larger: not again
+    counters.countHandled('s2', [record('5', 0)]); // another shard keeps its own mark
+    let m = counters.snapshot({ streamName: 'trades', workerId: 'me', running: true, active: true }, ['s1', 's2']);
+    expect(m.recordsRedelivered).toBe(0);
+    // Read again from the checkpoint after 98 (a failed checkpoint write): 99 to 101 again, then 102 new.
+    counters.countHandled('s1', [record('99', 0), record('100', 0), record('101', 0), record('102', 0)]);
+    counters.countHandled('s1', [record('103', 0)]);
+    m = counters.snapshot({ streamName: 'trades', workerId: 'me', running: true, active: true }, ['s1', 's2']);
+    expect(m.recordsRedelivered).toBe(3);
+    expect(m.shards.s1.recordsRedelivered).toBe(3);
+    expect(m.shards.s2?.recordsRedelivered ?? 0).toBe(0);
+  });
 });

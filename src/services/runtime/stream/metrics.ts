@@ -13,6 +13,8 @@ export interface ShardMetrics {
   /** Age of the newest record of the last batch when it was read, ms. */
   readonly lastRecordAgeMs?: number;
   readonly recordsIn: number;
+  /** Records the handler finished once already and was given again (read again from an older checkpoint). */
+  readonly recordsRedelivered: number;
   readonly batches: number;
   readonly lastBatchAt?: string;
 }
@@ -23,6 +25,11 @@ export interface ConsumerMetrics {
   readonly running: boolean;
   readonly active: boolean;
   readonly recordsIn: number;
+  /**
+   * Records handed to the handler again after it had finished them in this process (a failed or refused checkpoint,
+   * a lease lost and taken back): at-least-once delivery made visible. A stage's own `in` counts them again.
+   */
+  readonly recordsRedelivered: number;
   readonly batches: number;
   readonly handlerErrors: number;
   /** GetRecords calls, and how many of them found nothing (the price of polling for low latency). */
@@ -51,13 +58,20 @@ export interface MutableShardMetrics {
   millisBehindLatest?: number;
   lastRecordAgeMs?: number;
   recordsIn: number;
+  recordsRedelivered: number;
   batches: number;
   lastBatchAt?: string;
+}
+
+/** Kinesis sequence numbers are decimal strings of up to 128 bits: the longer one is larger, else compare text. */
+function sequenceAfter(a: string, b: string): boolean {
+  return a.length === b.length ? a > b : a.length > b.length;
 }
 
 export class ConsumerCounters {
   readonly totals = {
     recordsIn: 0,
+    recordsRedelivered: 0,
     batches: 0,
     handlerErrors: 0,
     reads: 0,
@@ -67,15 +81,30 @@ export class ConsumerCounters {
   };
   private readonly recordMs = { inStream: 0, handling: 0, checkpointing: 0 };
   private readonly shardMetrics = new Map<string, MutableShardMetrics>();
+  /** Per shard, the newest sequence number the handler has finished in this process (across lease holdings). */
+  private readonly newestHandled = new Map<string, string>();
 
   /** One shard's counters (created at first use). */
   shard(shardId: string): MutableShardMetrics {
     let m = this.shardMetrics.get(shardId);
     if (!m) {
-      m = { recordsIn: 0, batches: 0 };
+      m = { recordsIn: 0, recordsRedelivered: 0, batches: 0 };
       this.shardMetrics.set(shardId, m);
     }
     return m;
+  }
+
+  /** Notes a batch the handler has just finished; counts the records it had finished before as redelivered. */
+  countHandled(shardId: string, records: readonly ConsumedRecord[]): void {
+    if (!records.length) return;
+    const newest = this.newestHandled.get(shardId);
+    const again = newest === undefined ? 0 : records.filter((r) => !sequenceAfter(r.sequenceNumber, newest)).length;
+    if (again) {
+      this.shard(shardId).recordsRedelivered += again;
+      this.totals.recordsRedelivered += again;
+    }
+    const last = records[records.length - 1].sequenceNumber;
+    if (newest === undefined || sequenceAfter(last, newest)) this.newestHandled.set(shardId, last);
   }
 
   /** Counts a batch of `shardId` whose checkpoint was just written (`now`). */

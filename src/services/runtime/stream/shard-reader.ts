@@ -181,6 +181,7 @@ export class ShardReader {
       this.iterator = undefined;
       return 'next';
     }
+    this.host.counters.countHandled(this.holding.shardId, records);
     this.checkpoints.add(records[records.length - 1].sequenceNumber, { records, readAt, handledAt });
     // Without a next iterator the shard ended with this batch: reading again from its checkpoint finds SHARD_END.
     this.iterator = next;
@@ -258,9 +259,12 @@ export class ShardReader {
   private async checkpoint(sequenceNumber: string): Promise<'written' | 'lost' | 'failed'> {
     const { host, holding } = this;
     for (let attempt = 0; attempt < 5; attempt++) {
+      if (!holding.owned || host.crashed()) return 'lost';
       if (!holds(holding, host.crashed())) {
-        // Not confirmed recently: never write progress on a lease that may have passed to another worker.
-        return holding.owned && !host.crashed() ? 'failed' : 'lost';
+        // Not confirmed recently: never write progress on a lease that may have passed to another worker. A renewal
+        // that is only late (DynamoDB busy) is waited for, so a loaded machine does not deliver batches again.
+        await sleep(backoffDelay(attempt, { baseMs: 100, maxMs: 2000 }), this.signal);
+        continue;
       }
       try {
         if (!(await host.leases.checkpoint(holding.shardId, sequenceNumber))) {
@@ -275,6 +279,6 @@ export class ShardReader {
         await sleep(backoffDelay(attempt, { baseMs: 100, maxMs: 2000 }), host.stopSignal());
       }
     }
-    return 'failed';
+    return holding.owned && !host.crashed() ? 'failed' : 'lost';
   }
 }
