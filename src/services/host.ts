@@ -20,6 +20,7 @@ import { reject } from '../domain/validation.js';
 import { rejectionRecord } from './pipeline/gateway.js';
 import type { PipelineRecord } from './pipeline/records.js';
 import { item, type StageCounters, type StageIO } from './pipeline/stage-io.js';
+import { startIdleCollector } from './runtime/idle-collector.js';
 
 /** A running service: stop() finishes the work in hand and releases what it holds. */
 export interface RunningService {
@@ -99,6 +100,9 @@ export async function createContext(config: ServiceConfig): Promise<ServiceConte
     },
   };
   const closers: ServiceContext['closers'] = [() => kinesis.destroy(), () => dynamo.destroy(), () => controls.close()];
+  closers.push(
+    startIdleCollector({ workDone: () => metrics.count('in'), onCollected: () => metrics.inc('idleCollections') }),
+  );
   const server = await startMetricsServer(metrics, { port: config.metricsPort ?? 0 });
   closers.push(() => server.close());
   return {

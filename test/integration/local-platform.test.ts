@@ -100,7 +100,7 @@ describe('local platform: deploy, status, routing controls, replication, destroy
     expect(footprint.totals.pssBytes).toBeGreaterThan(footprint.totals.fileBytes);
   });
 
-  it('runs its Node engines and services with a small young generation and two malloc arenas, and PostgreSQL with a bounded WAL', async () => {
+  it('runs its Node engines and services with a small young generation and two malloc arenas (services able to collect while idle), and PostgreSQL with a bounded WAL', async () => {
     // All three keep a long game day's memory and disk flat: dropping any fails here.
     const read = (file: string, pid?: number) => (pid ? readFileSync(`/proc/${pid}/${file}`, 'utf8').split('\0') : []);
     const pids = [
@@ -114,6 +114,10 @@ describe('local platform: deploy, status, routing controls, replication, destroy
         expect.arrayContaining(['--max-semi-space-size=2', '--heap-growing-percent=25']),
       );
       expect(read('environ', pid)).toContain('MALLOC_ARENA_MAX=2');
+    }
+    // Services also collect in full while idle (a standby region's would otherwise climb for a quarter-hour).
+    for (const id of ['trade/core@us-east-1', 'settlement/ingestion@us-west-2']) {
+      expect(read('cmdline', state.services.find((s) => s.id === id)?.pid)).toContain('--expose-gc');
     }
     const password = readFileSync(path.join(workspace, 'secrets', 'postgres-password'), 'utf8').trim();
     const client = new pg.Client({
