@@ -4,7 +4,7 @@
  */
 import type { ConsumedRecord } from './records.js';
 
-/** Counts are of checkpointed batches. */
+/** Counts are of checkpointed batches, but for `recordsRedelivered` (counted as the handler finishes them). */
 export interface ShardMetrics {
   readonly owned: boolean;
   readonly checkpoint?: string;
@@ -98,7 +98,11 @@ export class ConsumerCounters {
   countHandled(shardId: string, records: readonly ConsumedRecord[]): void {
     if (!records.length) return;
     const newest = this.newestHandled.get(shardId);
-    const again = newest === undefined ? 0 : records.filter((r) => !sequenceAfter(r.sequenceNumber, newest)).length;
+    // Records come in sequence order: usually the first is already new and nothing needs counting.
+    const again =
+      newest === undefined || sequenceAfter(records[0].sequenceNumber, newest)
+        ? 0
+        : records.filter((r) => !sequenceAfter(r.sequenceNumber, newest)).length;
     if (again) {
       this.shard(shardId).recordsRedelivered += again;
       this.totals.recordsRedelivered += again;
