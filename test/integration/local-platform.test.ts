@@ -130,11 +130,13 @@ describe('local platform: deploy, status, routing controls, replication, destroy
     await client.connect();
     try {
       const { rows } = await client.query(
-        `SELECT name, setting, unit FROM pg_settings WHERE name IN ('min_wal_size', 'max_wal_size') ORDER BY name`,
+        `SELECT name, setting, unit FROM pg_settings WHERE name IN ('min_wal_size', 'max_wal_size', 'wal_compression')
+         ORDER BY name`,
       );
       expect(rows).toEqual([
         { name: 'max_wal_size', setting: '64', unit: 'MB' },
         { name: 'min_wal_size', setting: '32', unit: 'MB' },
+        { name: 'wal_compression', setting: expect.stringMatching(/^(on|pglz)$/), unit: null },
       ]);
     } finally {
       await client.end();
