@@ -7,7 +7,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  CreateStreamCommand,
   GetRecordsCommand,
   GetShardIteratorCommand,
   type KinesisClient,
@@ -15,6 +14,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { jest } from '@jest/globals';
 import { kinesisClient } from '../../src/clients/aws-clients.js';
+import { createActiveStream } from '../../src/infra/local/provision.js';
 import { startKinesisEngine } from '../../src/infra/local/engines/kinesis-engine.js';
 import { sweepExpiredRecords } from '../../src/infra/local/engines/kinesis-retention.js';
 import type { StartedEngine } from '../../src/infra/local/engines/server-util.js';
@@ -60,7 +60,7 @@ describe('Kinesis records on the local engine’s disk', () => {
 
   it('keeps records deflated, and still reads records stored as JSON', async () => {
     const first = await start();
-    await first.send(new CreateStreamCommand({ StreamName: STREAM, ShardCount: 1 }));
+    await createActiveStream(first, STREAM, 1);
     const texts = Array.from({ length: 100 }, (_, n) => Buffer.from(streamRecord(n).Data, 'base64').toString());
     for (const [n, text] of texts.entries()) {
       await first.send(new PutRecordCommand({ StreamName: STREAM, PartitionKey: `k${n}`, Data: Buffer.from(text) }));
@@ -108,7 +108,7 @@ describe('Kinesis retention on the local engine', () => {
   beforeAll(async () => {
     engine = await startKinesisEngine({ port: 0, dataDir });
     kinesis = kinesisClient({ region: 'us-east-1', endpoint: engine.endpoint });
-    await kinesis.send(new CreateStreamCommand({ StreamName: STREAM, ShardCount: 1 }));
+    await createActiveStream(kinesis, STREAM, 1);
   });
 
   afterAll(async () => {

@@ -7,11 +7,12 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateTableCommand, type DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { CreateStreamCommand, DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { tableSchema } from '../../src/config/table-schema.js';
 import { startDynamoEngine, type DynamoEngine } from '../../src/infra/local/engines/dynamo-engine.js';
 import { startKinesisEngine } from '../../src/infra/local/engines/kinesis-engine.js';
+import { createActiveStream } from '../../src/infra/local/provision.js';
 import type { StartedEngine } from '../../src/infra/local/engines/server-util.js';
 import { dynamoClient, kinesisClient } from '../../src/clients/aws-clients.js';
 import {
@@ -47,14 +48,7 @@ async function drainedAgain(c: StreamConsumer): Promise<void> {
 let streamCount = 0;
 async function newStream(shards = 2): Promise<string> {
   const name = `rt-stream-${++streamCount}`;
-  await kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: shards }));
-  await eventually(
-    async () => {
-      const { StreamDescriptionSummary } = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: name }));
-      return StreamDescriptionSummary?.StreamStatus === 'ACTIVE';
-    },
-    { what: `stream ${name}` },
-  );
+  await createActiveStream(kinesis, name, shards);
   return name;
 }
 

@@ -7,6 +7,7 @@ import {
 import {
   CreateStreamCommand,
   DescribeStreamSummaryCommand,
+  type KinesisClient,
   ResourceInUseException as StreamInUse,
 } from '@aws-sdk/client-kinesis';
 import type { ResourceNames } from '../../config/model.js';
@@ -24,25 +25,28 @@ async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 
   throw new Error(`${what} did not become ACTIVE within ${timeoutMs / 1000} s`);
 }
 
+/** Creates one stream (an existing one is kept) and waits until it takes records: CREATING refuses puts as "not found". */
+export async function createActiveStream(
+  client: KinesisClient,
+  name: string,
+  shards = SHARDS_PER_STREAM,
+): Promise<void> {
+  try {
+    await client.send(new CreateStreamCommand({ StreamName: name, ShardCount: shards }));
+  } catch (error) {
+    if (!(error instanceof StreamInUse)) throw error;
+  }
+  await waitFor(async () => {
+    const { StreamDescriptionSummary } = await client.send(new DescribeStreamSummaryCommand({ StreamName: name }));
+    return StreamDescriptionSummary?.StreamStatus === 'ACTIVE';
+  }, `stream ${name}`);
+}
+
 /** Creates every stream of every app in one region's Kinesis; existing streams are kept (deploy is re-runnable). */
 export async function createStreams(region: string, endpoint: string, names: ResourceNames): Promise<void> {
   const client = kinesisClient({ region, endpoint });
   try {
-    await Promise.all(
-      names.streams.map(async ({ name }) => {
-        try {
-          await client.send(new CreateStreamCommand({ StreamName: name, ShardCount: SHARDS_PER_STREAM }));
-        } catch (error) {
-          if (!(error instanceof StreamInUse)) throw error;
-        }
-        await waitFor(async () => {
-          const { StreamDescriptionSummary } = await client.send(
-            new DescribeStreamSummaryCommand({ StreamName: name }),
-          );
-          return StreamDescriptionSummary?.StreamStatus === 'ACTIVE';
-        }, `stream ${name}`);
-      }),
-    );
+    await Promise.all(names.streams.map(({ name }) => createActiveStream(client, name)));
   } finally {
     client.destroy();
   }
