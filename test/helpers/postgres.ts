@@ -74,3 +74,30 @@ export async function startTestPostgres(): Promise<TestPostgres> {
     },
   };
 }
+
+/** The partial indexes on `status = 'UNMATCHED'` of a table, as PostgreSQL prints them. */
+export async function unmatchedIndexes(pool: pg.Pool, table: string): Promise<string[]> {
+  const { rows } = await pool.query<{ indexdef: string }>(
+    "SELECT indexdef FROM pg_indexes WHERE tablename = $1 AND indexdef LIKE '%WHERE (status = ''UNMATCHED''%' ORDER BY indexname",
+    [table],
+  );
+  return rows.map((r) => r.indexdef);
+}
+
+/** The index the matching lookup of one key reads, sequential scans set aside (tables in tests are small). */
+export async function indexOfUnmatchedLookup(pool: pg.Pool, table: string, keyColumn: string): Promise<string> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('SET LOCAL enable_seqscan = off');
+    const { rows } = await client.query<{ 'QUERY PLAN': string }>(
+      `EXPLAIN SELECT id FROM ${table} WHERE ${keyColumn} = 'k' AND status = 'UNMATCHED' AND id <> 'x'
+       ORDER BY received_at, id LIMIT 1 FOR UPDATE`,
+    );
+    const scan = rows.map((r) => r['QUERY PLAN']).find((line) => /Index Scan using/.test(line));
+    return scan?.match(/Index Scan using (\S+)/)?.[1] ?? 'none';
+  } finally {
+    await client.query('ROLLBACK');
+    client.release();
+  }
+}

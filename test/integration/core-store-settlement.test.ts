@@ -5,7 +5,7 @@ import { MIGRATIONS, runMigrations } from '../../src/services/core-db/migrations
 import { createScenarioGenerator } from '../../src/services/generator/scenarios.js';
 import { SettlementStore } from '../../src/services/settlement/core-store.js';
 import { TradeMatchingStore } from '../../src/services/trade-matching/core-store.js';
-import { startTestPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { indexOfUnmatchedLookup, startTestPostgres, type TestPostgres, unmatchedIndexes } from '../helpers/postgres.js';
 
 let server: TestPostgres;
 let pool: pg.Pool;
@@ -61,6 +61,13 @@ function instruction(
 }
 
 describe('migrations', () => {
+  it('look up unmatched instructions by a partial hash index (a B-tree on rising pair keys kept growing)', async () => {
+    expect(await unmatchedIndexes(pool, 'settlements')).toEqual([
+      "CREATE INDEX settlements_unmatched_hash_idx ON public.settlements USING hash (pair_key) WHERE (status = 'UNMATCHED'::text)",
+    ]);
+    expect(await indexOfUnmatchedLookup(pool, 'settlements', 'pair_key')).toBe('settlements_unmatched_hash_idx');
+  });
+
   it('create a settlements table keyed by id, with no sequences, and apply nothing the second time', async () => {
     const client = await pool.connect();
     try {

@@ -1,5 +1,6 @@
 import type { Migration } from './migration.js';
 import { statusCountsMigration } from './status-counts.js';
+import { unmatchedLookupByHash } from './unmatched-lookup.js';
 
 /**
  * The settlement core's schema. Natural keys only (logical replication carries no sequences) and a primary key on
@@ -49,4 +50,5 @@ CREATE INDEX IF NOT EXISTS settlements_unmatched_idx ON settlements (pair_key, r
     name: 'payload no longer stored',
     sql: `ALTER TABLE settlements ALTER COLUMN payload DROP NOT NULL;`,
   },
+  unmatchedLookupByHash(4, 'settlements', 'pair_key', 'settlements_unmatched_idx'),
 ];

@@ -1,5 +1,6 @@
 import type { Migration } from './migration.js';
 import { statusCountsMigration } from './status-counts.js';
+import { unmatchedLookupByHash } from './unmatched-lookup.js';
 
 /**
  * The trade-matching core's schema. Natural keys only (logical replication carries no sequences) and a primary
@@ -59,4 +60,5 @@ CREATE TABLE IF NOT EXISTS trade_allocations (
     name: 'payload no longer stored',
     sql: `ALTER TABLE trade_sides ALTER COLUMN payload DROP NOT NULL;`,
   },
+  unmatchedLookupByHash(4, 'trade_sides', 'match_key', 'trade_sides_unmatched_idx'),
 ];
