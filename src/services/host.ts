@@ -103,6 +103,8 @@ export async function createContext(config: ServiceConfig): Promise<ServiceConte
   closers.push(
     startIdleCollector({ workDone: () => metrics.count('in'), onCollected: () => metrics.inc('idleCollections') }),
   );
+  // The process's own view of its memory (V8 heap, buffers, resident): tells a growing heap from native growth.
+  metrics.source('memory', () => process.memoryUsage());
   const server = await startMetricsServer(metrics, { port: config.metricsPort ?? 0 });
   closers.push(() => server.close());
   return {

@@ -79,6 +79,12 @@ describe('pipeline: trade matching and settlement end to end', () => {
     const running = await services();
     // A process's counters start at zero: none may have been restarted for the sums below to hold (nor should any).
     expect(running.filter((s) => s.restarts > 0).map((s) => `${s.id}: ${s.lastExit}`)).toEqual([]);
+    // Each reports its own memory: V8's heap within what is resident (tells a growing heap from native growth).
+    for (const s of running) {
+      const memory = (s.metricsSnapshot?.sources as { memory?: NodeJS.MemoryUsage } | undefined)?.memory;
+      expect(memory?.heapUsed).toBeGreaterThan(0);
+      expect(memory?.rss).toBeGreaterThan(memory?.heapUsed ?? Infinity);
+    }
     const counters = Object.fromEntries(running.map((s) => [s.id, s.metricsSnapshot?.counters ?? {}]));
     const at = (app: string, stage: string) => counters[`${app}/${stage}@${primary}`];
     // Records a stage's consumer was given again after handling them (a checkpoint write that failed on a loaded
