@@ -1,13 +1,15 @@
 /**
  * Where the generator's ledger is read (docs/domain.md#the-generator): the local platform keeps it as files in the
- * workspace (`generator/ledger-<run>.jsonl`, `generator/confirmations-<run>.jsonl`); on AWS the generator's task
- * writes the same lines to the `<env>-generator-ledger` global table (src/clients/generator-ledger.ts). The verdict
- * and the count of what was lost with a region read either through this one shape.
+ * workspace (`generator/ledger-<run>.jsonl` and its compressed segments, `generator/confirmations-<run>.jsonl`); on
+ * AWS the generator's task writes the same lines to the `<env>-generator-ledger` global table
+ * (src/clients/generator-ledger.ts). The verdict and the count of what was lost with a region read either through
+ * this one shape.
  */
-import { createReadStream, existsSync, readdirSync } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { confirmationsOf, type GeneratorLedgerTable } from '../clients/generator-ledger.js';
+import { ledgerFileLines, ledgerFiles, ledgerRuns, liveLedgerFile } from '../clients/ledger-files.js';
 
 export interface LedgerSource {
   /** Where it is, for messages: a directory or a table. */
@@ -29,23 +31,20 @@ async function* fileLines(file: string): AsyncGenerator<string> {
   yield* createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
 }
 
-/** The ledger files of a workspace (`<workspace>/generator`). */
+/** The ledger files of a workspace (`<workspace>/generator`; the ledger in segments: src/clients/ledger-files.ts). */
 export function fileLedger(workspace: string): LedgerSource {
   const dir = path.join(workspace, 'generator');
-  const file = (prefix: string, run: string) => path.join(dir, `${prefix}-${run}.jsonl`);
-  const runsOf = (prefix: string) =>
-    (existsSync(dir) ? readdirSync(dir) : [])
-      .filter((name) => name.startsWith(`${prefix}-`) && name.endsWith('.jsonl'))
-      .map((name) => name.slice(prefix.length + 1, -'.jsonl'.length))
-      .sort();
+  const confirmations = (run: string) => path.join(dir, `confirmations-${run}.jsonl`);
   return {
     where: dir,
-    runs: async () => runsOf('ledger'),
-    locate: (run) => file('ledger', run),
-    pairLines: (run) => fileLines(file('ledger', run)),
-    hasConfirmations: async (runs) => runs.some((run) => existsSync(file('confirmations', run))),
+    runs: async () => ledgerRuns(dir),
+    locate: (run) => liveLedgerFile(dir, run),
+    async *pairLines(run) {
+      for (const file of ledgerFiles(dir, run)) yield* ledgerFileLines(file);
+    },
+    hasConfirmations: async (runs) => runs.some((run) => existsSync(confirmations(run))),
     async *confirmationLines(runs) {
-      for (const run of runs) yield* fileLines(file('confirmations', run));
+      for (const run of runs) yield* fileLines(confirmations(run));
     },
   };
 }

@@ -1,7 +1,8 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import type { LocalState } from '../../src/infra/local/state.js';
+import { fileLedger } from '../../src/platform/ledger-source.js';
 
 export interface LedgerPair {
   readonly seq: number;
@@ -9,13 +10,14 @@ export interface LedgerPair {
   readonly expected: { tradeStatus: Record<string, string>; settlementStatus: Record<string, string> };
 }
 
-/** Every pair the generator sent (all runs in the workspace), as its ledger lines say. */
-export function readLedger(workspace: string): LedgerPair[] {
-  const dir = path.join(workspace, 'generator');
-  return readdirSync(dir)
-    .filter((f) => f.startsWith('ledger-'))
-    .flatMap((f) => readFileSync(path.join(dir, f), 'utf8').split('\n').filter(Boolean))
-    .map((line) => JSON.parse(line) as LedgerPair);
+/** Every pair the generator sent (all runs in the workspace), as its ledger lines say (compressed segments too). */
+export async function readLedger(workspace: string): Promise<LedgerPair[]> {
+  const source = fileLedger(workspace);
+  const pairs: LedgerPair[] = [];
+  for (const run of await source.runs()) {
+    for await (const line of source.pairLines(run)) if (line) pairs.push(JSON.parse(line) as LedgerPair);
+  }
+  return pairs;
 }
 
 export interface LedgerCheck {
@@ -34,7 +36,7 @@ export async function checkLedger(
   state: LocalState,
   writer = state.regions[0],
 ): Promise<LedgerCheck> {
-  const pairs = readLedger(workspace);
+  const pairs = await readLedger(workspace);
   const password = readFileSync(path.join(workspace, 'secrets', 'postgres-password'), 'utf8').trim();
   const port = state.endpoints.regions[writer].postgres.port;
   const query = async (database: string, sql: string) => {

@@ -124,7 +124,7 @@ describe('disaster recovery as the README tells it', () => {
     expect(lost?.unknown).toBeUndefined();
     expect(all.json.runs[1].result.report.rpo.lostInRegion?.count).toBe(0);
     expect((await runTsr(['generator', 'stop', ...flags])).code).toBe(0);
-    const ledger = readLedger(workspace) as (ReturnType<typeof readLedger>[number] & {
+    const ledger = (await readLedger(workspace)) as (Awaited<ReturnType<typeof readLedger>>[number] & {
       region: string;
       submittedAt: number;
     })[];

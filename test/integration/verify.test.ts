@@ -120,7 +120,7 @@ describe('tsr verify on the local platform', () => {
   }, 300_000);
 
   it('finds a lost, a duplicated and a wrong pair, names them and exits 6', async () => {
-    const pairs = readLedger(workspace) as (ReturnType<typeof readLedger>[number] & {
+    const pairs = (await readLedger(workspace)) as (Awaited<ReturnType<typeof readLedger>>[number] & {
       ids: string[];
       sides: { tradeId: string }[];
     })[];

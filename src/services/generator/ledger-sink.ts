@@ -1,6 +1,14 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { GeneratorLedgerTable, LINES_PER_ITEM, confirmationsOf } from '../../clients/generator-ledger.js';
+import {
+  compressLedgerSegment,
+  compressLeftoverSegments,
+  LEDGER_SEGMENT_BYTES,
+  liveLedgerBytes,
+  liveLedgerFile,
+  sealLedgerSegment,
+} from '../../clients/ledger-files.js';
 import { ConfirmationLog, type ConfirmationEntry } from './confirmation-log.js';
 
 /**
@@ -18,16 +26,39 @@ export interface LedgerSink {
   flush(): Promise<void>;
 }
 
-/** `<dir>/ledger-<run>.jsonl` (appended before the next batch is sent) and `<dir>/confirmations-<run>.jsonl`. */
-export function fileLedgerSink(dir: string, run: string, onError: (error: Error) => void): LedgerSink {
+/**
+ * `<dir>/ledger-<run>.jsonl` (appended before the next batch is sent; sealed and compressed in segments as it grows:
+ * src/clients/ledger-files.ts) and `<dir>/confirmations-<run>.jsonl`. What an earlier generator left uncompressed
+ * (it stopped mid-compression) is compressed first, in the background.
+ */
+export function fileLedgerSink(
+  dir: string,
+  run: string,
+  onError: (error: Error) => void,
+  segmentBytes = LEDGER_SEGMENT_BYTES,
+): LedgerSink {
   mkdirSync(dir, { recursive: true });
-  const ledger = path.join(dir, `ledger-${run}.jsonl`);
+  const ledger = liveLedgerFile(dir, run);
   const confirmations = new ConfirmationLog(path.join(dir, `confirmations-${run}.jsonl`), { onError });
+  let bytes = liveLedgerBytes(dir, run);
+  // Compressions run one after another, off the send path; a failed one keeps its sealed text (still read).
+  let compressing: Promise<unknown> = compressLeftoverSegments(dir).catch(onError);
   return {
     where: ledger,
-    pairs: (batch) => appendFileSync(ledger, batch.map((p) => p.line).join('\n') + '\n'),
+    pairs: (batch) => {
+      const text = batch.map((p) => p.line).join('\n') + '\n';
+      appendFileSync(ledger, text);
+      bytes += Buffer.byteLength(text);
+      if (bytes < segmentBytes) return;
+      const sealed = sealLedgerSegment(dir, run);
+      bytes = 0;
+      if (sealed) compressing = compressing.then(() => compressLedgerSegment(sealed)).catch(onError);
+    },
     confirmation: (entry) => confirmations.record(entry),
-    flush: () => confirmations.flush(),
+    flush: async () => {
+      await confirmations.flush();
+      await compressing;
+    },
   };
 }
 
