@@ -4,6 +4,7 @@
  * process (kinesalite runs in it) instead of waiting a day.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -93,6 +94,28 @@ describe('Kinesis records on the local engine’s disk', () => {
     await raw.put(legacyKey as string, Buffer.from(JSON.stringify(legacy)));
     await raw.close();
     expect(await readStream(await start(), STREAM)).toEqual(texts);
+  });
+});
+
+describe('the local Kinesis engine’s LevelDB', () => {
+  it('opens with a small block cache (the 8 MiB default filled slowly over an hour)', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'tsr-kinesis-cache-'));
+    const engine = await startKinesisEngine({ port: 0, dataDir }); // loads kinesalite through its loader
+    await engine.close();
+    // kinesalite's db module creates its LevelDB through `require('leveldown')`: what that gives opens with the cache.
+    const leveldown = createRequire(createRequire(import.meta.url).resolve('kinesalite/db'))('leveldown') as (
+      location: string,
+    ) => { _open(options: object, callback: (error?: Error) => void): void };
+    const prototype = Object.getPrototypeOf(leveldown(dataDir)) as { _open: (...args: unknown[]) => void };
+    const opened = jest.spyOn(prototype, '_open');
+    try {
+      const again = await startKinesisEngine({ port: 0, dataDir });
+      await again.close();
+      expect(opened).toHaveBeenCalledWith(expect.objectContaining({ cacheSize: 2 * 2 ** 20 }), expect.any(Function));
+    } finally {
+      opened.mockRestore();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
 

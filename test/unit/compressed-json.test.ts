@@ -38,14 +38,15 @@ describe('compressed JSON values of the local DynamoDB', () => {
 });
 
 describe("dynalite's LevelDB options", () => {
-  it('swap JSON values for the deflated encoding and ask for 16 KiB blocks, keeping the rest', () => {
+  it('swap JSON values for the deflated encoding and ask for 16 KiB blocks and a small cache, keeping the rest', () => {
     const options = compactLevelOptions({ valueEncoding: 'json', keyEncoding: 'utf8' });
-    expect(options).toMatchObject({ blockSize: 16 * 1024, keyEncoding: 'utf8' });
+    expect(options).toMatchObject({ blockSize: 16 * 1024, cacheSize: 2 * 2 ** 20, keyEncoding: 'utf8' });
     expect(options.valueEncoding).not.toBe('json');
     expect(decodeCompressedJson((options.valueEncoding as { encode(v: unknown): Buffer }).encode({ a: 1 }))).toEqual({
       a: 1,
     });
-    expect(compactLevelOptions({ valueEncoding: 'utf8' })).toEqual({ valueEncoding: 'utf8', blockSize: 16 * 1024 });
-    expect(compactLevelOptions()).toEqual({ blockSize: 16 * 1024 });
+    const sizes = { blockSize: 16 * 1024, cacheSize: 2 * 2 ** 20 };
+    expect(compactLevelOptions({ valueEncoding: 'utf8' })).toEqual({ valueEncoding: 'utf8', ...sizes });
+    expect(compactLevelOptions()).toEqual(sizes);
   });
 });

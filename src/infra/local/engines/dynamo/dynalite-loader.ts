@@ -11,6 +11,7 @@
  */
 import { createRequire } from 'node:module';
 import type dynaliteFactory from 'dynalite';
+import { LEVEL_BLOCK_CACHE_BYTES } from '../level-cache.js';
 import { COMPRESSED_JSON_ENCODING } from './compressed-json.js';
 
 type LevelOptions = { valueEncoding?: unknown } & Record<string, unknown>;
@@ -21,11 +22,12 @@ const fromDynalite = createRequire(require.resolve('dynalite'));
 
 let installed = false;
 
-/** The options dynalite's LevelDB is opened with: deflated values where it asks for JSON, 16 KiB blocks. */
+/** The options dynalite's LevelDB is opened with: deflated values where it asks for JSON, 16 KiB blocks, a small cache. */
 export function compactLevelOptions(options: LevelOptions = {}): LevelOptions {
   return {
     ...options,
     blockSize: 16 * 1024,
+    cacheSize: LEVEL_BLOCK_CACHE_BYTES,
     ...(options.valueEncoding === 'json' ? { valueEncoding: COMPRESSED_JSON_ENCODING } : {}),
   };
 }
