@@ -96,7 +96,7 @@ export class TradeGenerator {
     this.sink =
       deps.ledgerSink?.(this.runId) ??
       fileLedgerSink(deps.ledgerDir, this.runId, (error) =>
-        deps.logger.warn({ err: error.message }, 'cannot record confirmations'),
+        deps.logger.warn({ err: error.message }, 'cannot record confirmations or compress the ledger'),
       );
     this.ledger = this.sink.where;
     this.scenarios = createScenarioGenerator({
