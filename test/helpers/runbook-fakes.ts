@@ -31,8 +31,17 @@ export function testConfig(workspace: string): TsrConfig {
   };
 }
 
+const madeDirs: string[] = [];
+// Registered when a test file imports this helper: its directories go when the file's tests are done.
+afterAll(() => {
+  for (const dir of madeDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A new empty directory under the system's temp directory, removed after the test file. */
 export function tempDir(prefix = 'tsr-runbook-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  madeDirs.push(dir);
+  return dir;
 }
 
 /** Healthy, caught-up lags into `to` for every global table and core database. */

@@ -1,12 +1,12 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describeSource } from '../../src/config/layers.js';
 import { loadConfig, resolveConfig } from '../../src/config/load.js';
 import { deriveNames, initialControlState } from '../../src/config/model.js';
 import { UserError } from '../../src/errors.js';
+import { tempDir } from '../helpers/runbook-fakes.js';
 
-const emptyDir = () => mkdtempSync(path.join(os.tmpdir(), 'tsr-config-'));
+const emptyDir = () => tempDir('tsr-config-');
 
 function configError(run: () => unknown): UserError {
   try {
