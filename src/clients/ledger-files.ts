@@ -17,7 +17,7 @@ import {
   statSync,
   unlinkSync,
 } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { pipeline } from 'node:stream/promises';
@@ -62,35 +62,56 @@ function segmentNumbers(dir: string, run: string): number[] {
   return [...numbers].sort((a, b) => a - b);
 }
 
-/** A run's ledger files in reading order: each segment (its `.gz` when whole, else its text), then the live file. */
-export function ledgerFiles(dir: string, run: string): string[] {
-  const files = segmentNumbers(dir, run).map((n) => {
-    const text = segmentFile(dir, run, n);
-    return existsSync(`${text}.gz`) ? `${text}.gz` : text;
-  });
-  const live = liveLedgerFile(dir, run);
-  return existsSync(live) ? [...files, live] : files;
+/**
+ * Every line of a run's ledger in sending order: its segments (each its `.gz` when whole, else its text), then the live
+ * file. The generator may seal the live file while this reads: a live file gone when opened is read as the segment it
+ * became; one sealed while open is read to its end through the open file, which is then all there was to read.
+ */
+export async function* runLedgerLines(dir: string, run: string): AsyncGenerator<string> {
+  let done = 0;
+  for (;;) {
+    const next = segmentNumbers(dir, run).find((n) => n > done);
+    if (next !== undefined) {
+      yield* segmentLines(segmentFile(dir, run, next));
+      done = next;
+      continue;
+    }
+    const live = await openIfThere(liveLedgerFile(dir, run));
+    if (live) {
+      yield* lines(live.createReadStream({ encoding: 'utf8' }));
+      return;
+    }
+    // No live file: the run ended right after sealing, or it was sealed between the listing and the open.
+    if (!segmentNumbers(dir, run).some((n) => n > done)) return;
+  }
 }
 
-/**
- * The lines of one ledger file. A sealed text file compressed and removed between listing and opening is read from
- * its `.gz` instead (a reader can run while the generator compresses).
- */
-export async function* ledgerFileLines(file: string): AsyncGenerator<string> {
-  let handle;
-  let compressed = file.endsWith('.gz');
+async function openIfThere(file: string): Promise<FileHandle | undefined> {
   try {
-    handle = await open(file, 'r');
+    return await open(file, 'r');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    if (compressed || !existsSync(`${file}.gz`)) return;
-    handle = await open(`${file}.gz`, 'r');
-    compressed = true;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
   }
-  const raw = handle.createReadStream();
-  const input = compressed ? raw.pipe(createGunzip()) : raw;
-  if (compressed) raw.on('error', (error) => input.destroy(error));
-  yield* createInterface({ input: input.setEncoding('utf8'), crlfDelay: Infinity });
+}
+
+function lines(input: NodeJS.ReadableStream): AsyncIterable<string> {
+  return createInterface({ input, crlfDelay: Infinity });
+}
+
+/** A sealed segment's lines: from its `.gz` when whole (also when the text went between listing and opening). */
+async function* segmentLines(sealed: string): AsyncGenerator<string> {
+  const text = existsSync(`${sealed}.gz`) ? undefined : await openIfThere(sealed);
+  if (text) {
+    yield* lines(text.createReadStream({ encoding: 'utf8' }));
+    return;
+  }
+  const compressed = await openIfThere(`${sealed}.gz`);
+  if (!compressed) return;
+  const raw = compressed.createReadStream();
+  const gunzip = raw.pipe(createGunzip());
+  raw.on('error', (error) => gunzip.destroy(error));
+  yield* lines(gunzip.setEncoding('utf8'));
 }
 
 /** Seals the live file as the run's next segment; returns the sealed file (undefined when there was none). */

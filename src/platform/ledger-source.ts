@@ -9,7 +9,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { confirmationsOf, type GeneratorLedgerTable } from '../clients/generator-ledger.js';
-import { ledgerFileLines, ledgerFiles, ledgerRuns, liveLedgerFile } from '../clients/ledger-files.js';
+import { ledgerRuns, liveLedgerFile, runLedgerLines } from '../clients/ledger-files.js';
 
 export interface LedgerSource {
   /** Where it is, for messages: a directory or a table. */
@@ -39,9 +39,7 @@ export function fileLedger(workspace: string): LedgerSource {
     where: dir,
     runs: async () => ledgerRuns(dir),
     locate: (run) => liveLedgerFile(dir, run),
-    async *pairLines(run) {
-      for (const file of ledgerFiles(dir, run)) yield* ledgerFileLines(file);
-    },
+    pairLines: (run) => runLedgerLines(dir, run),
     hasConfirmations: async (runs) => runs.some((run) => existsSync(confirmations(run))),
     async *confirmationLines(runs) {
       for (const run of runs) yield* fileLines(confirmations(run));

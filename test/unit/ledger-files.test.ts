@@ -1,8 +1,8 @@
 /** The generator's ledger files: sealed in segments as they grow, compressed, and read back whole and in order. */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { compressLedgerSegment, ledgerFileLines, ledgerRuns } from '../../src/clients/ledger-files.js';
+import { compressLedgerSegment, ledgerRuns, runLedgerLines } from '../../src/clients/ledger-files.js';
 import { fileLedger } from '../../src/platform/ledger-source.js';
 import { fileLedgerSink } from '../../src/services/generator/ledger-sink.js';
 import { tempDir } from '../helpers/runbook-fakes.js';
@@ -77,14 +77,19 @@ describe('the generator ledger in compressed segments', () => {
     expect(ledgerRuns(dir)).toEqual(['r0', 'r2']);
   });
 
-  it('reads a sealed segment from its .gz when it was compressed between listing and reading', async () => {
+  it('reads every line once while the generator seals and compresses under the reader', async () => {
     const dir = tempDir();
-    const sealed = path.join(dir, 'ledger-r1.1.jsonl');
-    writeFileSync(sealed, `${line(1)}\n${line(2)}\n`);
-    await compressLedgerSegment(sealed);
-    expect(existsSync(sealed)).toBe(false);
-    const lines: string[] = [];
-    for await (const text of ledgerFileLines(sealed)) lines.push(text);
-    expect(lines).toEqual([line(1), line(2)]);
+    const write = (file: string, seqs: number[]) =>
+      writeFileSync(path.join(dir, file), seqs.map((n) => `${line(n)}\n`).join(''));
+    write('ledger-r1.1.jsonl', [1, 2]);
+    write('ledger-r1.jsonl', [3, 4]);
+    const reader = runLedgerLines(dir, 'r1');
+    const read = [(await reader.next()).value as string];
+    // Under the reader: segment 1 compressed, the live file sealed as segment 2, a new live file begun.
+    await compressLedgerSegment(path.join(dir, 'ledger-r1.1.jsonl'));
+    renameSync(path.join(dir, 'ledger-r1.jsonl'), path.join(dir, 'ledger-r1.2.jsonl'));
+    write('ledger-r1.jsonl', [5]);
+    for (let next = await reader.next(); !next.done; next = await reader.next()) read.push(next.value);
+    expect(read).toEqual([1, 2, 3, 4, 5].map(line));
   });
 });
