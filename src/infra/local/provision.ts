@@ -25,7 +25,7 @@ async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 
   throw new Error(`${what} did not become ACTIVE within ${timeoutMs / 1000} s`);
 }
 
-/** Creates one stream (an existing one is kept) and waits until it takes records: CREATING refuses puts as "not found". */
+/** Creates one stream (an existing one is kept) and waits until it is ACTIVE: a CREATING one refuses puts. */
 export async function createActiveStream(
   client: KinesisClient,
   name: string,

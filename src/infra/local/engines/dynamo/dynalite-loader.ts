@@ -22,7 +22,7 @@ const fromDynalite = createRequire(require.resolve('dynalite'));
 
 let installed = false;
 
-/** The options dynalite's LevelDB is opened with: deflated values where it asks for JSON, 16 KiB blocks, a small cache. */
+/** dynalite's LevelDB options: deflated values where it asks for JSON, 16 KiB blocks, a small cache. */
 export function compactLevelOptions(options: LevelOptions = {}): LevelOptions {
   return {
     ...options,
