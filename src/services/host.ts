@@ -20,7 +20,7 @@ import { reject } from '../domain/validation.js';
 import { rejectionRecord } from './pipeline/gateway.js';
 import type { PipelineRecord } from './pipeline/records.js';
 import { item, type StageCounters, type StageIO } from './pipeline/stage-io.js';
-import { startIdleCollector } from './runtime/idle-collector.js';
+import { startHeapCollector } from '../clients/heap-collector.js';
 
 /** A running service: stop() finishes the work in hand and releases what it holds. */
 export interface RunningService {
@@ -101,7 +101,10 @@ export async function createContext(config: ServiceConfig): Promise<ServiceConte
   };
   const closers: ServiceContext['closers'] = [() => kinesis.destroy(), () => dynamo.destroy(), () => controls.close()];
   closers.push(
-    startIdleCollector({ workDone: () => metrics.count('in'), onCollected: () => metrics.inc('idleCollections') }),
+    startHeapCollector({
+      workDone: () => metrics.count('in'),
+      onCollected: (reason) => metrics.inc(reason === 'idle' ? 'idleCollections' : 'growthCollections'),
+    }),
   );
   // The process's own view of its memory (V8 heap, buffers, resident): tells a growing heap from native growth.
   metrics.source('memory', () => process.memoryUsage());

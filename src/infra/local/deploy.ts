@@ -10,6 +10,7 @@ import { findWorkspaceProcesses, terminate } from './processes.js';
 import { isAlive, type LocalState, readState, readStateIfValid, removeState, workspacePaths } from './state.js';
 import type { DeployPlan } from './supervisor.js';
 import { claimWorkspace } from './workspace.js';
+import { COLLECTOR_FLAGS, LEAN_HEAP_FLAGS } from './node-flags.js';
 
 const SUPERVISOR_MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'supervisor-main.js');
 
@@ -101,7 +102,8 @@ export async function deployLocal(config: TsrConfig, options: LocalDeployOptions
   writeFileSync(paths.plan, JSON.stringify(plan, null, 2));
   const supervisorLog = path.join(paths.logs, 'supervisor.log');
   const logFd = openSync(supervisorLog, 'a');
-  const child = spawn(process.execPath, [SUPERVISOR_MAIN, workspace], {
+  // The supervisor runs as long as the platform: the same lean heap as its engines and services, collected on growth.
+  const child = spawn(process.execPath, [...LEAN_HEAP_FLAGS, ...COLLECTOR_FLAGS, SUPERVISOR_MAIN, workspace], {
     detached: true,
     stdio: ['ignore', logFd, logFd],
   });

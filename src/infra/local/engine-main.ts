@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { describeError } from '../../errors.js';
 import { startEngine, type EngineSpec } from './engines/start-engine.js';
 import type { StartedEngine } from './engines/server-util.js';
+import { startHeapCollector } from '../../clients/heap-collector.js';
 
 const spec = JSON.parse(process.env.TSR_ENGINE_SPEC ?? '{}') as EngineSpec;
 let engine: StartedEngine | undefined;
@@ -29,6 +30,8 @@ process.on('SIGTERM', () => void shutdown(0));
 process.on('SIGINT', () => void shutdown(0));
 // The supervisor owns this process: if it is gone, nothing else will ever stop us.
 process.on('disconnect', () => void shutdown(0));
+// Engines are busy as long as the platform is: they collect on old-generation growth (the spawner exposes `gc`).
+startHeapCollector();
 
 try {
   const password = 'passwordFile' in spec ? readFileSync(spec.passwordFile, 'utf8').trim() : undefined;

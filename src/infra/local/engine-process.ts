@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EngineSpec } from './engines/start-engine.js';
 import { isAlive } from './process-alive.js';
-import { LEAN_HEAP_FLAGS, LEAN_PROCESS_ENV } from './node-flags.js';
+import { COLLECTOR_FLAGS, LEAN_HEAP_FLAGS, LEAN_PROCESS_ENV } from './node-flags.js';
 
 const ENGINE_MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'engine-main.js');
 
@@ -43,7 +43,7 @@ export function spawnEngine(spec: EngineSpec, logFile: string, timeoutMs = 60_00
   const child = fork(ENGINE_MAIN, [], {
     env: { ...process.env, ...LEAN_PROCESS_ENV, TSR_ENGINE_SPEC: JSON.stringify(spec) },
     stdio: ['ignore', logFd, logFd, 'ipc'],
-    execArgv: [...LEAN_HEAP_FLAGS],
+    execArgv: [...LEAN_HEAP_FLAGS, ...COLLECTOR_FLAGS],
   });
   closeSync(logFd);
   const name = 'region' in spec ? `${spec.kind} (${spec.region})` : spec.kind;

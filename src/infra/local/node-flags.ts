@@ -7,13 +7,16 @@
  * each cheaper — GCs (in the hour-long soak, the services of a region turning standby gave back 9–10 MiB each).
  * V8 still lets the old generation grow by at least 8 MiB between full GCs: a standby service, allocating slowly, takes
  * ~15 minutes to fill that and then stays flat (32 → 39 MiB). `--optimize-for-size` makes that step 2 MiB but cost
- * half again the CPU per pair in the pipeline bench (20.8 pairs/s instead of 31.2), so it is not used; services
- * collect while idle instead (SERVICE_FLAGS).
+ * half again the CPU per pair in the pipeline bench (20.8 pairs/s instead of 31.2), so it is not used; the processes
+ * collect in full themselves instead, when idle or after 2 MiB of growth (COLLECTOR_FLAGS).
  */
 export const LEAN_HEAP_FLAGS: readonly string[] = ['--max-semi-space-size=2', '--heap-growing-percent=25'];
 
-/** Services also collect in full while idle (services/runtime/idle-collector.ts), for which V8 must expose `gc`. */
-export const SERVICE_FLAGS: readonly string[] = ['--expose-gc'];
+/**
+ * Services, engines and the supervisor also collect in full while idle or when their old generation grew a little
+ * (clients/heap-collector.ts), for which V8 must expose `gc`.
+ */
+export const COLLECTOR_FLAGS: readonly string[] = ['--expose-gc'];
 
 /**
  * Environment of the same processes. glibc gives each thread that allocates its own malloc arena (up to 8 per core)

@@ -3,7 +3,7 @@ import { closeSync, existsSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { logTail } from './engine-process.js';
 import { fileURLToPath } from 'node:url';
-import { LEAN_HEAP_FLAGS, LEAN_PROCESS_ENV, SERVICE_FLAGS } from './node-flags.js';
+import { LEAN_HEAP_FLAGS, LEAN_PROCESS_ENV, COLLECTOR_FLAGS } from './node-flags.js';
 
 const SERVICES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'services');
 /** The bundled entry point when the build made it (it starts in about half the time), else the module tree. */
@@ -65,7 +65,7 @@ export class SupervisedService {
     const child = fork(this.spec.main ?? SERVICE_MAIN, [], {
       env: { ...process.env, ...LEAN_PROCESS_ENV, ...this.spec.env, TSR_METRICS_PORT: String(this.spec.metricsPort) },
       stdio: ['ignore', logFd, logFd, 'ipc'],
-      execArgv: [...LEAN_HEAP_FLAGS, ...SERVICE_FLAGS],
+      execArgv: [...LEAN_HEAP_FLAGS, ...COLLECTOR_FLAGS],
     });
     closeSync(logFd);
     this.child = child;

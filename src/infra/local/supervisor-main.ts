@@ -6,11 +6,13 @@ import { readFileSync } from 'node:fs';
 import { type DeployPlan, Supervisor } from './supervisor.js';
 import { workspacePaths } from './state.js';
 import { OWNER_VARIABLE } from './processes.js';
+import { startHeapCollector } from '../../clients/heap-collector.js';
 
 const workspace = process.argv[2];
 process.env[OWNER_VARIABLE] = `${workspace}/`;
 const plan = JSON.parse(readFileSync(workspacePaths(workspace).plan, 'utf8')) as DeployPlan;
 const supervisor = new Supervisor(workspace, plan);
+startHeapCollector();
 
 for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
   process.on(signal, () => void supervisor.stop().then(() => process.exit(0)));

@@ -11,6 +11,7 @@ import {
   serviceLogger,
 } from '../runtime/index.js';
 import { TradeGenerator } from './generator.js';
+import { startHeapCollector } from '../../clients/heap-collector.js';
 import { followLedgerTable, ledgerTableOf, tableSink } from './table-control.js';
 
 const DEFAULT_RATE = Number(process.env.TSR_GENERATOR_RATE ?? 10);
@@ -56,6 +57,7 @@ export async function startGeneratorService(config: ServiceConfig): Promise<Runn
     },
   );
   generator.start();
+  const stopCollector = startHeapCollector({ workDone: () => generator.messagesSent });
   const unfollow = ledgerTable ? followLedgerTable(ledgerTable, generator, logger) : async () => undefined;
 
   // Confirmations come back on the broker of the region that decided them: listen to all.
@@ -120,6 +122,7 @@ export async function startGeneratorService(config: ServiceConfig): Promise<Runn
   return {
     metricsPort: typeof address === 'object' && address ? address.port : config.metricsPort,
     stop: async () => {
+      stopCollector();
       await generator.stop();
       await unfollow();
       await Promise.all(listeners.map((l) => l.endAsync(true)));
