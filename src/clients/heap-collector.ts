@@ -38,6 +38,16 @@ export function oldGenerationBytes(): number {
   return used;
 }
 
+/** Per V8 heap space (`old_space`, `code_space`, …): bytes in use and bytes the space holds (its pages). */
+export function heapSpaces(): Record<string, { readonly used: number; readonly size: number }> {
+  return Object.fromEntries(
+    getHeapSpaceStatistics().map((space) => [
+      space.space_name,
+      { used: space.space_used_size, size: space.space_size },
+    ]),
+  );
+}
+
 export function startHeapCollector({
   intervalMs = 10_000,
   growthBytes = 2 * 1024 * 1024,

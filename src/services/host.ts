@@ -20,7 +20,7 @@ import { reject } from '../domain/validation.js';
 import { rejectionRecord } from './pipeline/gateway.js';
 import type { PipelineRecord } from './pipeline/records.js';
 import { item, type StageCounters, type StageIO } from './pipeline/stage-io.js';
-import { startHeapCollector } from '../clients/heap-collector.js';
+import { heapSpaces, startHeapCollector } from '../clients/heap-collector.js';
 
 /** A running service: stop() finishes the work in hand and releases what it holds. */
 export interface RunningService {
@@ -106,8 +106,9 @@ export async function createContext(config: ServiceConfig): Promise<ServiceConte
       onCollected: (reason) => metrics.inc(reason === 'idle' ? 'idleCollections' : 'growthCollections'),
     }),
   );
-  // The process's own view of its memory (V8 heap, buffers, resident): tells a growing heap from native growth.
-  metrics.source('memory', () => process.memoryUsage());
+  // The process's own view of its memory (V8 heap, buffers, resident): tells a growing heap from native growth, and
+  // per V8 space what is in use and what its pages hold: tells live growth from garbage, code and fragmentation.
+  metrics.source('memory', () => ({ ...process.memoryUsage(), spaces: heapSpaces() }));
   const server = await startMetricsServer(metrics, { port: config.metricsPort ?? 0 });
   closers.push(() => server.close());
   return {

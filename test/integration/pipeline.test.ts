@@ -79,13 +79,20 @@ describe('pipeline: trade matching and settlement end to end', () => {
     const running = await services();
     // A process's counters start at zero: none may have been restarted for the sums below to hold (nor should any).
     expect(running.filter((s) => s.restarts > 0).map((s) => `${s.id}: ${s.lastExit}`)).toEqual([]);
-    // Each stage reports its own memory: V8's heap within what is resident (tells a growing heap from native growth).
+    // Each stage reports its own memory: V8's heap within what is resident (tells a growing heap from native growth),
+    // and per V8 space what is used within the pages it holds (tells live growth from fragmentation and code).
     const stages = running.filter((s) => s.id.includes('@'));
     expect(stages.length).toBeGreaterThanOrEqual(10);
+    type Spaces = Record<string, { used: number; size: number }>;
     for (const s of stages) {
-      const memory = (s.metricsSnapshot?.sources as { memory?: NodeJS.MemoryUsage } | undefined)?.memory;
+      const memory = (s.metricsSnapshot?.sources as { memory?: NodeJS.MemoryUsage & { spaces?: Spaces } } | undefined)
+        ?.memory;
       expect(memory?.heapUsed).toBeGreaterThan(0);
       expect(memory?.rss).toBeGreaterThan(memory?.heapUsed ?? Infinity);
+      for (const space of ['old_space', 'code_space']) {
+        expect(memory?.spaces?.[space]?.used).toBeGreaterThan(0);
+        expect(memory?.spaces?.[space]?.size).toBeGreaterThanOrEqual(memory?.spaces?.[space]?.used ?? Infinity);
+      }
     }
     const counters = Object.fromEntries(running.map((s) => [s.id, s.metricsSnapshot?.counters ?? {}]));
     const at = (app: string, stage: string) => counters[`${app}/${stage}@${primary}`];
