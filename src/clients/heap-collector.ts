@@ -29,25 +29,22 @@ export interface HeapCollectorOptions {
   readonly onCollected?: (reason: 'idle' | 'growth') => void;
 }
 
-const OLD_GENERATION_SPACES = new Set(['old_space', 'large_object_space']);
-
-/** Bytes in V8's old-generation spaces: they shrink only when a full GC frees them. */
-export function oldGenerationBytes(): number {
-  let used = 0;
-  for (const space of getHeapSpaceStatistics()) {
-    if (OLD_GENERATION_SPACES.has(space.space_name)) used += space.space_used_size;
-  }
-  return used;
-}
-
 /** Per V8 heap space (`old_space`, `code_space`, …): bytes in use and bytes the space holds (its pages). */
-export function heapSpaces(): Record<string, { readonly used: number; readonly size: number }> {
+export type HeapSpaces = Record<string, { readonly used: number; readonly size: number }>;
+
+export function heapSpaces(): HeapSpaces {
   return Object.fromEntries(
     getHeapSpaceStatistics().map((space) => [
       space.space_name,
       { used: space.space_used_size, size: space.space_size },
     ]),
   );
+}
+
+/** Bytes in V8's old-generation spaces: they shrink only when a full GC frees them. */
+export function oldGenerationBytes(): number {
+  const spaces = heapSpaces();
+  return (spaces.old_space?.used ?? 0) + (spaces.large_object_space?.used ?? 0);
 }
 
 export function startHeapCollector({

@@ -10,6 +10,7 @@ import { checkLedger, type LedgerCheck } from '../helpers/ledger.js';
 import { eventually } from '../helpers/eventually.js';
 import type ServicesStatus from '../../src/commands/services/status.js';
 import type GeneratorStop from '../../src/commands/generator/stop.js';
+import type { HeapSpaces } from '../../src/clients/heap-collector.js';
 
 /**
  * Trades flow from the generator through the ten services and end in exactly the states docs/domain.md predicts —
@@ -83,10 +84,10 @@ describe('pipeline: trade matching and settlement end to end', () => {
     // and per V8 space what is used within the pages it holds (tells live growth from fragmentation and code).
     const stages = running.filter((s) => s.id.includes('@'));
     expect(stages.length).toBeGreaterThanOrEqual(10);
-    type Spaces = Record<string, { used: number; size: number }>;
     for (const s of stages) {
-      const memory = (s.metricsSnapshot?.sources as { memory?: NodeJS.MemoryUsage & { spaces?: Spaces } } | undefined)
-        ?.memory;
+      const memory = (
+        s.metricsSnapshot?.sources as { memory?: NodeJS.MemoryUsage & { spaces?: HeapSpaces } } | undefined
+      )?.memory;
       expect(memory?.heapUsed).toBeGreaterThan(0);
       expect(memory?.rss).toBeGreaterThan(memory?.heapUsed ?? Infinity);
       for (const space of ['old_space', 'code_space']) {
